@@ -1,0 +1,2 @@
+//! Throughput benches (STUB: being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Encrypted rclone config files (STUB: being written).

@@ -1,0 +1,2 @@
+//! poof (STUB).
+fn main() {}
