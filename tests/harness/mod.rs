@@ -1,0 +1,192 @@
+//! Shared fixtures: the real rclone peer, the poof binary, scratch folders and rclone config
+//! files with crypt remotes.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The real rclone binary installed by `scripts/rclone-peer.sh`.
+pub fn rclone_bin() -> PathBuf {
+    let path = std::env::var_os("POOF_TEST_RCLONE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/rclone-venv/bin/rclone")
+        });
+    assert!(
+        path.is_file(),
+        "the rclone peer is missing at {}: run scripts/rclone-peer.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Runs a command, asserting success, and returns its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.stdin(Stdio::null()).output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Runs a command and returns its raw output, whatever the status.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("spawn")
+}
+
+/// A scratch folder with an rclone config file, removed on drop.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The rclone config file of this scratch folder.
+    pub fn config(&self) -> PathBuf {
+        self.path("rclone.conf")
+    }
+
+    /// Writes the rclone config file (mode 0600).
+    pub fn write_config(&self, text: &str) {
+        write_private(&self.config(), text);
+    }
+
+    /// A `rclone --config <ours>` command.
+    pub fn rclone(&self) -> Command {
+        let mut cmd = Command::new(rclone_bin());
+        cmd.arg("--config").arg(self.config());
+        cmd
+    }
+
+    /// A `poof --rcloneconf <ours> --confdir <scratch>/conf` command.
+    pub fn poof(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_poof"));
+        cmd.arg("--rcloneconf")
+            .arg(self.config())
+            .arg("--confdir")
+            .arg(self.path("conf"))
+            .env_remove("RCLONE_CONFIG_PASS");
+        cmd
+    }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// Crypt options of one remote, rendered as an rclone config section.
+#[derive(Clone, Debug)]
+pub struct CryptOpts {
+    pub password: String,
+    pub password2: String,
+    pub filename_encryption: &'static str,
+    pub filename_encoding: &'static str,
+    pub directory_name_encryption: bool,
+    pub suffix: Option<&'static str>,
+    pub no_data_encryption: bool,
+}
+
+impl Default for CryptOpts {
+    fn default() -> Self {
+        CryptOpts {
+            password: "poof test password".into(),
+            password2: String::new(),
+            filename_encryption: "standard",
+            filename_encoding: "base32",
+            directory_name_encryption: true,
+            suffix: None,
+            no_data_encryption: false,
+        }
+    }
+}
+
+impl CryptOpts {
+    /// The `[name]` section of a crypt remote over `remote` (passwords obscured with rclone's
+    /// scheme by poof-crypt, which the real rclone then reveals).
+    pub fn section(&self, name: &str, remote: &str) -> String {
+        let mut s = format!(
+            "[{name}]\ntype = crypt\nremote = {remote}\npassword = {}\n",
+            poof_crypt::obscure(&self.password)
+        );
+        if !self.password2.is_empty() {
+            s += &format!("password2 = {}\n", poof_crypt::obscure(&self.password2));
+        }
+        s += &format!(
+            "filename_encryption = {}\nfilename_encoding = {}\ndirectory_name_encryption = {}\n",
+            self.filename_encryption, self.filename_encoding, self.directory_name_encryption
+        );
+        if let Some(suffix) = self.suffix {
+            s += &format!("suffix = {suffix}\n");
+        }
+        if self.no_data_encryption {
+            s += "no_data_encryption = true\n";
+        }
+        s + "\n"
+    }
+
+    /// The poof-crypt keys of these options.
+    pub fn keys(&self) -> poof_crypt::Keys {
+        poof_crypt::Keys::derive(&self.password, &self.password2).expect("keys")
+    }
+
+    /// The poof-crypt name cipher of these options.
+    pub fn names(&self) -> poof_crypt::NameCipher {
+        poof_crypt::NameCipher::new(
+            &self.keys(),
+            self.filename_encryption.parse().expect("mode"),
+            self.filename_encoding.parse().expect("encoding"),
+            self.directory_name_encryption,
+            self.suffix.unwrap_or(".bin"),
+        )
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Every regular file below `root`, as sorted relative paths.
+pub fn files_below(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            if entry.file_type().expect("type").is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("prefix");
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
