@@ -46,27 +46,3 @@ impl NameCipher {
         todo!()
     }
 }
-
-// TEMP (h-storage): API surface of the real name module, reverted before merging main.
-impl NameCipher {
-    /// Encrypts a dir path.
-    pub fn encrypt_dir_name(&self, _path: &str) -> String {
-        todo!()
-    }
-    /// Decrypts a dir path.
-    pub fn decrypt_dir_name(&self, _path: &str) -> Result<String> {
-        todo!()
-    }
-}
-impl std::str::FromStr for NameMode {
-    type Err = String;
-    fn from_str(_s: &str) -> std::result::Result<Self, String> {
-        todo!()
-    }
-}
-impl std::str::FromStr for NameEncoding {
-    type Err = String;
-    fn from_str(_s: &str) -> std::result::Result<Self, String> {
-        todo!()
-    }
-}
