@@ -30,6 +30,9 @@ const FILES: &[(&str, usize)] = &[
 ];
 
 /// Byte ranges (`--offset`, `--count`) across block boundaries, applied to the 200000-byte file.
+/// (An offset beyond the end is left out: rclone prints nothing on local folders but fails with
+/// "Seek beyond end of file" on crypt remotes; `--count 0` makes rclone send an invalid range to
+/// S3; poof prints nothing in both cases, on every remote.)
 const RANGES: &[(i64, i64)] = &[
     (0, 10),
     (65530, 20),
@@ -40,8 +43,7 @@ const RANGES: &[(i64, i64)] = &[
     (199_990, 100),
     (-10, -1),
     (-70000, 5000),
-    (250_000, 10),
-    (5, 0),
+    (5, 1),
 ];
 
 /// Writes the fixture tree below `dir`.
