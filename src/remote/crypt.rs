@@ -510,7 +510,152 @@ impl AsyncRead for DecryptStream {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
+    use crate::config::rclone::RcloneConfig;
+    use crate::remote::backend::EntryKind;
+    use crate::remote::local::LocalBackend;
+
+    fn settings(extra: &str) -> CryptSettings {
+        let text = format!(
+            "[c]\ntype = crypt\nremote = /x\npassword = {}\n{extra}",
+            poof_crypt::obscure("unit test password")
+        );
+        let config = RcloneConfig::parse(&text).unwrap();
+        CryptSettings::from_section(config.section("c").unwrap()).unwrap()
+    }
+
+    fn data(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    async fn read_all(mut s: ByteStream) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        out
+    }
+
+    const SIZES: &[usize] = &[0, 1, 65535, 65536, 65537, 200_000];
+
+    #[tokio::test]
+    async fn put_list_stat_open_round_trip_with_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(inner.clone(), settings(""), "c:".into());
+        let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 5);
+        for &n in SIZES {
+            let bytes = data(n);
+            let opts = PutOptions {
+                size: Some(n as u64),
+                mtime: Some(mtime),
+            };
+            let path = format!("d/sub/f{n}");
+            let stream: ByteStream = Box::pin(std::io::Cursor::new(bytes.clone()));
+            assert_eq!(c.put(&path, stream, opts).await.unwrap(), n as u64);
+            let st = c.stat(&path).await.unwrap().unwrap();
+            assert_eq!((st.size, st.mtime), (n as u64, Some(mtime)));
+            assert_eq!(read_all(c.open(&path, None).await.unwrap()).await, bytes);
+            let b = 65536usize;
+            for (start, end) in [
+                (0, 1),
+                (1, 5),
+                (b - 1, b + 1),
+                (b, 2 * b),
+                (b + 3, 3 * b),
+                (n, n + 5),
+            ] {
+                let want = bytes.get(start.min(n)..end.min(n)).unwrap_or_default();
+                let got =
+                    read_all(c.open(&path, Some(start as u64..end as u64)).await.unwrap()).await;
+                assert_eq!(got, want, "size {n} range {start}..{end}");
+            }
+        }
+        let listed = c.list("", true).await.unwrap().unwrap();
+        let mut paths: Vec<_> = listed
+            .iter()
+            .map(|e| (e.path.clone(), e.kind, e.size))
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut want = vec![
+            ("d".to_owned(), EntryKind::Dir, 0),
+            ("d/sub".to_owned(), EntryKind::Dir, 0),
+        ];
+        want.extend(
+            SIZES
+                .iter()
+                .map(|n| (format!("d/sub/f{n}"), EntryKind::File, *n as u64)),
+        );
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(paths, want);
+        assert_eq!(c.list("d", false).await.unwrap().unwrap().len(), 1);
+        assert!(c.take_undecryptable().is_empty());
+        // Nothing plain on the inner side.
+        for e in inner.list("", true).await.unwrap().unwrap() {
+            assert!(
+                !e.path.contains("sub") && !e.path.ends_with("f1"),
+                "{}",
+                e.path
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn undecryptable_and_impossible_sizes_are_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("garbage name"), b"x").unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(inner.clone(), settings(""), "c:".into());
+        let good = c.settings.names.encrypt_file_name("ok");
+        // 32 + 16 bytes: a header and a bare tag, which no plaintext encrypts to.
+        std::fs::write(dir.path().join(&good), [0u8; 48]).unwrap();
+        assert_eq!(c.list("", true).await.unwrap(), Some(vec![]));
+        let bad = c.take_undecryptable();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(c.take_undecryptable().is_empty());
+    }
+
+    #[tokio::test]
+    async fn strict_names_fail_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("garbage name"), b"x").unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(inner, settings("strict_names = true\n"), "c:".into());
+        assert!(c.list("", false).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn no_data_encryption_passes_content_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(
+            inner.clone(),
+            settings("no_data_encryption = true\n"),
+            "c:".into(),
+        );
+        let stream: ByteStream = Box::pin(&b"plain"[..]);
+        c.put("f", stream, PutOptions::default()).await.unwrap();
+        let listed = inner.list("", false).await.unwrap().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_ne!(listed[0].path, "f");
+        assert_eq!(
+            read_all(inner.open(&listed[0].path, None).await.unwrap()).await,
+            b"plain"
+        );
+        assert_eq!(
+            read_all(c.open("f", Some(1..3)).await.unwrap()).await,
+            b"la"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_dir_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(inner, settings(""), "c:".into());
+        assert_eq!(c.list("nope", true).await.unwrap(), None);
+        assert_eq!(c.stat("nope").await.unwrap(), None);
+    }
 
     #[test]
     fn block_range_inside_first_block() {

@@ -96,11 +96,14 @@ fn split_bucket(path: &str) -> Option<(&str, String)> {
     Some((bucket, root))
 }
 
-/// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls) once: the facade
-/// crate does so only with its `auto-register-services` feature, which poof leaves off.
+/// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
+/// once: the facade crate does so only with its `auto-register-services` feature, which poof
+/// leaves off.
 fn install_transport() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        // `main` installs it too; here it also covers tests. An error means one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         ::opendal::HttpTransporter::install_default(
             opendal_http_transport_reqwest::ReqwestTransport::default(),
         );
@@ -641,6 +644,193 @@ fn join(dir: &str, rel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
+    mod served {
+        use std::net::{TcpListener, TcpStream};
+        use std::path::PathBuf;
+        use std::process::{Child, Command, Stdio};
+        use std::sync::Arc;
+
+        use super::*;
+        use crate::config::rclone::RcloneConfig;
+        use crate::remote::crypt::{CryptBackend, CryptSettings};
+
+        const ACCESS: &str = "POOFUNITACCESS";
+        const SECRET: &str = "poofunitsecret0123456789";
+
+        fn rclone() -> Option<PathBuf> {
+            let path = std::env::var_os("POOF_TEST_RCLONE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/rclone-venv/bin/rclone")
+                });
+            path.is_file().then_some(path)
+        }
+
+        struct Server {
+            child: Child,
+            port: u16,
+            dir: tempfile::TempDir,
+        }
+
+        impl Drop for Server {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+
+        fn serve() -> Option<Server> {
+            let bin = rclone()?;
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("bucket")).unwrap();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(bin)
+                .args(["serve", "s3", "--config", "/dev/null", "--addr"])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--auth-key")
+                .arg(format!("{ACCESS},{SECRET}"))
+                .arg(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let server = Server { child, port, dir };
+            for _ in 0..400 {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(server);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            panic!("rclone serve s3 did not start");
+        }
+
+        fn rclone_out(server: &Server, config: &str, args: &[&str]) -> Vec<u8> {
+            let conf = server.dir.path().join("rclone.conf");
+            std::fs::write(&conf, config).unwrap();
+            let out = Command::new(rclone().unwrap())
+                .arg("--config")
+                .arg(&conf)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        }
+
+        fn s3_section(port: u16) -> String {
+            format!(
+                "[s3]\ntype = s3\nprovider = Rclone\naccess_key_id = {ACCESS}\nsecret_access_key = {SECRET}\nendpoint = http://127.0.0.1:{port}\n\n"
+            )
+        }
+
+        fn stream(bytes: Vec<u8>) -> ByteStream {
+            Box::pin(std::io::Cursor::new(bytes))
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn put_writes_mtime_rclone_reads_and_multipart_works() {
+            let Some(server) = serve() else { return };
+            install_transport();
+            let b = ObjectBackend::loopback_s3(server.port, "bucket/p", ACCESS, SECRET).unwrap();
+            assert_eq!(b.list("", true).await.unwrap(), None);
+            let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 123_456_789);
+            let big: Vec<u8> = (0..DEFAULT_CHUNK_SIZE + 12345).map(|i| i as u8).collect();
+            let opts = PutOptions {
+                size: Some(big.len() as u64),
+                mtime: Some(mtime),
+            };
+            assert_eq!(
+                b.put("d/big", stream(big.clone()), opts).await.unwrap(),
+                big.len() as u64
+            );
+            let opts = PutOptions {
+                size: Some(3),
+                mtime: Some(mtime),
+            };
+            b.put("small", stream(b"abc".to_vec()), opts).await.unwrap();
+            let st = b.stat("d/big").await.unwrap().unwrap();
+            assert_eq!((st.size, st.mtime), (big.len() as u64, Some(mtime)));
+            let mut got = Vec::new();
+            b.open("d/big", Some(5..DEFAULT_CHUNK_SIZE as u64 + 10))
+                .await
+                .unwrap()
+                .read_to_end(&mut got)
+                .await
+                .unwrap();
+            assert_eq!(got, big.get(5..DEFAULT_CHUNK_SIZE + 10).unwrap());
+            let listed = b.list("", true).await.unwrap().unwrap();
+            let paths: Vec<_> = listed.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(paths, ["d", "d/big", "small"]);
+            let one_level = b.list("", false).await.unwrap().unwrap();
+            let paths: Vec<_> = one_level
+                .iter()
+                .map(|e| (e.path.as_str(), e.kind))
+                .collect();
+            assert_eq!(paths, [("d", EntryKind::Dir), ("small", EntryKind::File)]);
+            let json = rclone_out(
+                &server,
+                &s3_section(server.port),
+                &["lsjson", "s3:bucket/p/small"],
+            );
+            let text = String::from_utf8(json).unwrap();
+            assert!(
+                text.contains("\"ModTime\":\"2022-04-15T05:20:00.123456789Z\""),
+                "{text}"
+            );
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn short_stream_aborts_and_leaves_nothing() {
+            let Some(server) = serve() else { return };
+            install_transport();
+            let b = ObjectBackend::loopback_s3(server.port, "bucket", ACCESS, SECRET).unwrap();
+            let opts = PutOptions {
+                size: Some(10),
+                mtime: None,
+            };
+            assert!(b.put("f", stream(b"short".to_vec()), opts).await.is_err());
+            assert_eq!(b.stat("f").await.unwrap(), None);
+            assert_eq!(b.list("", true).await.unwrap(), Some(vec![]));
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn crypt_over_s3_put_is_read_by_rclone() {
+            let Some(server) = serve() else { return };
+            install_transport();
+            let password = poof_crypt::obscure("unit pw");
+            let config = s3_section(server.port)
+                + &format!("[c]\ntype = crypt\nremote = s3:bucket/enc\npassword = {password}\n");
+            let parsed = RcloneConfig::parse(&config).unwrap();
+            let settings = CryptSettings::from_section(parsed.section("c").unwrap()).unwrap();
+            let inner =
+                ObjectBackend::loopback_s3(server.port, "bucket/enc", ACCESS, SECRET).unwrap();
+            let c = CryptBackend::new(Arc::new(inner), settings, "c:".into());
+            let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+            let mtime = UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000);
+            let opts = PutOptions {
+                size: Some(data.len() as u64),
+                mtime: Some(mtime),
+            };
+            c.put("dir/日本.txt", stream(data.clone()), opts)
+                .await
+                .unwrap();
+            let got = rclone_out(&server, &config, &["cat", "c:dir/日本.txt"]);
+            assert_eq!(got, data);
+            let ls = rclone_out(&server, &config, &["ls", "c:"]);
+            assert_eq!(String::from_utf8(ls).unwrap(), "   200000 dir/日本.txt\n");
+        }
+    }
 
     fn at(secs: i64, nanos: u32) -> SystemTime {
         if secs >= 0 {
