@@ -270,3 +270,36 @@ fn local_path_needs_no_config() {
     let theirs = run_ok(s.rclone().arg("ls").arg(s.path("src")));
     assert_eq!(lines(&ours), lines(&theirs));
 }
+
+#[test]
+fn ignored_s3_options_are_warned_about_once() {
+    let s = Scratch::new();
+    let server = S3Server::start(&s.path("s3root"), &["bucket"]);
+    std::fs::write(s.path("s3root/bucket/f"), b"abc").expect("write");
+    let config = server.section("s3").replace(
+        "provider = Rclone\n",
+        "provider = Rclone\nlocation_constraint = EU\n",
+    );
+    s.write_config(&config);
+    let out = run(s.poof().args(["ls", "s3:bucket"]));
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "        3 f\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("location_constraint").count(), 1, "{stderr}");
+}
+
+/// rclone writes a directory's files in its walk order: breadth first on local folders (and
+/// crypt over them), which poof follows; in key order on S3, where only the total is compared.
+#[test]
+fn cat_of_a_directory_writes_every_file_as_rclone() {
+    let f = fixture();
+    let src = f.s.path("src/dir").display().to_string();
+    for loc in [src.as_str(), "clocal:dir", "s3:bucket/plain/dir", "cs3:dir"] {
+        let ours = cat_bytes(f.s.poof().args(["cat", loc]));
+        let theirs = cat_bytes(f.s.rclone().args(["cat", loc]));
+        assert_eq!(ours.len(), theirs.len(), "{loc}");
+        if !loc.contains("s3") {
+            assert!(ours == theirs, "{loc}: same length, different bytes");
+        }
+    }
+}
