@@ -87,10 +87,12 @@ struct Fixture {
     _server: S3Server,
 }
 
-/// The locations to compare: local folder, crypt over local, S3, crypt over S3.
+/// The locations to compare: local folder (as a path and as a `type = local` remote), crypt
+/// over local, S3, crypt over S3.
 fn locations(f: &Fixture) -> Vec<String> {
     vec![
         f.s.path("src").display().to_string(),
+        format!("loc:{}", f.s.path("src").display()),
         "clocal:".to_owned(),
         "s3:bucket/plain".to_owned(),
         "cs3:".to_owned(),
@@ -105,6 +107,7 @@ fn fixture() -> Fixture {
     let mut config = server.section("s3");
     config += &opts.section("clocal", &s.path("enc").display().to_string());
     config += &opts.section("cs3", "s3:bucket/enc");
+    config += "[al]\ntype = alias\nremote = clocal:dir\n\n[loc]\ntype = local\n\n";
     s.write_config(&config);
     let src = s.path("src").display().to_string();
     for dest in ["clocal:", "s3:bucket/plain", "cs3:"] {
@@ -168,6 +171,15 @@ fn listings_and_contents_match_rclone_on_every_remote() {
             assert_eq!(ours, cat_bytes(f.s.rclone().args(["cat", &file])), "{file}");
             compare(&f, &["lsjson"], &file);
         }
+    }
+}
+
+#[test]
+fn alias_joins_its_path_with_the_remote_it_points_to() {
+    let f = fixture();
+    for loc in ["al:", "al:sub", "al:big file.txt"] {
+        compare(&f, &["ls"], loc);
+        compare(&f, &["lsjson", "-R"], loc);
     }
 }
 

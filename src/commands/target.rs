@@ -137,7 +137,7 @@ pub async fn fill_mtimes(backend: &dyn Backend, entries: &mut [Entry]) -> Result
 pub fn report_undecryptable(backend: &dyn Backend) -> usize {
     let names = backend.take_undecryptable();
     for what in &names {
-        eprintln!("poof: warning: {}: {what}", backend.describe());
+        eprintln!("poof: warning: {what} (in {})", backend.describe());
     }
     names.len()
 }
