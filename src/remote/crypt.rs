@@ -265,7 +265,8 @@ impl Backend for CryptBackend {
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
         let enc = self.enc_file(path);
-        if let Some(entry) = self.inner.stat(&enc).await? {
+        let found = self.inner.stat(&enc).await?;
+        if let Some(entry) = found.clone() {
             if !entry.is_dir() {
                 let size = self.plain_size(entry.size).map_err(|e| {
                     anyhow::anyhow!(
@@ -281,16 +282,17 @@ impl Backend for CryptBackend {
                 }));
             }
         }
-        let enc = self.enc_dir(path);
-        Ok(self
-            .inner
-            .stat(&enc)
-            .await?
-            .filter(Entry::is_dir)
-            .map(|entry| Entry {
-                path: path.to_owned(),
-                ..entry
-            }))
+        let enc_dir = self.enc_dir(path);
+        // Most modes encrypt file and directory names alike: one lookup is enough then.
+        let found = if enc_dir == enc {
+            found
+        } else {
+            self.inner.stat(&enc_dir).await?
+        };
+        Ok(found.filter(Entry::is_dir).map(|entry| Entry {
+            path: path.to_owned(),
+            ..entry
+        }))
     }
 
     async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
