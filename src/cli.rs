@@ -48,6 +48,18 @@ pub enum Command {
     Obscure(ObscureArgs),
     /// Reveal an obscured password
     Reveal(RevealArgs),
+    /// Print where poof.conf and rclone-poof.conf are
+    Paths,
+    /// Create poof.conf if missing, then print it
+    Config,
+    /// Create rclone-poof.conf if missing (an encrypted local vault by default), then print it with secrets masked
+    Cconfig,
+    /// Add a crypt remote with strong random passwords over the plain remote and switch to it
+    Econfig,
+    /// Switch poof.conf's remote between the plain and the crypt remote
+    Cryptoggle,
+    /// Print poof's version and the versions of its parts
+    Version,
 }
 
 /// Arguments of `poof cryptdecode`.
@@ -73,6 +85,7 @@ pub struct ObscureArgs {
 /// Arguments of `poof reveal`.
 #[derive(Debug, Args)]
 pub struct RevealArgs {
-    /// The obscured password
+    /// The obscured password (may start with `-`)
+    #[arg(allow_hyphen_values = true)]
     pub obscured: String,
 }

@@ -3,6 +3,7 @@
 
 mod cryptdecode;
 mod obscure;
+mod setup;
 
 use std::process::ExitCode;
 
@@ -20,5 +21,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cryptdecode(args) => cryptdecode::run(&Paths::resolve(&cli.global)?, &args),
         Command::Obscure(args) => obscure::obscure(&args),
         Command::Reveal(args) => obscure::reveal(&args),
+        Command::Paths => setup::paths(&Paths::resolve(&cli.global)?),
+        Command::Config => setup::config(&Paths::resolve(&cli.global)?),
+        Command::Cconfig => setup::cconfig(&Paths::resolve(&cli.global)?),
+        Command::Econfig => setup::econfig(&Paths::resolve(&cli.global)?),
+        Command::Cryptoggle => setup::cryptoggle(&Paths::resolve(&cli.global)?),
+        Command::Version => setup::version(),
     }
 }

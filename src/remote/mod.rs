@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn remote_with_path() {
-        assert_eq!(Location::parse("s3:bucket/dir/").unwrap(), remote("s3", "bucket/dir"));
+        assert_eq!(
+            Location::parse("s3:bucket/dir/").unwrap(),
+            remote("s3", "bucket/dir")
+        );
     }
 
     #[test]
@@ -86,7 +89,11 @@ mod tests {
     #[test]
     fn local_paths() {
         for p in ["/tmp/x", "relative/dir", "./a:b", "/abs/with:colon"] {
-            assert_eq!(Location::parse(p).unwrap(), Location::Local(p.into()), "{p}");
+            assert_eq!(
+                Location::parse(p).unwrap(),
+                Location::Local(p.into()),
+                "{p}"
+            );
         }
     }
 
