@@ -60,6 +60,31 @@ pub enum Command {
     Cryptoggle,
     /// Print poof's version and the versions of its parts
     Version,
+    /// Install a backup every 6 hours (systemd user timer, crontab or launchd agent)
+    Lconfig(ScheduleArgs),
+    /// Remove the scheduled backup
+    Lpurge(ScheduleArgs),
+    /// Remove poof's config folder (with the crypt keys) and its schedule from this machine
+    Neuter(NeuterArgs),
+}
+
+/// Arguments of `poof lconfig` and `poof lpurge`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Print what would be written and run, change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+/// Arguments of `poof neuter`.
+#[derive(Debug, Args)]
+pub struct NeuterArgs {
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would be removed, remove nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
 }
 
 /// Arguments of `poof cryptdecode`.

@@ -9,3 +9,5 @@ mod harness;
 mod cli_crypt;
 /// poof-crypt against the real rclone: content and names, both directions.
 mod crypt_interop;
+/// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.
+mod setup;

@@ -3,6 +3,7 @@
 
 mod cryptdecode;
 mod obscure;
+mod schedule;
 mod setup;
 
 use std::process::ExitCode;
@@ -27,5 +28,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Econfig => setup::econfig(&Paths::resolve(&cli.global)?),
         Command::Cryptoggle => setup::cryptoggle(&Paths::resolve(&cli.global)?),
         Command::Version => setup::version(),
+        Command::Lconfig(args) => schedule::lconfig(&Paths::resolve(&cli.global)?, &args),
+        Command::Lpurge(args) => schedule::lpurge(&args),
+        Command::Neuter(args) => schedule::neuter(&Paths::resolve(&cli.global)?, &args),
     }
 }

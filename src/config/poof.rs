@@ -58,7 +58,7 @@ impl PoofConfig {
             bucket: format!("poofbackup-{user}-{id}"),
             conf_file: rcloneconf.display().to_string(),
             paths: BTreeMap::from([(confdir.display().to_string(), CONFIG_CLOUD_DIR.to_owned())]),
-            remote: CRYPT_REMOTE.to_owned(),
+            remote: PLAIN_REMOTE.to_owned(),
         }
     }
 
