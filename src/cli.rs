@@ -54,6 +54,71 @@ pub enum Command {
     Lsjson(LsjsonArgs),
     /// Write a file (or every file of a directory) to standard output, as rclone cat
     Cat(CatArgs),
+    /// Print where poof.conf and rclone-poof.conf are
+    Paths,
+    /// Create poof.conf if missing, then print it
+    Config,
+    /// Create rclone-poof.conf if missing (an encrypted local vault by default), then print it with secrets masked
+    Cconfig,
+    /// Add a crypt remote with strong random passwords over the plain remote and switch to it
+    Econfig,
+    /// Switch poof.conf's remote between the plain and the crypt remote
+    Cryptoggle,
+    /// Print poof's version and the versions of its parts
+    Version,
+    /// Install a backup every 6 hours (systemd user timer, crontab or launchd agent)
+    Lconfig(ScheduleArgs),
+    /// Remove the scheduled backup
+    Lpurge(ScheduleArgs),
+    /// Remove poof's config folder (with the crypt keys) and its schedule from this machine
+    Neuter(NeuterArgs),
+}
+
+/// Arguments of `poof lconfig` and `poof lpurge`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Print what would be written and run, change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+/// Arguments of `poof neuter`.
+#[derive(Debug, Args)]
+pub struct NeuterArgs {
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would be removed, remove nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+/// Arguments of `poof cryptdecode`.
+#[derive(Debug, Args)]
+pub struct CryptdecodeArgs {
+    /// Encrypt the names instead of decrypting them
+    #[arg(long)]
+    pub reverse: bool,
+    /// The crypt remote, e.g. `secret:`
+    pub remote: String,
+    /// Names (or paths) to decode
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+/// Arguments of `poof obscure`.
+#[derive(Debug, Args)]
+pub struct ObscureArgs {
+    /// The password; `-` or absent reads one line from standard input, which keeps it out of `ps`
+    pub password: Option<String>,
+}
+
+/// Arguments of `poof reveal`.
+#[derive(Debug, Args)]
+pub struct RevealArgs {
+    /// The obscured password (may start with `-`)
+    #[arg(allow_hyphen_values = true)]
+    pub obscured: String,
 }
 
 /// Arguments of `poof ls`.
@@ -84,31 +149,4 @@ pub struct CatArgs {
     pub count: i64,
     /// The file (or directory), e.g. `secret:docs/report.pdf`
     pub location: String,
-}
-
-/// Arguments of `poof cryptdecode`.
-#[derive(Debug, Args)]
-pub struct CryptdecodeArgs {
-    /// Encrypt the names instead of decrypting them
-    #[arg(long)]
-    pub reverse: bool,
-    /// The crypt remote, e.g. `secret:`
-    pub remote: String,
-    /// Names (or paths) to decode
-    #[arg(required = true)]
-    pub names: Vec<String>,
-}
-
-/// Arguments of `poof obscure`.
-#[derive(Debug, Args)]
-pub struct ObscureArgs {
-    /// The password; `-` or absent reads one line from standard input, which keeps it out of `ps`
-    pub password: Option<String>,
-}
-
-/// Arguments of `poof reveal`.
-#[derive(Debug, Args)]
-pub struct RevealArgs {
-    /// The obscured password
-    pub obscured: String,
 }

@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod config;
 mod remote;
+mod schedule;
 
 use std::process::ExitCode;
 

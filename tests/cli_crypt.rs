@@ -165,7 +165,7 @@ fn obscure_and_reveal_round_trip_with_rclone() {
         &"x".repeat(200),
     ] {
         let ours = run_ok(s.poof().args(["obscure", pw]));
-        let revealed = run_ok(s.rclone().args(["reveal", ours.trim_end()]));
+        let revealed = run_ok(s.rclone().args(["reveal", "--", ours.trim_end()]));
         assert_eq!(revealed.trim_end_matches('\n'), pw);
 
         let theirs = run_ok(s.rclone().args(["obscure", pw]));
@@ -193,7 +193,7 @@ fn obscure_reads_the_password_from_stdin() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let obscured = String::from_utf8(out.stdout).unwrap();
-    let revealed = run_ok(s.rclone().args(["reveal", obscured.trim_end()]));
+    let revealed = run_ok(s.rclone().args(["reveal", "--", obscured.trim_end()]));
     assert_eq!(revealed.trim_end(), "from stdin");
 }
 

@@ -25,7 +25,8 @@ pub fn run(paths: &Paths, args: &CryptdecodeArgs) -> Result<ExitCode> {
             args.remote
         );
     };
-    let config = RcloneConfig::load(&paths.rcloneconf)?;
+    let mut config = RcloneConfig::load(&paths.rcloneconf)?;
+    config.apply_process_env_overrides();
     let Some(section) = config.section(&name) else {
         bail!(
             "remote {name:?} not found in {}",

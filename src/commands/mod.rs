@@ -6,6 +6,8 @@ mod cryptdecode;
 mod ls;
 mod lsjson;
 mod obscure;
+mod schedule;
+mod setup;
 mod target;
 
 use std::future::Future;
@@ -28,6 +30,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ls(args) => block_on(ls::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),
+        Command::Paths => setup::paths(&Paths::resolve(&cli.global)?),
+        Command::Config => setup::config(&Paths::resolve(&cli.global)?),
+        Command::Cconfig => setup::cconfig(&Paths::resolve(&cli.global)?),
+        Command::Econfig => setup::econfig(&Paths::resolve(&cli.global)?),
+        Command::Cryptoggle => setup::cryptoggle(&Paths::resolve(&cli.global)?),
+        Command::Version => setup::version(),
+        Command::Lconfig(args) => schedule::lconfig(&Paths::resolve(&cli.global)?, &args),
+        Command::Lpurge(args) => schedule::lpurge(&args),
+        Command::Neuter(args) => schedule::neuter(&Paths::resolve(&cli.global)?, &args),
     }
 }
 

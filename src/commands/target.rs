@@ -20,14 +20,19 @@ use crate::remote::{open_backend, Location};
 /// How many `stat` calls run at once when a listing carries no modification times.
 const STAT_CONCURRENCY: usize = 16;
 
-/// The rclone config, or an empty one for a local path (which needs none).
+/// The rclone config with rclone's `RCLONE_CONFIG_<NAME>_<KEY>` environment overrides applied,
+/// or an empty one for a local path (which needs none).
 ///
 /// # Errors
 /// The config file cannot be read or parsed.
 pub fn config_for(paths: &Paths, loc: &Location) -> Result<RcloneConfig> {
     Ok(match loc {
         Location::Local(_) => RcloneConfig::parse("")?,
-        Location::Remote { .. } => RcloneConfig::load(&paths.rcloneconf)?,
+        Location::Remote { .. } => {
+            let mut config = RcloneConfig::load(&paths.rcloneconf)?;
+            config.apply_process_env_overrides();
+            config
+        }
     })
 }
 

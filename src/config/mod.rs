@@ -4,6 +4,8 @@
 //! `poof.conf` (poof's own JSON) and `rclone-poof.conf` (an rclone config file with the remotes,
 //! parsed by [`rclone`]).
 
+pub mod files;
+pub mod poof;
 pub mod rclone;
 
 use std::path::PathBuf;

@@ -20,6 +20,9 @@
 //! contains `/`, NUL or another control character is refused with [`Error::UnsafeName`], so a
 //! hostile remote cannot steer a restore outside its target directory.
 //!
+//! Names here are in rclone's internal form; [`stored`] translates them to and from what a
+//! local folder or an S3 bucket holds (raw control bytes where base32768 uses control pictures).
+//!
 //! ```
 //! use poof_crypt::{Keys, NameCipher, NameEncoding, NameMode};
 //!
@@ -33,6 +36,7 @@
 mod eme;
 mod encoding;
 mod obfuscate;
+pub mod stored;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,253 @@
+//! Setting poof up: `paths`, `config`, `cconfig`, `econfig`, `cryptoggle` and `version`.
+//!
+//! `cconfig` on a machine with no config writes poof's embedded default: a plain remote
+//! `poof-backup` (an `alias` rooted at the absolute path of the vault folder,
+//! `$XDG_DATA_HOME/poof/vault`) and a crypt remote `poof-crypt` over `poof-backup:BUCKET` with
+//! random passwords, and points poof.conf at the crypt remote: `poof backup` then encrypts for
+//! real with no cloud account. The file stays a valid rclone config that the real rclone reads
+//! the same way. Every printed config has its secrets masked.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::poof::{PoofConfig, CRYPT_REMOTE, PLAIN_REMOTE};
+use crate::config::rclone::RcloneConfig;
+use crate::config::{files, Paths, POOF_CONF, RCLONE_CONF};
+
+/// `poof paths`: where the two config files are.
+pub fn paths(paths: &Paths) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{POOF_CONF} = {}", paths.poofconf.display())?;
+    writeln!(out, "{RCLONE_CONF} = {}", paths.rcloneconf.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `poof version`.
+pub fn version() -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "poof {}", env!("CARGO_PKG_VERSION"))?;
+    writeln!(
+        out,
+        "poof-crypt {} (rclone crypt format: scrypt keys, EME names, secretbox content)",
+        poof_crypt::VERSION
+    )?;
+    writeln!(
+        out,
+        "storage: OpenDAL 0.59 (s3), std I/O (local); compatible with rclone v1.75"
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates poof.conf when missing and returns it.
+fn ensure_poof_conf(paths: &Paths) -> Result<PoofConfig> {
+    if paths.poofconf.exists() {
+        return PoofConfig::load(&paths.poofconf);
+    }
+    let conf = PoofConfig::new_default(&paths.confdir, &paths.rcloneconf);
+    conf.save(&paths.poofconf)?;
+    eprintln!("poof: created {}", paths.poofconf.display());
+    Ok(conf)
+}
+
+/// `poof config`: creates poof.conf when missing, then prints it.
+pub fn config(paths: &Paths) -> Result<ExitCode> {
+    ensure_poof_conf(paths)?;
+    let text = files::read_private(&paths.poofconf)?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The vault folder of the embedded default: `$XDG_DATA_HOME/poof/vault`, else
+/// `~/.local/share/poof/vault` (`~/Library/Application Support/poof/vault` on macOS).
+pub fn vault_dir() -> Result<PathBuf> {
+    let abs = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if cfg!(target_os = "macos") {
+        if let Some(home) = abs("HOME") {
+            return Ok(home.join("Library/Application Support/poof/vault"));
+        }
+    } else if let Some(data) = abs("XDG_DATA_HOME") {
+        return Ok(data.join("poof/vault"));
+    } else if let Some(home) = abs("HOME") {
+        return Ok(home.join(".local/share/poof/vault"));
+    }
+    bail!("neither XDG_DATA_HOME nor HOME is set: cannot place the vault folder")
+}
+
+/// A strong random password: 32 random bytes, base64url (43 characters).
+fn random_password() -> zeroize::Zeroizing<String> {
+    use base64::Engine as _;
+    use rand::RngCore;
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(bytes.as_mut());
+    zeroize::Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
+}
+
+/// Adds `[poof-backup]`, an alias rooted at the vault folder (created 0700).
+fn add_vault_remote(rc: &mut RcloneConfig) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let vault = vault_dir()?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&vault)
+        .with_context(|| format!("cannot create the vault folder {}", vault.display()))?;
+    rc.set(PLAIN_REMOTE, "type", "alias");
+    rc.set(PLAIN_REMOTE, "remote", &vault.display().to_string());
+    Ok(vault)
+}
+
+/// Adds `[poof-crypt]` over `plain:bucket` with random passwords; returns them for `econfig`.
+fn add_crypt_remote(
+    rc: &mut RcloneConfig,
+    plain: &str,
+    bucket: &str,
+) -> (zeroize::Zeroizing<String>, zeroize::Zeroizing<String>) {
+    let (password, salt) = (random_password(), random_password());
+    rc.set(CRYPT_REMOTE, "type", "crypt");
+    rc.set(CRYPT_REMOTE, "remote", &format!("{plain}:{bucket}"));
+    rc.set(CRYPT_REMOTE, "password", &poof_crypt::obscure(&password));
+    rc.set(CRYPT_REMOTE, "password2", &poof_crypt::obscure(&salt));
+    rc.set(CRYPT_REMOTE, "filename_encryption", "standard");
+    rc.set(CRYPT_REMOTE, "directory_name_encryption", "true");
+    (password, salt)
+}
+
+fn save_rclone(rc: &RcloneConfig, path: &Path) -> Result<()> {
+    files::write_private(path, &rc.to_ini())
+}
+
+/// `poof cconfig`: creates rclone-poof.conf with the embedded default when missing (and
+/// poof.conf pointing at its crypt remote), then prints it with secrets masked.
+pub fn cconfig(paths: &Paths) -> Result<ExitCode> {
+    let fresh_poof = !paths.poofconf.exists();
+    let mut conf = ensure_poof_conf(paths)?;
+    if !paths.rcloneconf.exists() {
+        let mut rc = RcloneConfig::parse("")?;
+        let vault = add_vault_remote(&mut rc)?;
+        add_crypt_remote(&mut rc, PLAIN_REMOTE, &conf.bucket);
+        save_rclone(&rc, &paths.rcloneconf)?;
+        eprintln!(
+            "poof: created {} (encrypted vault in {})",
+            paths.rcloneconf.display(),
+            vault.display()
+        );
+        if fresh_poof || conf.remote == PLAIN_REMOTE {
+            conf.remote = CRYPT_REMOTE.to_owned();
+            conf.save(&paths.poofconf)?;
+        }
+    }
+    let rc = RcloneConfig::load(&paths.rcloneconf)?;
+    print!("{}", rc.to_masked_ini());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `poof econfig`: adds a crypt remote over `remote:bucket` with strong random passwords,
+/// shows them once, and switches poof.conf to it. Refuses when a crypt remote exists.
+pub fn econfig(paths: &Paths) -> Result<ExitCode> {
+    let mut conf = ensure_poof_conf(paths)?;
+    let mut rc = if paths.rcloneconf.exists() {
+        RcloneConfig::load(&paths.rcloneconf)?
+    } else {
+        let mut rc = RcloneConfig::parse("")?;
+        add_vault_remote(&mut rc)?;
+        rc
+    };
+    if let Some(existing) = rc.sections().find(|s| s.get("type") == Some("crypt")) {
+        bail!(
+            "{} already has a crypt remote [{}]: poof will not overwrite it (its passwords may be the only key to your backups)",
+            paths.rcloneconf.display(),
+            existing.name()
+        );
+    }
+    let plain = if rc.section(&conf.remote).is_some() {
+        conf.remote.clone()
+    } else if rc.section(PLAIN_REMOTE).is_some() {
+        PLAIN_REMOTE.to_owned()
+    } else {
+        bail!(
+            "{}: remote {:?} of poof.conf is not in {}; add it (or run `poof cconfig` on a new machine)",
+            paths.poofconf.display(),
+            conf.remote,
+            paths.rcloneconf.display()
+        );
+    };
+    let (password, salt) = add_crypt_remote(&mut rc, &plain, &conf.bucket);
+    save_rclone(&rc, &paths.rcloneconf)?;
+    conf.remote = CRYPT_REMOTE.to_owned();
+    conf.save(&paths.poofconf)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Added crypt remote [{CRYPT_REMOTE}] over {plain}:{} and made it poof's remote.",
+        conf.bucket
+    )?;
+    writeln!(
+        out,
+        "Record these two secrets now, away from this machine (a password manager):"
+    )?;
+    writeln!(
+        out,
+        "without them nothing in the backup can be decrypted. They are shown only once."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "  password  = {}", password.as_str())?;
+    writeln!(out, "  password2 = {}", salt.as_str())?;
+    writeln!(out)?;
+    writeln!(out, "`poof cryptoggle` switches back to the plain remote.")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `poof cryptoggle`: switches poof.conf's remote between the plain and the crypt remote.
+pub fn cryptoggle(paths: &Paths) -> Result<ExitCode> {
+    let mut conf = PoofConfig::load(&paths.poofconf)?;
+    let rc = RcloneConfig::load(&paths.rcloneconf)?;
+    let crypts: Vec<_> = rc
+        .sections()
+        .filter(|s| s.get("type") == Some("crypt"))
+        .collect();
+    let Some(crypt) = crypts
+        .iter()
+        .find(|s| s.name() == conf.remote)
+        .or_else(|| {
+            crypts
+                .iter()
+                .find(|s| wrapped(s.get("remote")) == Some(conf.remote.as_str()))
+        })
+        .or_else(|| crypts.first())
+    else {
+        bail!(
+            "{} has no crypt remote: create one with `poof econfig`",
+            paths.rcloneconf.display()
+        );
+    };
+    let enabling = conf.remote != crypt.name();
+    conf.remote = if enabling {
+        crypt.name().to_owned()
+    } else {
+        match wrapped(crypt.get("remote")) {
+            Some(plain) if rc.section(plain).is_some() => plain.to_owned(),
+            _ => bail!(
+                "crypt remote [{}] does not wrap a remote of {}",
+                crypt.name(),
+                paths.rcloneconf.display()
+            ),
+        }
+    };
+    conf.save(&paths.poofconf)?;
+    let state = if enabling { "enabled" } else { "disabled" };
+    println!("encryption {state}: remote = {}", conf.remote);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The section name in a crypt remote's `remote = name:path`.
+fn wrapped(remote: Option<&str>) -> Option<&str> {
+    remote.and_then(|r| r.split_once(':')).map(|(name, _)| name)
+}
