@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::harness::s3::S3Server;
 use crate::harness::{pattern, run, run_ok, CryptOpts, Scratch};
 
-/// Files of the fixture tree: block boundaries (65536 is one full block), unicode and nesting.
+/// Files of the fixture tree: block boundaries (65536 is one full block), unicode, nesting, and
+/// characters Go's JSON encoder escapes.
 const FILES: &[(&str, usize)] = &[
     ("empty", 0),
     ("one.bin", 1),
@@ -27,6 +28,7 @@ const FILES: &[(&str, usize)] = &[
     ("dir/sub/日本語.json", 1234),
     ("dir/sub/deeper/émoji 🎉.png", 77),
     ("other-dir/x", 5),
+    ("other-dir/a<b>&c \"q\".md", 3),
 ];
 
 /// Byte ranges (`--offset`, `--count`) across block boundaries, applied to the 200000-byte file.
@@ -80,6 +82,17 @@ fn lsjson_objects(text: &str) -> Vec<Value> {
     out
 }
 
+/// The raw lsjson lines of files, without separating commas, sorted.
+fn file_lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("\"IsDir\":false"))
+        .map(|l| l.trim_end_matches(',').to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// A scratch folder with a config holding every remote of the comparison, the fixture tree
 /// uploaded by rclone to each, and the S3 server.
 struct Fixture {
@@ -131,6 +144,8 @@ fn compare(f: &Fixture, args: &[&str], loc: &str) {
             lsjson_objects(&theirs),
             "{args:?} {loc}"
         );
+        // Byte for byte (escapes, field order, number and time formats) for files.
+        assert_eq!(file_lines(&ours), file_lines(&theirs), "{args:?} {loc}");
     } else {
         assert_eq!(lines(&ours), lines(&theirs), "{args:?} {loc}");
     }
