@@ -48,6 +48,36 @@ pub enum Command {
     Obscure(ObscureArgs),
     /// Reveal an obscured password
     Reveal(RevealArgs),
+    /// Make DEST identical to SOURCE: copy new and changed files, delete extra ones (as rclone sync)
+    Sync(SyncArgs),
+    /// Copy new and changed files from SOURCE to DEST, deleting nothing (as rclone copy)
+    Copy(SyncArgs),
+}
+
+/// Arguments of `poof sync` and `poof copy`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Where files come from: a local path or `remote:path`
+    pub source: String,
+    /// Where files go: a local path or `remote:path`
+    pub dest: String,
+    /// Print what would change, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Compare files by content hash instead of size and modification time (not supported yet)
+    #[arg(short = 'c', long)]
+    pub checksum: bool,
+    /// Files transferred at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
+          value_parser = at_least_one)]
+    pub transfers: usize,
+    /// Files compared (stat'ed) at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines (the final summary is still printed)
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Arguments of `poof cryptdecode`.
@@ -75,4 +105,13 @@ pub struct ObscureArgs {
 pub struct RevealArgs {
     /// The obscured password
     pub obscured: String,
+}
+
+/// A count of parallel workers: a whole number, at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

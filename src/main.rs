@@ -9,7 +9,9 @@
 mod cli;
 mod commands;
 mod config;
+mod progress;
 mod remote;
+mod sync;
 
 use std::process::ExitCode;
 

@@ -3,6 +3,7 @@
 
 mod cryptdecode;
 mod obscure;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -20,5 +21,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cryptdecode(args) => cryptdecode::run(&Paths::resolve(&cli.global)?, &args),
         Command::Obscure(args) => obscure::obscure(&args),
         Command::Reveal(args) => obscure::reveal(&args),
+        Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
+        Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
     }
 }

@@ -8,6 +8,8 @@
 
 pub mod backend;
 pub mod crypt;
+mod open_stub; // TEMP until storage lands
+pub use open_stub::open_backend; // TEMP until storage lands
 
 use std::path::PathBuf;
 
