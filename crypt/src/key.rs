@@ -62,7 +62,9 @@ impl Keys {
         } else {
             salt.as_bytes()
         };
-        let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, KEY_MATERIAL_SIZE)
+        // The length argument only matters for password-hash strings (10..=64); the output length
+        // comes from the buffer.
+        let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, scrypt::Params::RECOMMENDED_LEN)
             .map_err(|_| Error::KeyDerivation)?;
         let mut material = zeroize::Zeroizing::new([0u8; KEY_MATERIAL_SIZE]);
         scrypt::scrypt(password.as_bytes(), salt, &params, material.as_mut())

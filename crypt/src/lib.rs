@@ -51,3 +51,6 @@ pub use error::{Error, Result};
 pub use key::{Keys, DATA_KEY_SIZE, DEFAULT_SALT, NAME_KEY_SIZE, NAME_TWEAK_SIZE};
 pub use name::{NameCipher, NameEncoding, NameMode};
 pub use obscure::{obscure, obscure_with_iv, reveal};
+
+/// Version of this crate.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
