@@ -106,12 +106,10 @@ impl Progress {
         let (tx, rx) = mpsc::channel::<()>();
         let shown = Arc::clone(&counters);
         let started = Instant::now();
-        let thread = std::thread::spawn(move || loop {
-            match rx.recv_timeout(interval) {
-                Err(RecvTimeoutError::Timeout) => {
-                    eprintln!("{}", progress_line(&shown, started.elapsed()));
-                }
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+        // Stops on a message or when every sender is gone.
+        let thread = std::thread::spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
+                eprintln!("{}", progress_line(&shown, started.elapsed()));
             }
         });
         Progress::with(
@@ -186,11 +184,13 @@ impl Progress {
     }
 
     /// Bytes counted so far.
+    #[allow(dead_code)] // for engines and tests that read the counters back
     pub fn bytes(&self) -> u64 {
         self.inner.counters.bytes.load(Ordering::Relaxed)
     }
 
     /// Files counted so far.
+    #[allow(dead_code)] // for engines and tests that read the counters back
     pub fn files(&self) -> u64 {
         self.inner.counters.files.load(Ordering::Relaxed)
     }

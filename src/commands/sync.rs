@@ -101,15 +101,17 @@ fn summary(stats: &SyncStats, progress: &Progress) -> String {
     )
 }
 
-/// The rclone config file when a location names a remote; an empty config for two local paths
+/// The rclone config file (with rclone's `RCLONE_CONFIG_<REMOTE>_<KEY>` overrides) when a
+/// location names a remote; an empty config for two local paths
 /// (so that no config file is needed then).
 fn load_config(paths: &Paths, locations: [&Location; 2]) -> Result<RcloneConfig> {
     let needs_remotes = locations
         .iter()
         .any(|loc| matches!(loc, Location::Remote { .. }));
     if needs_remotes {
-        RcloneConfig::load(&paths.rcloneconf)
-            .with_context(|| format!("cannot read {}", paths.rcloneconf.display()))
+        let mut config = RcloneConfig::load(&paths.rcloneconf)?;
+        config.apply_process_env_overrides();
+        Ok(config)
     } else {
         Ok(RcloneConfig::parse("")?)
     }
