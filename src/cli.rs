@@ -52,6 +52,12 @@ pub enum Command {
     Sync(SyncArgs),
     /// Copy new and changed files from SOURCE to DEST, deleting nothing (as rclone copy)
     Copy(SyncArgs),
+    /// List every file below a location with its size, as rclone ls
+    Ls(LsArgs),
+    /// List a location as JSON (one object per line), as rclone lsjson
+    Lsjson(LsjsonArgs),
+    /// Write a file (or every file of a directory) to standard output, as rclone cat
+    Cat(CatArgs),
 }
 
 /// Arguments of `poof sync` and `poof copy`.
@@ -78,6 +84,36 @@ pub struct SyncArgs {
     /// No progress bar or periodic progress lines (the final summary is still printed)
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Arguments of `poof ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The location, e.g. `secret:docs` or a local path
+    pub location: String,
+}
+
+/// Arguments of `poof lsjson`.
+#[derive(Debug, Args)]
+pub struct LsjsonArgs {
+    /// List subdirectories too
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// The location, e.g. `secret:docs` or a local path
+    pub location: String,
+}
+
+/// Arguments of `poof cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// Start at this byte; negative counts from the end
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub offset: i64,
+    /// Write at most this many bytes per file; negative means all
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub count: i64,
+    /// The file (or directory), e.g. `secret:docs/report.pdf`
+    pub location: String,
 }
 
 /// Arguments of `poof cryptdecode`.

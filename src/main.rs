@@ -18,6 +18,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // TLS for https S3 endpoints: rustls is built without a default provider. An error only
+    // means a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,

@@ -79,8 +79,16 @@ fn cryptdecode_matches_rclone_both_ways() {
     let s = config_with(&remotes);
     for (name, _) in &remotes {
         let remote = format!("{name}:");
-        let theirs = run_ok(s.rclone().args(["cryptdecode", "--reverse", &remote]).args(NAMES));
-        let ours = run_ok(s.poof().args(["cryptdecode", "--reverse", &remote]).args(NAMES));
+        let theirs = run_ok(
+            s.rclone()
+                .args(["cryptdecode", "--reverse", &remote])
+                .args(NAMES),
+        );
+        let ours = run_ok(
+            s.poof()
+                .args(["cryptdecode", "--reverse", &remote])
+                .args(NAMES),
+        );
         assert_eq!(ours, theirs, "cryptdecode --reverse on {remote}");
 
         let encrypted: Vec<&str> = theirs
@@ -118,11 +126,19 @@ fn cryptdecode_failures_match_rclone() {
 fn cryptdecode_takes_more_than_ten_names() {
     let s = config_with(&[("c", CryptOpts::default())]);
     let many: Vec<String> = (0..25).map(|i| format!("name-{i}")).collect();
-    let ours = run_ok(s.poof().args(["cryptdecode", "--reverse", "c:"]).args(&many));
+    let ours = run_ok(
+        s.poof()
+            .args(["cryptdecode", "--reverse", "c:"])
+            .args(&many),
+    );
     assert_eq!(ours.lines().count(), 25);
     let mut theirs = String::new();
     for chunk in many.chunks(10) {
-        theirs += &run_ok(s.rclone().args(["cryptdecode", "--reverse", "c:"]).args(chunk));
+        theirs += &run_ok(
+            s.rclone()
+                .args(["cryptdecode", "--reverse", "c:"])
+                .args(chunk),
+        );
     }
     assert_eq!(ours, theirs);
 }
@@ -142,7 +158,12 @@ fn cryptdecode_rejects_a_remote_that_is_not_crypt() {
 fn obscure_and_reveal_round_trip_with_rclone() {
     let s = Scratch::new();
     s.write_config("");
-    for pw in ["hunter2", "pass with spaces", "ünïcødé 密码", &"x".repeat(200)] {
+    for pw in [
+        "hunter2",
+        "pass with spaces",
+        "ünïcødé 密码",
+        &"x".repeat(200),
+    ] {
         let ours = run_ok(s.poof().args(["obscure", pw]));
         let revealed = run_ok(s.rclone().args(["reveal", ours.trim_end()]));
         assert_eq!(revealed.trim_end_matches('\n'), pw);

@@ -152,7 +152,9 @@ fn seeking_reads_rclone_files_at_any_offset() {
     run_ok(s.rclone().arg("copy").arg(s.path("plain")).arg("c:"));
     let enc = s.path("enc").join(opts.names().encrypt_file_name("big"));
     let content = poof_crypt::ContentCipher::new(&opts.keys());
-    let mut r = content.decrypt_reader(fs::File::open(enc).unwrap()).unwrap();
+    let mut r = content
+        .decrypt_reader(fs::File::open(enc).unwrap())
+        .unwrap();
     for &(pos, len) in &[
         (0usize, 10usize),
         (65536, 65536),

@@ -5,7 +5,9 @@
 
 mod harness;
 
-/// poof-crypt against the real rclone: content and names, both directions.
-mod crypt_interop;
 /// `poof cryptdecode`, `poof obscure`, `poof reveal` against their rclone counterparts.
 mod cli_crypt;
+/// poof-crypt against the real rclone: content and names, both directions.
+mod crypt_interop;
+/// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
+mod remote_read;

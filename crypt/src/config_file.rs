@@ -14,13 +14,10 @@
 //! lines starting with `#` or `;` are skipped (surrounding whitespace ignored); line breaks
 //! inside the base64 are ignored.
 //!
-//! Passwords, as rclone v1.75.2 treats them: surrounding whitespace is **kept** (rclone only
-//! warns that older versions stripped it), the password is normalised to Unicode NFKC before
-//! hashing (full-width `ｐｗ` and `pw` open the same file, as do a decomposed and a composed `é`),
-//! and a password that is empty or all whitespace is refused. This module does all of that except
-//! the normalisation, which waits for a Unicode table dependency: it matches rclone for every
-//! password already in NFKC form, which includes all ASCII passwords and composed accented
-//! letters.
+//! Passwords, as rclone v1.75.2 treats them and as this module does: surrounding whitespace is
+//! **kept** (rclone only warns that older versions stripped it), the password is normalised to
+//! Unicode NFKC before hashing (full-width `ｐｗ` and `pw` open the same file, as do a decomposed
+//! and a composed `é`), and a password that is empty or all whitespace is refused.
 //!
 //! [`is_encrypted`] tells an encrypted file from plain INI, [`decrypt`] opens one, [`encrypt`]
 //! writes one that rclone opens.
@@ -129,14 +126,16 @@ fn check_password(password: &str) -> Result<()> {
     }
 }
 
-/// The password as rclone hashes it. rclone NFKC-normalises it; without a Unicode table
-/// dependency this is, for now, the password unchanged (exact for passwords already in NFKC).
+/// The password as rclone hashes it: NFKC-normalised.
 fn normalize_password(password: &str) -> Zeroizing<String> {
-    Zeroizing::new(password.to_owned())
+    use unicode_normalization::UnicodeNormalization;
+    // Reserve generously so the zeroized buffer is unlikely to reallocate and leave a copy.
+    let mut out = Zeroizing::new(String::with_capacity(password.len().saturating_mul(3)));
+    out.extend(password.nfkc());
+    out
 }
 
-/// The secretbox key: SHA-256 of `"[" + password + "][rclone-config]"`, the password normalised
-/// as rclone does (see [`normalize_password`]).
+/// The secretbox key: SHA-256 of `"[" + NFKC(password) + "][rclone-config]"`.
 fn derive_key(password: &str) -> Zeroizing<[u8; KEY_SIZE]> {
     let password = normalize_password(password);
     let password = password.as_str();
@@ -158,10 +157,8 @@ fn derive_key(password: &str) -> Zeroizing<[u8; KEY_SIZE]> {
 
 /// Decrypts an encrypted rclone config file, returning its INI text.
 ///
-/// Surrounding whitespace of `password` is significant, as in rclone v1.75.2. rclone also
-/// NFKC-normalises the password; this function does not yet, so a password that normalisation
-/// would change (full-width letters, ligatures, decomposed accents) fails with
-/// [`Error::ConfigPassword`] although rclone accepts it.
+/// `password` is NFKC-normalised, and its surrounding whitespace is significant, as in rclone
+/// v1.75.2.
 ///
 /// # Errors
 ///
@@ -229,7 +226,8 @@ pub fn decrypt(text: &str, password: &str) -> Result<Zeroizing<String>> {
 /// random nonce.
 ///
 /// The caller must refuse passwords rclone refuses (empty or all whitespace) before calling:
-/// such a file is written but rclone will not open it. See [`decrypt`] about normalisation.
+/// such a file is written but rclone will not open it. The password is NFKC-normalised, as rclone
+/// does.
 pub fn encrypt(plain: &str, password: &str) -> String {
     let mut nonce = crypto_secretbox::Nonce::default();
     rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -437,7 +435,6 @@ mod tests {
     const SMALL: &str = "[s]\ntype = local\n\n";
 
     #[test]
-    #[ignore = "needs the unicode-normalization dependency: rclone NFKC-normalises passwords"]
     fn password_is_nfkc_normalised_like_rclone() {
         for pw in ["ｐｗ", "pw"] {
             assert_eq!(decrypt(RCLONE_FULLWIDTH, pw).unwrap().as_str(), SMALL);

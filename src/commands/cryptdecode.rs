@@ -20,7 +20,10 @@ pub const FAILED: &str = "Failed to decrypt";
 /// Runs the command.
 pub fn run(paths: &Paths, args: &CryptdecodeArgs) -> Result<ExitCode> {
     let Location::Remote { name, .. } = Location::parse(&args.remote)? else {
-        bail!("{:?} is not a remote: give a crypt remote such as `secret:`", args.remote);
+        bail!(
+            "{:?} is not a remote: give a crypt remote such as `secret:`",
+            args.remote
+        );
     };
     let config = RcloneConfig::load(&paths.rcloneconf)?;
     let Some(section) = config.section(&name) else {
@@ -30,7 +33,10 @@ pub fn run(paths: &Paths, args: &CryptdecodeArgs) -> Result<ExitCode> {
         );
     };
     if section.get("type") != Some("crypt") {
-        bail!("remote {name:?} is not a crypt remote (type = {})", section.get("type").unwrap_or("?"));
+        bail!(
+            "remote {name:?} is not a crypt remote (type = {})",
+            section.get("type").unwrap_or("?")
+        );
     }
     let settings = CryptSettings::from_section(section)?;
     let mut out = std::io::stdout().lock();

@@ -1,13 +1,18 @@
 //! One module per command or small family of commands: each resolves its arguments, calls the
 //! engines and prints. [`run`] dispatches the parsed command line.
 
+mod cat;
 mod cryptdecode;
+mod ls;
+mod lsjson;
 mod obscure;
 mod sync;
+mod target;
 
+use std::future::Future;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Paths;
@@ -23,5 +28,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reveal(args) => obscure::reveal(&args),
         Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
         Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
+        Command::Ls(args) => block_on(ls::run(&Paths::resolve(&cli.global)?, &args)),
+        Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
+        Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),
     }
+}
+
+/// Runs an async command on a multi-threaded tokio runtime.
+fn block_on<F: Future<Output = Result<ExitCode>>>(command: F) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(command)
 }

@@ -11,6 +11,7 @@
 //! local folders needs no config file.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
@@ -18,8 +19,9 @@ use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::progress::{format_bytes, summary_line, Progress};
+use crate::remote::backend::Backend;
 use crate::remote::{open_backend, Location};
-use crate::sync::{SyncOptions, SyncStats};
+use crate::sync::{SourceProblems, SyncOptions, SyncStats};
 
 /// Runs `sync` (`delete == true`) or `copy` (`delete == false`).
 ///
@@ -46,7 +48,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         delete,
         max_delete: None,
         verbose: global.verbose > 0,
-        source_problems: None,
+        source_problems: Some(undecryptable(&src)),
     };
     let progress = if args.no_progress || global.quiet {
         Progress::hidden()
@@ -88,6 +90,12 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Names the source listing could not decrypt, as errors of the run (nothing is deleted then).
+fn undecryptable(src: &Arc<dyn Backend>) -> SourceProblems {
+    let src = Arc::clone(src);
+    Box::new(move || src.take_undecryptable())
 }
 
 fn summary(stats: &SyncStats, progress: &Progress) -> String {

@@ -90,6 +90,13 @@ pub trait Backend: Send + Sync {
     /// What this backend can do.
     fn features(&self) -> Features;
 
+    /// Takes the names that listings since the last call could not decrypt (crypt remotes, and
+    /// backends wrapping them); the caller reports each and counts them as errors of the run.
+    /// Backends that never fail to decode a name return nothing.
+    fn take_undecryptable(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Lists `dir` (`""` for the root), recursively or one level. `Ok(None)` when `dir` does not
     /// exist.
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>>;

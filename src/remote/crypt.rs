@@ -1,9 +1,26 @@
-//! The crypt layer's settings: a `type = crypt` section of an rclone config file turned into the
-//! ciphers of the crypt crate, with rclone's defaults for every option.
+//! The crypt layer: a `type = crypt` section of an rclone config file turned into the ciphers of
+//! the crypt crate ([`CryptSettings`], with rclone's defaults for every option), and
+//! [`CryptBackend`], a [`Backend`] over another backend that stores encrypted names and
+//! contents and shows plaintext ones.
+//!
+//! Reading a byte range fetches the 32-byte header, then only the blocks the range touches
+//! (block `k` starts at `32 + k * BLOCK_SIZE` in the encrypted file and is opened under the
+//! file nonce plus `k`), skips the offset inside the first block and stops at the range end.
+
+use std::collections::HashMap;
+use std::io;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{bail, Context, Result};
-use poof_crypt::{ContentCipher, Keys, NameCipher, NameEncoding, NameMode};
+use async_trait::async_trait;
+use poof_crypt::{content, ContentCipher, Keys, NameCipher, NameEncoding, NameMode, Nonce};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use zeroize::Zeroizing;
 
+use super::backend::{Backend, ByteStream, Entry, Features, PutOptions};
 use crate::config::rclone::Section;
 
 /// rclone's default suffix of file names in `filename_encryption = off` mode.
@@ -69,5 +86,456 @@ fn parse_opt<T: std::str::FromStr<Err = String>>(
         Some(v) => v
             .parse()
             .map_err(|e: String| anyhow::anyhow!("[{}] {key} = {v:?}: {e}", section.name())),
+    }
+}
+
+/// A crypt remote over another backend: names, sizes and contents translated both ways.
+///
+/// Listing decrypts each path segment once (parents are cached), sizes come from
+/// [`content::decrypted_size`], and reads fetch the 32-byte header plus only the blocks a byte
+/// range needs. Names that do not decrypt (including names that decrypt to unsafe values, which
+/// the name cipher refuses) and files whose encrypted size is impossible are collected: callers
+/// read them with [`Backend::take_undecryptable`] and treat them as errors of the run; with
+/// `strict_names` the listing itself fails.
+pub struct CryptBackend {
+    inner: Arc<dyn Backend>,
+    settings: Arc<CryptSettings>,
+    describe: String,
+    undecryptable: Mutex<Vec<String>>,
+}
+
+impl CryptBackend {
+    /// Wraps `inner` (already rooted at the encrypted folder) with the ciphers of `settings`;
+    /// `describe` names the crypt remote in messages (`secret:docs`).
+    pub fn new(inner: Arc<dyn Backend>, settings: CryptSettings, describe: String) -> CryptBackend {
+        CryptBackend {
+            inner,
+            settings: Arc::new(settings),
+            describe,
+            undecryptable: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The settings (ciphers) of this remote.
+    pub fn settings(&self) -> &CryptSettings {
+        &self.settings
+    }
+
+    fn note_undecryptable(&self, what: String) -> Result<()> {
+        if self.settings.strict_names {
+            bail!("{}: {what} (strict_names is set)", self.describe);
+        }
+        if let Ok(mut list) = self.undecryptable.lock() {
+            list.push(what);
+        }
+        Ok(())
+    }
+
+    fn enc_file(&self, path: &str) -> String {
+        if path.is_empty() {
+            String::new()
+        } else {
+            self.settings.names.encrypt_file_name(path)
+        }
+    }
+
+    fn enc_dir(&self, path: &str) -> String {
+        if path.is_empty() {
+            String::new()
+        } else {
+            self.settings.names.encrypt_dir_name(path)
+        }
+    }
+
+    /// The plaintext size of a file of `encrypted` bytes.
+    fn plain_size(&self, encrypted: u64) -> poof_crypt::Result<u64> {
+        match self.settings.content {
+            Some(_) => content::decrypted_size(encrypted),
+            None => Ok(encrypted),
+        }
+    }
+}
+
+/// Joins a directory and a name.
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[async_trait]
+impl Backend for CryptBackend {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn features(&self) -> Features {
+        self.inner.features()
+    }
+
+    fn take_undecryptable(&self) -> Vec<String> {
+        let mut out = self.inner.take_undecryptable();
+        if let Ok(mut list) = self.undecryptable.lock() {
+            out.append(&mut list);
+        }
+        out
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        let enc_dir = self.enc_dir(dir);
+        let Some(listed) = self.inner.list(&enc_dir, recursive).await? else {
+            return Ok(None);
+        };
+        // Encrypted directory path (relative to `enc_dir`) -> its plaintext path, or None when
+        // it did not decrypt (its contents are then skipped: the directory is reported once).
+        let mut dirs: HashMap<String, Option<String>> = HashMap::new();
+        dirs.insert(String::new(), Some(dir.to_owned()));
+        let mut out = Vec::with_capacity(listed.len());
+        for entry in listed {
+            let rel = if enc_dir.is_empty() {
+                Some(entry.path.as_str())
+            } else {
+                entry
+                    .path
+                    .strip_prefix(enc_dir.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            let Some(rel) = rel else {
+                continue;
+            };
+            let (parent, leaf) = rel.rsplit_once('/').unwrap_or(("", rel));
+            let parent_plain = match dirs.get(parent) {
+                Some(Some(p)) => p.clone(),
+                // Inside an undecryptable directory, or a parent the listing did not show
+                // first: decrypt the parent path as a whole.
+                Some(None) => continue,
+                None => match self.settings.names.decrypt_dir_name(parent) {
+                    Ok(p) => {
+                        let p = join(dir, &p);
+                        dirs.insert(parent.to_owned(), Some(p.clone()));
+                        p
+                    }
+                    Err(_) => {
+                        dirs.insert(parent.to_owned(), None);
+                        self.note_undecryptable(format!(
+                            "cannot decrypt directory name {:?}",
+                            join(&enc_dir, parent)
+                        ))?;
+                        continue;
+                    }
+                },
+            };
+            let decrypted = if entry.is_dir() {
+                self.settings.names.decrypt_dir_name(leaf)
+            } else {
+                self.settings.names.decrypt_file_name(leaf)
+            };
+            let name = match decrypted {
+                Ok(name) if !name.is_empty() && !name.contains('/') => name,
+                _ => {
+                    if entry.is_dir() {
+                        dirs.insert(rel.to_owned(), None);
+                    }
+                    self.note_undecryptable(format!("cannot decrypt name {:?}", entry.path))?;
+                    continue;
+                }
+            };
+            let path = join(&parent_plain, &name);
+            if entry.is_dir() {
+                dirs.insert(rel.to_owned(), Some(path.clone()));
+                out.push(Entry { path, ..entry });
+                continue;
+            }
+            match self.plain_size(entry.size) {
+                Ok(size) => out.push(Entry {
+                    path,
+                    size,
+                    ..entry
+                }),
+                Err(_) => self.note_undecryptable(format!(
+                    "{:?} ({path}): impossible encrypted size {}",
+                    entry.path, entry.size
+                ))?,
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        let enc = self.enc_file(path);
+        if let Some(entry) = self.inner.stat(&enc).await? {
+            if !entry.is_dir() {
+                let size = self.plain_size(entry.size).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: {path}: impossible encrypted size {}: {e}",
+                        self.describe,
+                        entry.size
+                    )
+                })?;
+                return Ok(Some(Entry {
+                    path: path.to_owned(),
+                    size,
+                    ..entry
+                }));
+            }
+        }
+        let enc = self.enc_dir(path);
+        Ok(self
+            .inner
+            .stat(&enc)
+            .await?
+            .filter(Entry::is_dir)
+            .map(|entry| Entry {
+                path: path.to_owned(),
+                ..entry
+            }))
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let enc = self.enc_file(path);
+        if self.settings.content.is_none() {
+            return self.inner.open(&enc, range).await;
+        }
+        let Some(range) = range else {
+            let inner = self.inner.open(&enc, None).await?;
+            return Ok(Box::pin(DecryptStream::new(
+                inner,
+                self.settings.clone(),
+                0,
+                0,
+                None,
+            )));
+        };
+        let Some(entry) = self.inner.stat(&enc).await? else {
+            bail!("{}: {path}: not found", self.describe);
+        };
+        let size = self.plain_size(entry.size).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {path}: impossible encrypted size {}: {e}",
+                self.describe,
+                entry.size
+            )
+        })?;
+        let end = range.end.min(size);
+        if range.start >= end {
+            return Ok(Box::pin(tokio::io::empty()));
+        }
+        let (inner_range, first_block, skip) = block_range(range.start, end);
+        let header_stream = if first_block == 0 {
+            None
+        } else {
+            Some(self.inner.open(&enc, Some(0..HEADER_SIZE_U64)).await?)
+        };
+        let (inner, first_block) = match header_stream {
+            None => (self.inner.open(&enc, Some(0..inner_range.end)).await?, 0),
+            Some(mut header) => {
+                let mut bytes = [0u8; content::HEADER_SIZE];
+                header.read_exact(&mut bytes).await.with_context(|| {
+                    format!("{}: {path}: cannot read the header", self.describe)
+                })?;
+                let body = self.inner.open(&enc, Some(inner_range)).await?;
+                let joined: ByteStream = Box::pin(std::io::Cursor::new(bytes).chain(body));
+                (joined, first_block)
+            }
+        };
+        Ok(Box::pin(DecryptStream::new(
+            inner,
+            self.settings.clone(),
+            first_block,
+            skip,
+            Some(end - range.start),
+        )))
+    }
+
+    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
+        let enc = self.enc_file(path);
+        let Some(cipher) = &self.settings.content else {
+            return self.inner.put(&enc, data, opts).await;
+        };
+        let sealed: ByteStream = Box::pin(cipher.encrypt_async_reader(data));
+        let inner_opts = PutOptions {
+            size: opts.size.map(content::encrypted_size),
+            mtime: opts.mtime,
+        };
+        let written = self.inner.put(&enc, sealed, inner_opts).await?;
+        content::decrypted_size(written)
+            .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.inner.remove(&self.enc_file(path)).await
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        self.inner.mkdir(&self.enc_dir(path)).await
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        self.inner.rmdir(&self.enc_dir(path)).await
+    }
+}
+
+const HEADER_SIZE_U64: u64 = content::HEADER_SIZE as u64;
+const BLOCK_SIZE_U64: u64 = content::BLOCK_SIZE as u64;
+const BLOCK_DATA_SIZE_U64: u64 = content::BLOCK_DATA_SIZE as u64;
+
+/// For the plaintext range `start..end` (non-empty): the encrypted byte range of the blocks
+/// holding it, the index of the first block, and the offset of `start` inside that block.
+fn block_range(start: u64, end: u64) -> (Range<u64>, u64, usize) {
+    let first = start / BLOCK_DATA_SIZE_U64;
+    let last = end.saturating_sub(1) / BLOCK_DATA_SIZE_U64;
+    let skip = (start % BLOCK_DATA_SIZE_U64) as usize;
+    let from = HEADER_SIZE_U64.saturating_add(first.saturating_mul(BLOCK_SIZE_U64));
+    let to = HEADER_SIZE_U64.saturating_add(last.saturating_add(1).saturating_mul(BLOCK_SIZE_U64));
+    (from..to, first, skip)
+}
+
+/// Decrypts a stream that starts with the 32-byte header followed by the blocks from
+/// `first_block` on; skips `skip` bytes of the first block and stops after `limit` bytes.
+struct DecryptStream {
+    inner: ByteStream,
+    settings: Arc<CryptSettings>,
+    nonce: Option<Nonce>,
+    first_block: u64,
+    sealed: Vec<u8>,
+    filled: usize,
+    plain: Zeroizing<Vec<u8>>,
+    pos: usize,
+    skip: usize,
+    limit: Option<u64>,
+    eof: bool,
+}
+
+impl DecryptStream {
+    fn new(
+        inner: ByteStream,
+        settings: Arc<CryptSettings>,
+        first_block: u64,
+        skip: usize,
+        limit: Option<u64>,
+    ) -> DecryptStream {
+        DecryptStream {
+            inner,
+            settings,
+            nonce: None,
+            first_block,
+            sealed: vec![0u8; content::BLOCK_SIZE],
+            filled: 0,
+            plain: Zeroizing::new(Vec::with_capacity(content::BLOCK_DATA_SIZE)),
+            pos: 0,
+            skip,
+            limit,
+            eof: false,
+        }
+    }
+}
+
+impl AsyncRead for DecryptStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if this.limit == Some(0) {
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(rest) = this.plain.get(this.pos..).filter(|r| !r.is_empty()) {
+                let mut n = rest.len().min(buf.remaining());
+                if let Some(limit) = this.limit {
+                    n = n.min(usize::try_from(limit).unwrap_or(usize::MAX));
+                }
+                buf.put_slice(rest.get(..n).unwrap_or_default());
+                this.pos += n;
+                if let Some(limit) = &mut this.limit {
+                    *limit -= n as u64;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if this.eof {
+                return Poll::Ready(Ok(()));
+            }
+            let want = if this.nonce.is_none() {
+                content::HEADER_SIZE
+            } else {
+                content::BLOCK_SIZE
+            };
+            while this.filled < want {
+                let Some(space) = this.sealed.get_mut(this.filled..want) else {
+                    break;
+                };
+                let mut rb = ReadBuf::new(space);
+                match this.inner.as_mut().poll_read(cx, &mut rb) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        if n == 0 {
+                            this.eof = true;
+                            break;
+                        }
+                        this.filled += n;
+                    }
+                }
+            }
+            let got = this.sealed.get(..this.filled).unwrap_or_default();
+            let Some(nonce) = this.nonce else {
+                let nonce = Nonce::from_header(got).map_err(poof_crypt::Error::into_io)?;
+                this.nonce = Some(nonce.add(this.first_block));
+                this.filled = 0;
+                continue;
+            };
+            if got.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            let Some(cipher) = &this.settings.content else {
+                return Poll::Ready(Err(io::Error::other("no content cipher")));
+            };
+            this.plain.clear();
+            cipher
+                .open_block(&nonce, got, &mut this.plain)
+                .map_err(poof_crypt::Error::into_io)?;
+            this.nonce = Some(nonce.add(1));
+            this.filled = 0;
+            this.pos = this.skip.min(this.plain.len());
+            this.skip = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_range_inside_first_block() {
+        assert_eq!(block_range(0, 1), (32..32 + BLOCK_SIZE_U64, 0, 0));
+        assert_eq!(block_range(10, 20), (32..32 + BLOCK_SIZE_U64, 0, 10));
+    }
+
+    #[test]
+    fn block_range_across_a_boundary() {
+        let b = BLOCK_DATA_SIZE_U64;
+        assert_eq!(
+            block_range(b - 1, b + 1),
+            (32..32 + 2 * BLOCK_SIZE_U64, 0, (b - 1) as usize)
+        );
+        assert_eq!(
+            block_range(b, 2 * b),
+            (32 + BLOCK_SIZE_U64..32 + 2 * BLOCK_SIZE_U64, 1, 0)
+        );
+        assert_eq!(
+            block_range(2 * b + 5, 2 * b + 6),
+            (32 + 2 * BLOCK_SIZE_U64..32 + 3 * BLOCK_SIZE_U64, 2, 5)
+        );
+    }
+
+    #[test]
+    fn block_range_at_the_end_of_u64_saturates() {
+        let (r, _, _) = block_range(u64::MAX - 1, u64::MAX);
+        assert!(r.start <= r.end);
     }
 }

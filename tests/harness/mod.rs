@@ -1,7 +1,9 @@
-//! Shared fixtures: the real rclone peer, the poof binary, scratch folders and rclone config
-//! files with crypt remotes.
+//! Shared fixtures: the real rclone peer, the poof binary, scratch folders, rclone config
+//! files with crypt remotes, and `rclone serve s3` endpoints ([`s3`]).
 
 #![allow(dead_code)]
+
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -277,11 +277,11 @@ impl NameCipher {
     /// `EncryptFileName` does: in `off` mode the suffix is appended; directory segments are
     /// encrypted only with directory name encryption on. `""` stays `""`.
     pub fn encrypt_file_name(&self, path: &str) -> String {
-        if path.is_empty() {
-            return String::new();
-        }
         if self.mode == NameMode::Off {
             return format!("{path}{}", self.suffix);
+        }
+        if path.is_empty() {
+            return String::new();
         }
         let (dirs, leaf) = split_leaf(path);
         let leaf = self.encrypt_segment(leaf);
@@ -300,13 +300,18 @@ impl NameCipher {
     /// [`Error::MissingSuffix`] if the file name does not end in the suffix or is nothing but
     /// the suffix.
     pub fn decrypt_file_name(&self, path: &str) -> Result<String> {
-        if path.is_empty() {
+        if path.is_empty() && self.mode != NameMode::Off {
             return Ok(String::new());
         }
         let (dirs, leaf) = split_leaf(path);
-        let leaf = if self.mode == NameMode::Off {
+        let leaf = if leaf.is_empty() && dirs.is_some() && self.mode != NameMode::Off {
+            // `dir/` (a trailing slash): rclone keeps the empty last segment as it is.
+            String::new()
+        } else if self.mode == NameMode::Off {
             match leaf.strip_suffix(self.suffix.as_str()) {
                 Some(stem) if !stem.is_empty() => self.decrypt_segment(stem)?,
+                // `dir/sub/.bin`: rclone strips the suffix from the whole path.
+                Some("") if dirs.is_some() => String::new(),
                 _ => return Err(Error::MissingSuffix),
             }
         } else {
@@ -555,8 +560,14 @@ mod tests {
     fn empty_path_stays_empty() {
         for mode in [NameMode::Standard, NameMode::Obfuscate, NameMode::Off] {
             let c = cipher(mode, NameEncoding::Base32, true, "");
-            assert_eq!(c.encrypt_file_name(""), "");
-            assert_eq!(c.decrypt_file_name("").unwrap(), "");
+            if mode == NameMode::Off {
+                // As rclone: the empty file name gets the suffix, which alone is no name.
+                assert_eq!(c.encrypt_file_name(""), ".bin");
+                assert!(c.decrypt_file_name("").is_err());
+            } else {
+                assert_eq!(c.encrypt_file_name(""), "");
+                assert_eq!(c.decrypt_file_name("").unwrap(), "");
+            }
             assert_eq!(c.encrypt_dir_name(""), "");
             assert_eq!(c.decrypt_dir_name("").unwrap(), "");
         }
@@ -718,10 +729,8 @@ mod tests {
             c.decrypt_file_name(".bin"),
             Err(Error::MissingSuffix)
         ));
-        assert!(matches!(
-            c.decrypt_file_name("dir/.bin"),
-            Err(Error::MissingSuffix)
-        ));
+        // What rclone writes for the path `dir/` (a trailing slash) decrypts back to it.
+        assert_eq!(c.decrypt_file_name("dir/.bin").unwrap(), "dir/");
     }
 
     #[test]

@@ -1,0 +1,37 @@
+//! `poof ls REMOTE:PATH`: every file below a location, recursively, as `size path` lines
+//! exactly as `rclone ls` prints them (size right-aligned in nine columns).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::target::{report_undecryptable, resolve, sort_walk_order};
+use crate::cli::LsArgs;
+use crate::config::Paths;
+
+/// Runs the command.
+///
+/// # Errors
+/// The location cannot be resolved or listed, or stdout is closed.
+pub async fn run(paths: &Paths, args: &LsArgs) -> Result<ExitCode> {
+    let target = resolve(paths, &args.location, true).await?;
+    let mut files: Vec<_> = target
+        .entries()
+        .iter()
+        .filter(|e| !e.is_dir())
+        .cloned()
+        .collect();
+    sort_walk_order(&mut files);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for file in &files {
+        writeln!(out, "{:>9} {}", file.size, file.path)
+            .context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")?;
+    if report_undecryptable(target.backend().as_ref()) > 0 {
+        eprintln!("poof: error: some names could not be decrypted");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,158 @@
+//! What the read-only commands (`ls`, `lsjson`, `cat`) share: loading the rclone config only
+//! when a remote needs it, resolving a location that may name a directory or a single file, and
+//! reporting names that could not be decrypted.
+//!
+//! A location is listed as a directory first; when nothing is there, its parent is opened and
+//! the last segment looked up as a file (so `secret:dir/file.txt` works although the crypt
+//! layer encrypts the segments of a remote's root as directory names).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::config::rclone::RcloneConfig;
+use crate::config::Paths;
+use crate::remote::backend::{Backend, Entry};
+use crate::remote::{open_backend, Location};
+
+/// How many `stat` calls run at once when a listing carries no modification times.
+const STAT_CONCURRENCY: usize = 16;
+
+/// The rclone config, or an empty one for a local path (which needs none).
+///
+/// # Errors
+/// The config file cannot be read or parsed.
+pub fn config_for(paths: &Paths, loc: &Location) -> Result<RcloneConfig> {
+    Ok(match loc {
+        Location::Local(_) => RcloneConfig::parse("")?,
+        Location::Remote { .. } => RcloneConfig::load(&paths.rcloneconf)?,
+    })
+}
+
+/// A resolved command-line location.
+pub enum Target {
+    /// A directory: the backend rooted at it and its listing.
+    Dir {
+        /// Backend rooted at the directory.
+        backend: Arc<dyn Backend>,
+        /// The listing, paths relative to the directory.
+        entries: Vec<Entry>,
+    },
+    /// A single file: the backend of its parent and its entry (path = the file name).
+    File {
+        /// Backend rooted at the parent directory.
+        backend: Arc<dyn Backend>,
+        /// The file.
+        entry: Entry,
+    },
+}
+
+impl Target {
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        match self {
+            Target::Dir { backend, .. } | Target::File { backend, .. } => backend,
+        }
+    }
+
+    /// The entries: the listing, or the one file.
+    pub fn entries(&self) -> &[Entry] {
+        match self {
+            Target::Dir { entries, .. } => entries,
+            Target::File { entry, .. } => std::slice::from_ref(entry),
+        }
+    }
+}
+
+/// Resolves `text` into a directory listing (one level or recursive) or a single file.
+///
+/// # Errors
+/// An invalid location or config, a failed listing, or nothing at the location
+/// ("directory not found", as rclone says).
+pub async fn resolve(paths: &Paths, text: &str, recursive: bool) -> Result<Target> {
+    let loc = Location::parse(text)?;
+    let config = config_for(paths, &loc)?;
+    let backend = open_backend(&config, &loc)?;
+    if let Some(entries) = backend.list("", recursive).await? {
+        return Ok(Target::Dir { backend, entries });
+    }
+    if let Some((parent, leaf)) = loc.split_leaf() {
+        let parent_backend = open_backend(&config, &parent)?;
+        if let Some(entry) = parent_backend.stat(&leaf).await? {
+            if !entry.is_dir() {
+                return Ok(Target::File {
+                    backend: parent_backend,
+                    entry,
+                });
+            }
+        }
+    }
+    report_undecryptable(backend.as_ref());
+    bail!("{text}: directory not found");
+}
+
+/// Sorts entries in rclone's walk order: breadth first, each directory's entries by name.
+pub fn sort_walk_order(entries: &mut [Entry]) {
+    entries.sort_by(|a, b| walk_cmp(&a.path, &b.path));
+}
+
+fn walk_cmp(a: &str, b: &str) -> Ordering {
+    let depth = |p: &str| p.matches('/').count();
+    depth(a)
+        .cmp(&depth(b))
+        .then_with(|| a.split('/').cmp(b.split('/')))
+}
+
+/// Fills missing modification times with one `stat` per file (object stores), a few at once.
+///
+/// # Errors
+/// A failed `stat`.
+pub async fn fill_mtimes(backend: &dyn Backend, entries: &mut [Entry]) -> Result<()> {
+    let missing: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.is_dir() && e.mtime.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let paths: Vec<(usize, String)> = missing
+        .into_iter()
+        .filter_map(|i| entries.get(i).map(|e| (i, e.path.clone())))
+        .collect();
+    let found: Vec<(usize, Option<Entry>)> = futures::stream::iter(paths)
+        .map(|(i, path)| async move { backend.stat(&path).await.map(|st| (i, st)) })
+        .buffered(STAT_CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (i, st) in found {
+        if let (Some(entry), Some(st)) = (entries.get_mut(i), st) {
+            entry.mtime = st.mtime;
+        }
+    }
+    Ok(())
+}
+
+/// Prints a warning per undecryptable name and returns how many there were.
+pub fn report_undecryptable(backend: &dyn Backend) -> usize {
+    let names = backend.take_undecryptable();
+    for what in &names {
+        eprintln!("poof: warning: {}: {what}", backend.describe());
+    }
+    names.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_order_is_breadth_first_by_segments() {
+        let mut paths = vec!["a-b", "a/z", "a", "b/c/d", "b", "a/y/x", "a/y", "b/c"];
+        paths.sort_by(|a, b| walk_cmp(a, b));
+        assert_eq!(
+            paths,
+            ["a", "a-b", "b", "a/y", "a/z", "b/c", "a/y/x", "b/c/d"]
+        );
+    }
+}

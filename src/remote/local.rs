@@ -1,0 +1,463 @@
+//! Local folders as a [`Backend`], with std I/O on tokio's blocking pool.
+//!
+//! [`LocalBackend`] is rooted at a folder and maps relative `/`-separated paths below it. It
+//! does not use OpenDAL's `fs` service, which fsyncs on every close and lists about 20 times
+//! slower than a plain `read_dir` walk. Listings carry sizes and modification times and come
+//! in rclone's walk order: each folder's entries sorted by name, folders visited breadth first.
+//!
+//! [`Backend::put`] writes to a hidden temporary name in the destination folder
+//! (`.<name>.<8 hex digits>.partial`), sets the exact modification time on it, then renames it
+//! over the real name; a failed or cancelled put removes the temporary file.
+//! Symbolic links are skipped with a warning on stderr.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{ErrorKind, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+
+/// Suffix of the temporary files of [`Backend::put`].
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Size of the buffer that copies a stream into a file.
+const COPY_BUFFER_SIZE: usize = 1024 * 1024;
+
+/// A local folder.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root` (which need not exist yet: listing it then gives `Ok(None)`,
+    /// and `put` creates it).
+    pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
+        LocalBackend { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
+    /// segments so that nothing escapes the root.
+    fn full(&self, rel: &str) -> Result<PathBuf> {
+        if rel.is_empty() {
+            return Ok(self.root.clone());
+        }
+        let rel_path = Path::new(rel);
+        let clean = rel_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+        if !clean || rel.split('/').any(str::is_empty) {
+            bail!(
+                "{rel:?} is not a clean relative path below {}",
+                self.root.display()
+            );
+        }
+        Ok(self.root.join(rel_path))
+    }
+}
+
+/// Runs blocking file-system work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("a file-system task panicked or was cancelled")?
+}
+
+/// Joins a relative directory and a name.
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The entry of a file-system object, or `None` for symbolic links and special files.
+fn entry_of(rel: String, meta: &fs::Metadata) -> Option<Entry> {
+    let kind = if meta.is_dir() {
+        EntryKind::Dir
+    } else if meta.is_file() {
+        EntryKind::File
+    } else {
+        return None;
+    };
+    Some(Entry {
+        path: rel,
+        kind,
+        size: if kind == EntryKind::File {
+            meta.len()
+        } else {
+            0
+        },
+        mtime: meta.modified().ok(),
+    })
+}
+
+/// Lists one folder, sorted by name; symbolic links, special files and names that are not
+/// UTF-8 are skipped with a warning.
+fn read_dir_sorted(path: &Path, rel: &str) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let iter = fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
+    for item in iter {
+        let item = item.with_context(|| format!("cannot list {}", path.display()))?;
+        let Some(name) = item.file_name().to_str().map(str::to_owned) else {
+            eprintln!(
+                "poof: warning: skipping {}: the name is not UTF-8",
+                item.path().display()
+            );
+            continue;
+        };
+        let meta = item
+            .metadata()
+            .with_context(|| format!("cannot read {}", item.path().display()))?;
+        if meta.file_type().is_symlink() {
+            eprintln!(
+                "poof: warning: skipping symbolic link {}",
+                item.path().display()
+            );
+            continue;
+        }
+        match entry_of(join_rel(rel, &name), &meta) {
+            Some(entry) => out.push(entry),
+            None => eprintln!(
+                "poof: warning: skipping {}: not a regular file or folder",
+                item.path().display()
+            ),
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Lists `dir` below `root` breadth first; `None` when it is not a folder.
+fn walk(root: &Path, rel: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    match fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Ok(None),
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", root.display())),
+    }
+    let mut out = Vec::new();
+    let mut queue = VecDeque::from([(root.to_path_buf(), rel.to_owned())]);
+    while let Some((path, rel)) = queue.pop_front() {
+        let entries = read_dir_sorted(&path, &rel)?;
+        if recursive {
+            for entry in entries.iter().filter(|e| e.is_dir()) {
+                queue.push_back((path.join(entry.name()), entry.path.clone()));
+            }
+        }
+        out.extend(entries);
+    }
+    Ok(Some(out))
+}
+
+/// Eight random hex digits for temporary names (std's per-process random hasher keys).
+fn random_hex() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+/// Removes a temporary file when dropped, unless disarmed after the final rename.
+struct TempGuard {
+    path: Option<PathBuf>,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            mtime_in_listing: true,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: true,
+        }
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        let full = self.full(dir)?;
+        let rel = dir.to_owned();
+        blocking(move || walk(&full, &rel, recursive)).await
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        let full = self.full(path)?;
+        let rel = path.to_owned();
+        blocking(move || match fs::metadata(&full) {
+            Ok(meta) => Ok(entry_of(rel, &meta)),
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("cannot read {}", full.display())),
+        })
+        .await
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let full = self.full(path)?;
+        let start = range.as_ref().map_or(0, |r| r.start);
+        let file = blocking(move || {
+            let mut file =
+                fs::File::open(&full).with_context(|| format!("cannot open {}", full.display()))?;
+            if start > 0 {
+                file.seek(SeekFrom::Start(start))
+                    .with_context(|| format!("cannot seek in {}", full.display()))?;
+            }
+            Ok(file)
+        })
+        .await?;
+        let file = tokio::fs::File::from_std(file);
+        Ok(match range {
+            Some(r) => Box::pin(file.take(r.end.saturating_sub(r.start))),
+            None => Box::pin(file),
+        })
+    }
+
+    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+        let full = self.full(path)?;
+        let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
+            bail!("cannot write {}: not a file path", full.display());
+        };
+        let parent = parent.to_path_buf();
+        let temp = parent.join(format!(
+            ".{}.{}{PARTIAL_SUFFIX}",
+            name.to_string_lossy(),
+            random_hex()
+        ));
+        let dir = parent.clone();
+        blocking(move || {
+            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))
+        })
+        .await?;
+
+        let mut guard = TempGuard {
+            path: Some(temp.clone()),
+        };
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .await
+            .with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut buf = vec![0u8; COPY_BUFFER_SIZE];
+        let mut written = 0u64;
+        loop {
+            let n = data
+                .read(&mut buf)
+                .await
+                .with_context(|| format!("cannot read the data for {}", full.display()))?;
+            if n == 0 {
+                break;
+            }
+            let chunk = buf.get(..n).unwrap_or_default();
+            file.write_all(chunk)
+                .await
+                .with_context(|| format!("cannot write {}", temp.display()))?;
+            written = written.saturating_add(n as u64);
+        }
+        file.flush()
+            .await
+            .with_context(|| format!("cannot write {}", temp.display()))?;
+        let file = file.into_std().await;
+        if let Some(expected) = opts.size {
+            if expected != written {
+                bail!(
+                    "cannot write {}: expected {expected} bytes, the source gave {written}",
+                    full.display()
+                );
+            }
+        }
+        let mtime = opts.mtime;
+        let temp_path = temp.clone();
+        blocking(move || {
+            if let Some(mtime) = mtime {
+                filetime::set_file_handle_times(
+                    &file,
+                    None,
+                    Some(filetime::FileTime::from_system_time(mtime)),
+                )
+                .with_context(|| format!("cannot set the time of {}", temp_path.display()))?;
+            }
+            drop(file);
+            fs::rename(&temp_path, &full).with_context(|| {
+                format!(
+                    "cannot rename {} to {}",
+                    temp_path.display(),
+                    full.display()
+                )
+            })
+        })
+        .await?;
+        guard.path = None;
+        Ok(written)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        let full = self.full(path)?;
+        blocking(move || {
+            fs::remove_file(&full).with_context(|| format!("cannot delete {}", full.display()))
+        })
+        .await
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        let full = self.full(path)?;
+        blocking(move || {
+            fs::create_dir_all(&full).with_context(|| format!("cannot create {}", full.display()))
+        })
+        .await
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        let full = self.full(path)?;
+        blocking(move || {
+            fs::remove_dir(&full).with_context(|| format!("cannot remove {}", full.display()))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    fn stream(bytes: &'static [u8]) -> ByteStream {
+        Box::pin(bytes)
+    }
+
+    async fn read_all(mut s: ByteStream) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn missing_root_lists_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path().join("absent"));
+        assert_eq!(b.list("", true).await.unwrap(), None);
+        assert_eq!(b.list("x/y", false).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn empty_root_lists_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        assert_eq!(b.list("", true).await.unwrap(), Some(vec![]));
+    }
+
+    #[tokio::test]
+    async fn put_sets_exact_mtime_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 123_456_789);
+        let opts = PutOptions {
+            size: Some(5),
+            mtime: Some(mtime),
+        };
+        assert_eq!(b.put("a/b/c.txt", stream(b"hello"), opts).await.unwrap(), 5);
+        let st = b.stat("a/b/c.txt").await.unwrap().unwrap();
+        assert_eq!((st.size, st.mtime), (5, Some(mtime)));
+        let all = b.list("", true).await.unwrap().unwrap();
+        let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["a", "a/b", "a/b/c.txt"]);
+        assert_eq!(
+            read_all(b.open("a/b/c.txt", None).await.unwrap()).await,
+            b"hello"
+        );
+    }
+
+    #[tokio::test]
+    async fn short_put_leaves_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        b.put("f", stream(b"old"), PutOptions::default())
+            .await
+            .unwrap();
+        let opts = PutOptions {
+            size: Some(10),
+            mtime: Some(SystemTime::now()),
+        };
+        assert!(b.put("f", stream(b"new"), opts).await.is_err());
+        assert_eq!(fs::read(dir.path().join("f")).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn ranged_open_reads_the_slice() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("f"), b"0123456789").unwrap();
+        let b = LocalBackend::new(dir.path());
+        assert_eq!(
+            read_all(b.open("f", Some(3..7)).await.unwrap()).await,
+            b"3456"
+        );
+        assert_eq!(
+            read_all(b.open("f", Some(8..20)).await.unwrap()).await,
+            b"89"
+        );
+    }
+
+    #[tokio::test]
+    async fn escaping_paths_are_refused() {
+        let b = LocalBackend::new("/nonexistent");
+        assert!(b.stat("../etc/passwd").await.is_err());
+        assert!(b.stat("/etc/passwd").await.is_err());
+        assert!(b.stat("a//b").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn symlinks_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("f"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("f"), dir.path().join("link")).unwrap();
+        let b = LocalBackend::new(dir.path());
+        let all = b.list("", false).await.unwrap().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].path, "f");
+    }
+
+    #[tokio::test]
+    async fn mkdir_rmdir_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        b.mkdir("x/y").await.unwrap();
+        assert!(b.stat("x/y").await.unwrap().unwrap().is_dir());
+        b.rmdir("x/y").await.unwrap();
+        assert_eq!(b.stat("x/y").await.unwrap(), None);
+        b.put("x/f", stream(b""), PutOptions::default())
+            .await
+            .unwrap();
+        b.remove("x/f").await.unwrap();
+        assert_eq!(b.stat("x/f").await.unwrap(), None);
+    }
+}

@@ -1,0 +1,708 @@
+//! Object stores as a [`Backend`]: an OpenDAL [`Operator`] built from an rclone `type = s3`
+//! section.
+//!
+//! [`ObjectBackend::from_s3_section`] maps the section's options onto OpenDAL's S3 builder and
+//! returns, beside the backend, one warning per option OpenDAL cannot honour (the caller prints
+//! them once). [`ObjectBackend::loopback_s3`] builds the operator for an `rclone serve s3` on
+//! 127.0.0.1 (tests, and a local peer). Every operator gets the same layers in one place
+//! ([`finish`]): retries with jittered exponential back-off.
+//!
+//! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
+//! decimal with up to nine fraction digits ([`format_mtime`], [`parse_mtime`]). Listings do not
+//! return user metadata, so [`Backend::stat`] (a HEAD request) reads it, falling back to the
+//! object's `Last-Modified`. Directories are prefixes: `mkdir` and `rmdir` do nothing, a
+//! one-level listing reports common prefixes as directories, and a recursive one derives them
+//! from the object keys. Uploads stream in chunks (multipart above one chunk) and abort on every
+//! error path, so that no orphaned multipart upload is left behind.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Range;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::opendal::layers::RetryLayer;
+use ::opendal::services::S3;
+use ::opendal::{ErrorKind, Operator, Writer};
+use anyhow::{anyhow, bail, Context, Result};
+use async_trait::async_trait;
+use futures::{Stream, TryStreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+
+use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use crate::config::rclone::Section;
+
+/// User metadata key of rclone's modification time.
+pub const MTIME_KEY: &str = "mtime";
+
+/// Default upload chunk size (rclone's `chunk_size` default is 5 MiB; poof uses 8 MiB).
+pub const DEFAULT_CHUNK_SIZE: usize = 8 * 1024 * 1024;
+
+/// Smallest part of an S3 multipart upload (except the last).
+pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
+
+/// Parts uploaded at once (rclone's `upload_concurrency` default).
+pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
+
+/// Region used when a section sets none (rclone's default too).
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Providers whose endpoints want virtual-hosted-style requests (`bucket.host/key`) unless
+/// `force_path_style` says otherwise.
+const VIRTUAL_HOST_PROVIDERS: &[&str] = &["AWS", "Alibaba", "HuaweiOBS", "Netease", "TencentCOS"];
+
+/// Options of an rclone s3 section that OpenDAL cannot honour, with the reason given in the
+/// warning.
+const IGNORED_OPTIONS: &[(&str, &str)] = &[
+    ("location_constraint", "poof never creates buckets"),
+    ("bucket_acl", "poof never creates buckets"),
+    (
+        "upload_cutoff",
+        "uploads switch to multipart above one chunk_size",
+    ),
+    ("v2_auth", "only v4 signatures are supported"),
+    ("use_accelerate_endpoint", "not supported"),
+    ("sse_customer_algorithm", "SSE-C is not supported"),
+    ("sse_customer_key", "SSE-C is not supported"),
+    ("sse_customer_key_base64", "SSE-C is not supported"),
+    ("requester_pays", "not supported"),
+    ("profile", "not supported; use env_auth with AWS_PROFILE"),
+    ("shared_credentials_file", "not supported; use env_auth"),
+];
+
+/// An object store bucket, optionally below a key prefix.
+#[derive(Debug, Clone)]
+pub struct ObjectBackend {
+    op: Operator,
+    describe: String,
+    chunk: usize,
+    concurrency: usize,
+}
+
+/// Splits `bucket/prefix` into the bucket and OpenDAL's root (`/prefix/`).
+fn split_bucket(path: &str) -> Option<(&str, String)> {
+    let path = path.trim_matches('/');
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    let prefix = prefix.trim_matches('/');
+    let root = if prefix.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{prefix}/")
+    };
+    Some((bucket, root))
+}
+
+/// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls) once: the facade
+/// crate does so only with its `auto-register-services` feature, which poof leaves off.
+fn install_transport() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        ::opendal::HttpTransporter::install_default(
+            opendal_http_transport_reqwest::ReqwestTransport::default(),
+        );
+    });
+}
+
+/// Adds the layers every operator gets.
+fn finish(builder: S3) -> Result<Operator> {
+    install_transport();
+    let op = Operator::new(builder).context("cannot set up the S3 client")?;
+    Ok(op.layer(RetryLayer::new().with_jitter().with_max_times(4)))
+}
+
+/// Parses rclone's size syntax: a number with an optional binary suffix (`b`, `k`, `M`, `G`,
+/// `T`, `P`, optionally followed by `i` and/or `B`); no suffix means KiB, as in rclone.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (num, suffix) = text.split_at(split);
+    let value: f64 = num.parse().ok()?;
+    let unit: u64 = match suffix.trim_end_matches(['B', 'i']) {
+        "" if suffix.is_empty() => 1 << 10,
+        "" | "b" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        "t" | "T" => 1 << 40,
+        "p" | "P" => 1 << 50,
+        _ => return None,
+    };
+    let bytes = value * unit as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
+impl ObjectBackend {
+    /// Builds the backend of `name:bucket/prefix` from its `type = s3` section.
+    ///
+    /// Returns the backend and the warnings to print once: options set in the section that
+    /// OpenDAL cannot honour.
+    ///
+    /// # Errors
+    /// No bucket in `path`, a value that does not parse (`env_auth`, `force_path_style`,
+    /// `chunk_size`, `upload_concurrency`), or an operator OpenDAL refuses; each error names the
+    /// section and key.
+    pub fn from_s3_section(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>)> {
+        let name = section.name();
+        let Some((bucket, root)) = split_bucket(path) else {
+            bail!("{name}: needs a bucket: {name}:bucket or {name}:bucket/path (poof cannot list buckets)");
+        };
+        let get = |key: &str| section.get(key).map(str::trim).filter(|v| !v.is_empty());
+        let get_bool = |key: &str| -> Result<Option<bool>> {
+            section
+                .get_bool(key)
+                .map_err(|e| anyhow!("[{name}] {key}: {e}"))
+        };
+        let mut warnings = Vec::new();
+        let mut b = S3::default().bucket(bucket).root(&root);
+        b = b.region(get("region").unwrap_or(DEFAULT_REGION));
+        if let Some(endpoint) = get("endpoint") {
+            if endpoint.contains("://") {
+                b = b.endpoint(endpoint);
+            } else {
+                b = b.endpoint(&format!("https://{endpoint}"));
+            }
+        }
+        let env_auth = get_bool("env_auth")?.unwrap_or(false);
+        let key_id = get("access_key_id");
+        let secret = get("secret_access_key");
+        match (key_id, secret) {
+            (Some(id), Some(secret)) => {
+                b = b
+                    .access_key_id(id)
+                    .secret_access_key(secret)
+                    .disable_config_load()
+                    .disable_ec2_metadata();
+                if let Some(token) = get("session_token") {
+                    b = b.session_token(token);
+                }
+            }
+            (Some(_), None) => bail!("[{name}] access_key_id is set without secret_access_key"),
+            (None, Some(_)) => bail!("[{name}] secret_access_key is set without access_key_id"),
+            (None, None) if env_auth => {}
+            (None, None) => {
+                b = b
+                    .skip_signature()
+                    .disable_config_load()
+                    .disable_ec2_metadata();
+            }
+        }
+        let provider = get("provider").unwrap_or("Other");
+        let virtual_host = match get_bool("force_path_style")? {
+            Some(force) => !force,
+            None => VIRTUAL_HOST_PROVIDERS.contains(&provider),
+        };
+        if virtual_host {
+            b = b.enable_virtual_host_style();
+        }
+        if let Some(acl) = get("acl") {
+            b = b.default_acl(acl);
+        }
+        if let Some(class) = get("storage_class") {
+            b = b.default_storage_class(class);
+        }
+        if let Some(sse) = get("server_side_encryption") {
+            b = b.server_side_encryption(sse);
+            if let Some(kms) = get("sse_kms_key_id") {
+                b = b.server_side_encryption_aws_kms_key_id(kms);
+            }
+        }
+        let mut chunk = DEFAULT_CHUNK_SIZE;
+        if let Some(text) = get("chunk_size") {
+            let size = parse_size(text)
+                .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?;
+            chunk = usize::try_from(size).unwrap_or(usize::MAX);
+            if chunk < MIN_CHUNK_SIZE {
+                warnings.push(format!(
+                    "[{name}] chunk_size = {text} is below S3's 5 MiB minimum part size: using 5 MiB"
+                ));
+                chunk = MIN_CHUNK_SIZE;
+            }
+        }
+        let mut concurrency = DEFAULT_UPLOAD_CONCURRENCY;
+        if let Some(text) = get("upload_concurrency") {
+            concurrency = text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
+                })?;
+        }
+        for (key, why) in IGNORED_OPTIONS {
+            if let Some(value) = get(key) {
+                warnings.push(format!("[{name}] {key} = {value} is ignored: {why}"));
+            }
+        }
+        let backend = ObjectBackend {
+            op: finish(b).with_context(|| format!("[{name}]"))?,
+            describe: format!("{name}:{}", path.trim_matches('/')),
+            chunk,
+            concurrency,
+        };
+        Ok((backend, warnings))
+    }
+
+    /// The backend of an `rclone serve s3` on `127.0.0.1:port`: path-style requests, the given
+    /// keys, no credentials from the environment or EC2 metadata.
+    ///
+    /// # Errors
+    /// An empty bucket name, or an operator OpenDAL refuses.
+    pub fn loopback_s3(
+        port: u16,
+        bucket_and_prefix: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Result<ObjectBackend> {
+        let Some((bucket, root)) = split_bucket(bucket_and_prefix) else {
+            bail!("{bucket_and_prefix:?}: no bucket");
+        };
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let b = S3::default()
+            .bucket(bucket)
+            .root(&root)
+            .endpoint(&endpoint)
+            .region(DEFAULT_REGION)
+            .access_key_id(access_key)
+            .secret_access_key(secret_key)
+            .disable_config_load()
+            .disable_ec2_metadata();
+        Ok(ObjectBackend {
+            op: finish(b)?,
+            describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
+            chunk: DEFAULT_CHUNK_SIZE,
+            concurrency: DEFAULT_UPLOAD_CONCURRENCY,
+        })
+    }
+
+    /// The OpenDAL operator.
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
+    /// Aborts a writer; errors of the abort itself are secondary to the error being returned.
+    async fn abort(writer: &mut Option<Writer>) {
+        if let Some(mut w) = writer.take() {
+            let _ = w.abort().await;
+        }
+    }
+}
+
+/// Formats a modification time as rclone's `mtime` metadata: Unix seconds, a decimal with up
+/// to nine fraction digits, trailing zeros trimmed, no `.` for whole seconds.
+pub fn format_mtime(t: SystemTime) -> String {
+    let (sign, d) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => ("", d),
+        Err(before) => ("-", before.duration()),
+    };
+    let nanos = d.subsec_nanos();
+    if nanos == 0 {
+        let sign = if d.as_secs() == 0 { "" } else { sign };
+        return format!("{sign}{}", d.as_secs());
+    }
+    let frac = format!("{nanos:09}");
+    format!("{sign}{}.{}", d.as_secs(), frac.trim_end_matches('0'))
+}
+
+/// Parses rclone's `mtime` metadata (see [`format_mtime`]); digits beyond nanoseconds are
+/// dropped. `None` when the text is not such a number.
+pub fn parse_mtime(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (secs, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: u64 = secs.parse().ok()?;
+    let mut nanos = 0u32;
+    for (i, b) in frac.bytes().take(9).enumerate() {
+        nanos += u32::from(b - b'0') * 10u32.pow(8 - i as u32);
+    }
+    let d = Duration::new(secs, nanos);
+    if negative {
+        UNIX_EPOCH.checked_sub(d)
+    } else {
+        UNIX_EPOCH.checked_add(d)
+    }
+}
+
+/// A tokio reader over a stream of byte chunks.
+struct StreamReader<S, B> {
+    stream: S,
+    chunk: Option<B>,
+    pos: usize,
+}
+
+impl<S, B> AsyncRead for StreamReader<S, B>
+where
+    S: Stream<Item = io::Result<B>> + Unpin,
+    B: AsRef<[u8]> + Unpin,
+{
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if let Some(chunk) = &this.chunk {
+                let bytes = chunk.as_ref();
+                if let Some(rest) = bytes.get(this.pos..).filter(|r| !r.is_empty()) {
+                    let n = rest.len().min(buf.remaining());
+                    buf.put_slice(rest.get(..n).unwrap_or_default());
+                    this.pos += n;
+                    return Poll::Ready(Ok(()));
+                }
+                this.chunk = None;
+            }
+            match Pin::new(&mut this.stream).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.chunk = Some(chunk);
+                    this.pos = 0;
+                }
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(err)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Aborts a multipart upload left unfinished when the `put` future is dropped mid-way.
+struct AbortOnDrop {
+    writer: Option<Writer>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut w) = self.writer.take() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = w.abort().await;
+                });
+            }
+        }
+    }
+}
+
+/// Reads from `data` until `buf` is full or the stream ends; returns the bytes read.
+async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        let n = data.read(rest).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Relative path of a listed key without its trailing `/`.
+fn trim_key(path: &str) -> &str {
+    path.trim_start_matches('/').trim_end_matches('/')
+}
+
+#[async_trait]
+impl Backend for ObjectBackend {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            mtime_in_listing: false,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: false,
+        }
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        let dir = dir.trim_matches('/');
+        let prefix = if dir.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        let what = || format!("cannot list {}/{dir}", self.describe);
+        let lister = match self.op.lister_with(&prefix).recursive(recursive).await {
+            Ok(l) => l,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err).with_context(what),
+        };
+        let listed: Vec<::opendal::Entry> = match lister.try_collect().await {
+            Ok(v) => v,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err).with_context(what),
+        };
+        let mut out: BTreeMap<String, Entry> = BTreeMap::new();
+        let add_dir = |out: &mut BTreeMap<String, Entry>, path: &str| {
+            out.entry(path.to_owned()).or_insert_with(|| Entry {
+                path: path.to_owned(),
+                kind: EntryKind::Dir,
+                size: 0,
+                mtime: None,
+            });
+        };
+        for item in listed {
+            let raw = item.path();
+            let path = trim_key(raw);
+            if path.is_empty() || path == dir {
+                continue;
+            }
+            let rel = if dir.is_empty() {
+                Some(path)
+            } else {
+                path.strip_prefix(dir).and_then(|r| r.strip_prefix('/'))
+            };
+            let Some(rel) = rel else {
+                continue;
+            };
+            if recursive {
+                // Every ancestor below `dir` is a directory.
+                let mut end = 0;
+                while let Some(i) = rel.get(end..).and_then(|r| r.find('/')) {
+                    end += i;
+                    let parent = rel.get(..end).unwrap_or_default();
+                    add_dir(&mut out, &join(dir, parent));
+                    end += 1;
+                }
+            }
+            if raw.ends_with('/') || item.metadata().is_dir() {
+                add_dir(&mut out, path);
+            } else {
+                out.insert(
+                    path.to_owned(),
+                    Entry {
+                        path: path.to_owned(),
+                        kind: EntryKind::File,
+                        size: item.metadata().content_length(),
+                        mtime: None,
+                    },
+                );
+            }
+        }
+        if out.is_empty() && !(dir.is_empty() && self.describe_is_bucket_root()) {
+            return Ok(None);
+        }
+        Ok(Some(out.into_values().collect()))
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        let meta = match self.op.stat(path).await {
+            Ok(m) => m,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot read {}/{path}", self.describe))
+            }
+        };
+        let mtime = meta
+            .user_metadata()
+            .and_then(|m| m.get(MTIME_KEY))
+            .and_then(parse_mtime)
+            .or_else(|| meta.last_modified().map(SystemTime::from));
+        Ok(Some(Entry {
+            path: path.to_owned(),
+            kind: if meta.is_dir() {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            },
+            size: if meta.is_dir() {
+                0
+            } else {
+                meta.content_length()
+            },
+            mtime,
+        }))
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let what = || format!("cannot read {}/{path}", self.describe);
+        let reader = self
+            .op
+            .reader_with(path)
+            .chunk(self.chunk)
+            .await
+            .with_context(what)?;
+        let stream = match range {
+            Some(r) if r.start >= r.end => return Ok(Box::pin(tokio::io::empty())),
+            Some(r) => reader.into_bytes_stream(r).await,
+            None => reader.into_bytes_stream(..).await,
+        }
+        .with_context(what)?;
+        Ok(Box::pin(StreamReader {
+            stream,
+            chunk: None,
+            pos: 0,
+        }))
+    }
+
+    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+        let what = || format!("cannot write {}/{path}", self.describe);
+        let mut meta = Vec::new();
+        if let Some(mtime) = opts.mtime {
+            meta.push((MTIME_KEY.to_owned(), format_mtime(mtime)));
+        }
+        let writer = self
+            .op
+            .writer_with(path)
+            .chunk(self.chunk)
+            .concurrent(self.concurrency)
+            .user_metadata(meta)
+            .await
+            .with_context(what)?;
+        let mut guard = AbortOnDrop {
+            writer: Some(writer),
+        };
+        let mut written = 0u64;
+        loop {
+            let mut buf = vec![0u8; self.chunk];
+            let n = match fill(&mut data, &mut buf).await {
+                Ok(n) => n,
+                Err(err) => {
+                    Self::abort(&mut guard.writer).await;
+                    return Err(err).with_context(what);
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            buf.truncate(n);
+            written = written.saturating_add(n as u64);
+            let Some(w) = guard.writer.as_mut() else {
+                bail!("{}: writer already closed", what());
+            };
+            if let Err(err) = w.write(buf).await {
+                Self::abort(&mut guard.writer).await;
+                return Err(err).with_context(what);
+            }
+        }
+        if let Some(expected) = opts.size.filter(|s| *s != written) {
+            Self::abort(&mut guard.writer).await;
+            bail!(
+                "{}: expected {expected} bytes, the source gave {written}",
+                what()
+            );
+        }
+        let Some(mut w) = guard.writer.take() else {
+            bail!("{}: writer already closed", what());
+        };
+        if let Err(err) = w.close().await {
+            let _ = w.abort().await;
+            return Err(err).with_context(what);
+        }
+        Ok(written)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.op
+            .delete(path)
+            .await
+            .with_context(|| format!("cannot delete {}/{path}", self.describe))
+    }
+
+    async fn mkdir(&self, _path: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn rmdir(&self, _path: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectBackend {
+    /// True when the backend is rooted at a bucket (no prefix): its empty root exists.
+    fn describe_is_bucket_root(&self) -> bool {
+        self.op.info().root().trim_matches('/').is_empty()
+    }
+}
+
+/// Joins a directory and a relative path.
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64, nanos: u32) -> SystemTime {
+        if secs >= 0 {
+            UNIX_EPOCH + Duration::new(secs as u64, nanos)
+        } else {
+            UNIX_EPOCH - Duration::new(secs.unsigned_abs(), 0) + Duration::new(0, nanos)
+        }
+    }
+
+    #[test]
+    fn mtime_formats_like_rclone() {
+        assert_eq!(
+            format_mtime(at(1_650_000_000, 123_456_789)),
+            "1650000000.123456789"
+        );
+        assert_eq!(format_mtime(at(1_650_000_001, 500_000_000)), "1650000001.5");
+        assert_eq!(format_mtime(at(1_650_000_002, 0)), "1650000002");
+        assert_eq!(format_mtime(at(-1001, 750_000_000)), "-1000.25");
+        assert_eq!(format_mtime(UNIX_EPOCH), "0");
+    }
+
+    #[test]
+    fn mtime_round_trips() {
+        for t in [
+            at(1_650_000_000, 123_456_789),
+            at(1_650_000_001, 500_000_000),
+            at(1_650_000_002, 0),
+            at(-1001, 750_000_000),
+            UNIX_EPOCH,
+        ] {
+            assert_eq!(parse_mtime(&format_mtime(t)), Some(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn mtime_with_extra_digits_truncates() {
+        assert_eq!(parse_mtime("1.0000000019"), Some(at(1, 1)));
+    }
+
+    #[test]
+    fn mtime_garbage_is_none() {
+        for bad in ["", "-", "x", "1.2.3", "1e9", ".5", "1.-5", "+1"] {
+            assert_eq!(parse_mtime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_parse_like_rclone() {
+        assert_eq!(parse_size("5Mi"), Some(5 << 20));
+        assert_eq!(parse_size("16M"), Some(16 << 20));
+        assert_eq!(parse_size("100"), Some(100 << 10));
+        assert_eq!(parse_size("100b"), Some(100));
+        assert_eq!(parse_size("1.5G"), Some(3 << 29));
+        assert_eq!(parse_size("64MiB"), Some(64 << 20));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("5X"), None);
+    }
+
+    #[test]
+    fn bucket_and_prefix_split() {
+        assert_eq!(split_bucket("b"), Some(("b", "/".to_owned())));
+        assert_eq!(split_bucket("b/x/y/"), Some(("b", "/x/y/".to_owned())));
+        assert_eq!(split_bucket(""), None);
+    }
+}
