@@ -180,10 +180,9 @@ async fn transfer(
         size: Some(entry.size),
         mtime,
     };
-    let written = dst
-        .put(&entry.path, counted, opts)
-        .await
-        .context("cannot write the destination")?;
+    // No context here: the failure may be the source stream's as well as the destination's,
+    // and the backends' messages say which.
+    let written = dst.put(&entry.path, counted, opts).await?;
     if written != entry.size {
         bail!(
             "the source changed during the copy: listed {} bytes, copied {written}",
