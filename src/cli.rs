@@ -52,6 +52,24 @@ pub enum Command {
     Sync(SyncArgs),
     /// Copy new and changed files from SOURCE to DEST, deleting nothing (as rclone copy)
     Copy(SyncArgs),
+    /// Check that the files of a crypt remote decrypt to exactly the source's (as rclone cryptcheck)
+    Cryptcheck(CryptcheckArgs),
+}
+
+/// Arguments of `poof cryptcheck`.
+#[derive(Debug, Args)]
+pub struct CryptcheckArgs {
+    /// The plain files: a local path or `remote:path`
+    pub source: String,
+    /// The crypt remote holding their encrypted copy, e.g. `secret:docs`
+    pub dest: String,
+    /// Files compared at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Arguments of `poof sync` and `poof copy`.

@@ -1,6 +1,7 @@
 //! One module per command or small family of commands: each resolves its arguments, calls the
 //! engines and prints. [`run`] dispatches the parsed command line.
 
+mod cryptcheck;
 mod cryptdecode;
 mod obscure;
 mod sync;
@@ -23,5 +24,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reveal(args) => obscure::reveal(&args),
         Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
         Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
+        Command::Cryptcheck(args) => {
+            cryptcheck::run(&Paths::resolve(&cli.global)?, &cli.global, &args)
+        }
     }
 }
