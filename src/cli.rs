@@ -52,12 +52,30 @@ pub enum Command {
     Sync(SyncArgs),
     /// Copy new and changed files from SOURCE to DEST, deleting nothing (as rclone copy)
     Copy(SyncArgs),
+    /// Check that the files of a crypt remote decrypt to exactly the source's (as rclone cryptcheck)
+    Cryptcheck(CryptcheckArgs),
     /// List every file below a location with its size, as rclone ls
     Ls(LsArgs),
     /// List a location as JSON (one object per line), as rclone lsjson
     Lsjson(LsjsonArgs),
     /// Write a file (or every file of a directory) to standard output, as rclone cat
     Cat(CatArgs),
+}
+
+/// Arguments of `poof cryptcheck`.
+#[derive(Debug, Args)]
+pub struct CryptcheckArgs {
+    /// The plain files: a local path or `remote:path`
+    pub source: String,
+    /// The crypt remote holding their encrypted copy, e.g. `secret:docs`
+    pub dest: String,
+    /// Files compared at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Arguments of `poof sync` and `poof copy`.

@@ -1,6 +1,7 @@
 //! One module per command or small family of commands: each resolves its arguments, calls the
 //! engines and prints. [`run`] dispatches the parsed command line.
 
+mod cryptcheck;
 mod cat;
 mod cryptdecode;
 mod ls;
@@ -28,6 +29,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reveal(args) => obscure::reveal(&args),
         Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
         Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
+        Command::Cryptcheck(args) => {
+            cryptcheck::run(&Paths::resolve(&cli.global)?, &cli.global, &args)
+        }
         Command::Ls(args) => block_on(ls::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),

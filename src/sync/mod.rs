@@ -14,6 +14,8 @@
 //!    deletes: files first, then directories deepest first. With `dry_run` it prints what would
 //!    change and changes nothing.
 //!
+//! [`check::check`] compares two locations' contents without changing either (`cryptcheck`).
+//!
 //! Safety rules: a source that does not exist, or whose listing fails, is an error before
 //! anything changes. Any error of the run (a failed transfer, a failed `stat`, a type clash, a
 //! problem reported through [`SyncOptions::source_problems`]) cancels the whole delete phase,
@@ -28,6 +30,7 @@
 //! eprintln!("{} files copied, {} errors", stats.transferred, stats.errors);
 //! ```
 
+pub mod check;
 pub mod execute;
 pub mod plan;
 #[cfg(test)]
