@@ -75,11 +75,11 @@ pub async fn check(
         stats.errors += 1;
     }
     for path in src_files.keys().filter(|p| !dst_files.contains_key(*p)) {
-        progress.log(&format!("ERROR : {path}: file not in {}", dst.describe()));
+        progress.log(&format!("ERROR : {path}: file not in '{}'", dst.describe()));
         stats.missing_on_dst += 1;
     }
     for path in dst_files.keys().filter(|p| !src_files.contains_key(*p)) {
-        progress.log(&format!("ERROR : {path}: file not in {}", src.describe()));
+        progress.log(&format!("ERROR : {path}: file not in '{}'", src.describe()));
         stats.missing_on_src += 1;
     }
     let pairs: Vec<(&Entry, &Entry)> = src_files
@@ -141,8 +141,8 @@ async fn compare(
     let (a, b) = tokio::join!(src.open(&s.path, None), dst.open(&d.path, None));
     let (mut a, mut b) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) => return Compared::Failed(format!("cannot read {}: {e:#}", src.describe())),
-        (_, Err(e)) => return Compared::Failed(format!("cannot read {}: {e:#}", dst.describe())),
+        (Err(e), _) => return Compared::Failed(format!("cannot read '{}': {e:#}", src.describe())),
+        (_, Err(e)) => return Compared::Failed(format!("cannot read '{}': {e:#}", dst.describe())),
     };
     let mut buf_a = vec![0u8; COMPARE_CHUNK];
     let mut buf_b = vec![0u8; COMPARE_CHUNK];
@@ -150,11 +150,11 @@ async fn compare(
         let (got_a, got_b) = tokio::join!(fill(&mut a, &mut buf_a), fill(&mut b, &mut buf_b));
         let got_a = match got_a {
             Ok(n) => n,
-            Err(e) => return Compared::Failed(format!("cannot read {}: {e:#}", src.describe())),
+            Err(e) => return Compared::Failed(format!("cannot read '{}': {e:#}", src.describe())),
         };
         let got_b = match got_b {
             Ok(n) => n,
-            Err(e) => return Compared::Failed(format!("cannot read {}: {e:#}", dst.describe())),
+            Err(e) => return Compared::Failed(format!("cannot read '{}': {e:#}", dst.describe())),
         };
         if buf_a.get(..got_a) != buf_b.get(..got_b) {
             return Compared::Differ("contents differ".to_owned());
