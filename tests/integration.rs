@@ -11,3 +11,5 @@ mod cli_crypt;
 mod crypt_interop;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
 mod remote_read;
+/// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
+mod sync_interop;
