@@ -35,6 +35,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     }
     let src_loc = Location::parse(&args.source)?;
     let dst_loc = Location::parse(&args.dest)?;
+    if overlap(&src_loc, &dst_loc)? {
+        bail!(
+            "{} and {} overlap: cannot sync or copy a location into itself or a folder inside it",
+            args.source,
+            args.dest
+        );
+    }
     let config = load_config(paths, [&src_loc, &dst_loc])?;
     let src = open_backend(&config, &src_loc)
         .with_context(|| format!("cannot open the source {}", args.source))?;
@@ -109,6 +116,44 @@ fn summary(stats: &SyncStats, progress: &Progress) -> String {
     )
 }
 
+/// One location is the other or inside it (as rclone, poof refuses to sync those): two local
+/// paths (made absolute, symlinks resolved where they exist), or two paths of one remote. A
+/// crypt remote over a local folder is not seen through.
+///
+/// # Errors
+/// The current directory cannot be read.
+fn overlap(a: &Location, b: &Location) -> Result<bool> {
+    Ok(match (a, b) {
+        (Location::Local(a), Location::Local(b)) => {
+            let (a, b) = (resolved(a)?, resolved(b)?);
+            a.starts_with(&b) || b.starts_with(&a)
+        }
+        (Location::Remote { name: n1, path: p1 }, Location::Remote { name: n2, path: p2 }) => {
+            n1 == n2 && (inside(p1, p2) || inside(p2, p1))
+        }
+        _ => false,
+    })
+}
+
+/// `path` made absolute, with symlinks resolved when it exists.
+fn resolved(path: &std::path::Path) -> Result<std::path::PathBuf> {
+    match path.canonicalize() {
+        Ok(real) => Ok(real),
+        Err(_) => {
+            std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+        }
+    }
+}
+
+/// `path` is `dir` or below it, segment by segment (`""` is the root).
+fn inside(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The rclone config file (with rclone's `RCLONE_CONFIG_<REMOTE>_<KEY>` overrides) when a
 /// location names a remote; an empty config for two local paths
 /// (so that no config file is needed then).
@@ -122,5 +167,40 @@ fn load_config(paths: &Paths, locations: [&Location; 2]) -> Result<RcloneConfig>
         Ok(config)
     } else {
         Ok(RcloneConfig::parse("")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(name: &str, path: &str) -> Location {
+        Location::Remote {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn nested_local_paths_overlap() {
+        let a = Location::Local("/tmp/poof-overlap/a".into());
+        let b = Location::Local("/tmp/poof-overlap/a/b".into());
+        assert!(overlap(&a, &b).unwrap());
+        assert!(overlap(&b, &a).unwrap());
+    }
+
+    #[test]
+    fn sibling_local_paths_with_common_prefix_do_not_overlap() {
+        let a = Location::Local("/tmp/poof-overlap/a".into());
+        let b = Location::Local("/tmp/poof-overlap/ab".into());
+        assert!(!overlap(&a, &b).unwrap());
+    }
+
+    #[test]
+    fn remote_paths_overlap_by_segment() {
+        assert!(overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir/sub")).unwrap());
+        assert!(overlap(&remote("s3", ""), &remote("s3", "b")).unwrap());
+        assert!(!overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir2")).unwrap());
+        assert!(!overlap(&remote("s3", "b"), &remote("other", "b")).unwrap());
     }
 }
