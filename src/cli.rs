@@ -88,7 +88,7 @@ pub struct SyncArgs {
     /// Print what would change, change nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Compare files by content hash instead of size and modification time (not supported yet)
+    /// Compare files of equal size by content (reads both sides) instead of modification time
     #[arg(short = 'c', long)]
     pub checksum: bool,
     /// Files transferred at once

@@ -30,9 +30,6 @@ use crate::sync::{SourceProblems, SyncOptions, SyncStats};
 /// fatal errors (missing source, failed listing). Per-file failures are not errors here: they
 /// make the exit code non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) -> Result<ExitCode> {
-    if args.checksum {
-        bail!("--checksum is not supported yet: poof compares size and modification time");
-    }
     let src_loc = Location::parse(&args.source)?;
     let dst_loc = Location::parse(&args.dest)?;
     if overlap(&src_loc, &dst_loc)? {

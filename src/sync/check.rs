@@ -47,9 +47,12 @@ impl CheckStats {
 }
 
 /// The outcome of comparing one pair.
-enum Compared {
+pub(crate) enum Compared {
+    /// Same size and bytes.
     Same,
+    /// Sizes or bytes differ (why).
     Differ(String),
+    /// A side could not be read (why).
     Failed(String),
 }
 
@@ -128,7 +131,8 @@ fn files(
         .collect())
 }
 
-async fn compare(
+/// Compares one pair by size, then byte for byte.
+pub(crate) async fn compare(
     src: &dyn Backend,
     dst: &dyn Backend,
     s: &Entry,

@@ -139,7 +139,9 @@ async fn transfer_all(
                 if opts.verbose {
                     let what = match reason {
                         CopyReason::New => "new",
-                        CopyReason::SizeDiffers | CopyReason::MtimeDiffers => "replaced existing",
+                        CopyReason::SizeDiffers
+                        | CopyReason::MtimeDiffers
+                        | CopyReason::ContentDiffers => "replaced existing",
                     };
                     progress.log(&format!("{INFO}{}: Copied ({what})", entry.path));
                 }

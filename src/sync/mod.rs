@@ -38,7 +38,7 @@ pub(crate) mod testing;
 
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 pub use self::plan::{CopyReason, Plan};
 use crate::progress::Progress;
@@ -57,8 +57,8 @@ pub type SourceProblems = Box<dyn Fn() -> Vec<String> + Send + Sync>;
 pub struct SyncOptions {
     /// Print what would change and change nothing.
     pub dry_run: bool,
-    /// Compare contents by hash rather than size and modification time. Not supported yet:
-    /// [`sync`] refuses it rather than silently ignoring it.
+    /// Compare files of equal size by content (reading both sides) rather than by modification
+    /// time; see [`plan`].
     pub checksum: bool,
     /// Files transferred at once (at least 1).
     pub transfers: usize,
@@ -144,7 +144,7 @@ pub struct SyncStats {
 ///
 /// # Errors
 /// Only failures that stop the run before anything changes: the source does not exist, a
-/// listing of either side fails, `checksum` was asked. Failures of single files are printed,
+/// listing of either side fails. Failures of single files are printed,
 /// counted in [`SyncStats::errors`] and returned in `Ok`.
 pub async fn sync(
     src: Arc<dyn Backend>,
@@ -152,9 +152,6 @@ pub async fn sync(
     opts: &SyncOptions,
     progress: &Progress,
 ) -> Result<SyncStats> {
-    if opts.checksum {
-        bail!("--checksum is not supported yet: compare by size and modification time");
-    }
     let plan = plan::plan(src.as_ref(), dst.as_ref(), opts).await?;
     let extra: Vec<String> = opts
         .source_problems

@@ -10,6 +10,11 @@
 //! `stat` (an object written without rclone's metadata), equal sizes count as equal, as rclone
 //! does for backends without modification times.
 //!
+//! With [`SyncOptions::checksum`], files of equal size are compared by content instead of
+//! modification time ([`CopyReason::ContentDiffers`]): no backend exposes hashes, so both sides
+//! are read, `checkers` files at a time — cheap on local folders, a full download on object
+//! stores. As with rclone's `--checksum`, modification times are then not compared.
+//!
 //! A file on one side where the other has a directory, or a `stat` that fails, is a *problem*:
 //! it is not copied, and since problems are errors of the run, nothing is deleted.
 
@@ -19,7 +24,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
 
+use super::check::{compare, Compared};
 use super::SyncOptions;
+use crate::progress::Progress;
 use crate::remote::backend::{Backend, Entry, Features};
 
 /// Why a file is copied.
@@ -31,6 +38,8 @@ pub enum CopyReason {
     SizeDiffers,
     /// Sizes match; modification times differ by more than the modify window.
     MtimeDiffers,
+    /// Sizes match; contents differ (with [`SyncOptions::checksum`]).
+    ContentDiffers,
 }
 
 impl std::fmt::Display for CopyReason {
@@ -39,6 +48,7 @@ impl std::fmt::Display for CopyReason {
             CopyReason::New => "new",
             CopyReason::SizeDiffers => "size differs",
             CopyReason::MtimeDiffers => "modification time differs",
+            CopyReason::ContentDiffers => "contents differ",
         })
     }
 }
@@ -156,6 +166,7 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         plan.mkdirs.push(String::new());
     }
     let mut pending = Vec::new();
+    let mut by_content = Vec::new();
     for (path, entry) in &source.files {
         if dest.dirs.contains(path) {
             plan.problems.push(format!(
@@ -170,6 +181,8 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         plan.stats.checked += 1;
         if entry.size != existing.size {
             plan.copies.push((entry.clone(), CopyReason::SizeDiffers));
+        } else if opts.checksum {
+            by_content.push((entry, existing));
         } else if needs_stat(entry, src_features) || needs_stat(existing, dst_features) {
             pending.push(Pending {
                 src: entry.clone(),
@@ -190,6 +203,24 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
             Checked::Copy(entry, reason) => plan.copies.push((entry, reason)),
             Checked::Equal => {}
             Checked::Problem(message) => plan.problems.push(message),
+        }
+    }
+    let no_progress = Progress::hidden();
+    let compared: Vec<(&Entry, Compared)> = stream::iter(by_content)
+        .map(|(s, d)| {
+            let no_progress = &no_progress;
+            async move { (s, compare(src, dst, s, d, no_progress).await) }
+        })
+        .buffer_unordered(opts.checkers.max(1))
+        .collect()
+        .await;
+    for (entry, outcome) in compared {
+        match outcome {
+            Compared::Same => {}
+            Compared::Differ(_) => plan
+                .copies
+                .push((entry.clone(), CopyReason::ContentDiffers)),
+            Compared::Failed(why) => plan.problems.push(format!("{}: {why}", entry.path)),
         }
     }
     plan.copies.sort_by(|a, b| a.0.path.cmp(&b.0.path));

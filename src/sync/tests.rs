@@ -282,14 +282,32 @@ async fn failing_source_listing_is_refused() {
 }
 
 #[tokio::test]
-async fn checksum_is_refused_not_ignored() {
-    let src: Arc<dyn Backend> = Arc::new(MemBackend::local());
-    let dst: Arc<dyn Backend> = Arc::new(MemBackend::local());
+async fn checksum_copies_same_size_other_bytes() {
+    let src = MemBackend::local()
+        .file("changed", b"new", at(0))
+        .file("touched", b"same", at(5));
+    let dst = MemBackend::local()
+        .file("changed", b"old", at(0))
+        .file("touched", b"same", at(0));
     let opts = SyncOptions {
         checksum: true,
         ..SyncOptions::default()
     };
-    assert!(sync(src, dst, &opts, &Progress::hidden()).await.is_err());
+    let plan = plan::plan(&src, &dst, &opts).await.unwrap();
+    assert_eq!(copied(&plan), [("changed", CopyReason::ContentDiffers)]);
+}
+
+#[tokio::test]
+async fn checksum_read_failure_is_a_problem() {
+    let src = MemBackend::local().file("a", b"x", at(0)).fail_open("a");
+    let dst = MemBackend::local().file("a", b"x", at(0));
+    let opts = SyncOptions {
+        checksum: true,
+        ..SyncOptions::default()
+    };
+    let plan = plan::plan(&src, &dst, &opts).await.unwrap();
+    assert!(plan.copies.is_empty());
+    assert_eq!(plan.problems.len(), 1);
 }
 
 #[tokio::test]
