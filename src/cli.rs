@@ -48,6 +48,12 @@ pub enum Command {
     Obscure(ObscureArgs),
     /// Reveal an obscured password
     Reveal(RevealArgs),
+    /// Make DEST identical to SOURCE: copy new and changed files, delete extra ones (as rclone sync)
+    Sync(SyncArgs),
+    /// Copy new and changed files from SOURCE to DEST, deleting nothing (as rclone copy)
+    Copy(SyncArgs),
+    /// Check that the files of a crypt remote decrypt to exactly the source's (as rclone cryptcheck)
+    Cryptcheck(CryptcheckArgs),
     /// List every file below a location with its size, as rclone ls
     Ls(LsArgs),
     /// List a location as JSON (one object per line), as rclone lsjson
@@ -121,6 +127,48 @@ pub struct RevealArgs {
     pub obscured: String,
 }
 
+/// Arguments of `poof cryptcheck`.
+#[derive(Debug, Args)]
+pub struct CryptcheckArgs {
+    /// The plain files: a local path or `remote:path`
+    pub source: String,
+    /// The crypt remote holding their encrypted copy, e.g. `secret:docs`
+    pub dest: String,
+    /// Files compared at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Arguments of `poof sync` and `poof copy`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Where files come from: a local path or `remote:path`
+    pub source: String,
+    /// Where files go: a local path or `remote:path`
+    pub dest: String,
+    /// Print what would change, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Compare files of equal size by content (reads both sides) instead of modification time
+    #[arg(short = 'c', long)]
+    pub checksum: bool,
+    /// Files transferred at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
+          value_parser = at_least_one)]
+    pub transfers: usize,
+    /// Files compared (stat'ed) at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines (the final summary is still printed)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
 /// Arguments of `poof ls`.
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -149,4 +197,13 @@ pub struct CatArgs {
     pub count: i64,
     /// The file (or directory), e.g. `secret:docs/report.pdf`
     pub location: String,
+}
+
+/// A count of parallel workers: a whole number, at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -9,8 +9,10 @@
 mod cli;
 mod commands;
 mod config;
+mod progress;
 mod remote;
 mod schedule;
+mod sync;
 
 use std::process::ExitCode;
 

@@ -13,3 +13,5 @@ mod crypt_interop;
 mod remote_read;
 /// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.
 mod setup;
+/// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
+mod sync_interop;

@@ -2,12 +2,14 @@
 //! engines and prints. [`run`] dispatches the parsed command line.
 
 mod cat;
+mod cryptcheck;
 mod cryptdecode;
 mod ls;
 mod lsjson;
 mod obscure;
 mod schedule;
 mod setup;
+mod sync;
 mod target;
 
 use std::future::Future;
@@ -27,6 +29,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cryptdecode(args) => cryptdecode::run(&Paths::resolve(&cli.global)?, &args),
         Command::Obscure(args) => obscure::obscure(&args),
         Command::Reveal(args) => obscure::reveal(&args),
+        Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
+        Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
+        Command::Cryptcheck(args) => {
+            cryptcheck::run(&Paths::resolve(&cli.global)?, &cli.global, &args)
+        }
         Command::Ls(args) => block_on(ls::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),

@@ -16,6 +16,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
+use poof_crypt::name::stored::{from_stored, to_stored};
 use poof_crypt::{content, ContentCipher, Keys, NameCipher, NameEncoding, NameMode, Nonce};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use zeroize::Zeroizing;
@@ -135,16 +136,27 @@ impl CryptBackend {
         if path.is_empty() {
             String::new()
         } else {
-            self.settings.names.encrypt_file_name(path)
+            let name = self.settings.names.encrypt_file_name(&from_stored(path));
+            to_stored(&name).into_owned()
         }
     }
 
     fn enc_dir(&self, path: &str) -> String {
-        if path.is_empty() {
-            String::new()
-        } else {
-            self.settings.names.encrypt_dir_name(path)
-        }
+        encrypt_stored_dir(&self.settings.names, path)
+    }
+
+    /// Decrypts a name (or path) as the inner backend stores it into the name this layer
+    /// stores: rclone's internal form in between (see `poof_crypt::name::stored`).
+    fn dec(
+        &self,
+        stored: &str,
+        decrypt: impl Fn(&NameCipher, &str) -> poof_crypt::Result<String>,
+    ) -> Option<String> {
+        let plain = decrypt(&self.settings.names, &from_stored(stored)).ok()?;
+        let plain = to_stored(&plain).into_owned();
+        // A control picture decrypts to a raw control character on disk: refused as any
+        // other unsafe name.
+        (!plain.chars().any(|c| c.is_control())).then_some(plain)
     }
 
     /// The plaintext size of a file of `encrypted` bytes.
@@ -153,6 +165,15 @@ impl CryptBackend {
             Some(_) => content::decrypted_size(encrypted),
             None => Ok(encrypted),
         }
+    }
+}
+
+/// Encrypts a directory path as the inner backend stores it.
+pub fn encrypt_stored_dir(names: &NameCipher, path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        to_stored(&names.encrypt_dir_name(&from_stored(path))).into_owned()
     }
 }
 
@@ -211,7 +232,7 @@ impl Backend for CryptBackend {
                 // Inside an undecryptable directory, or a parent the listing did not show
                 // first: decrypt the parent path as a whole.
                 Some(None) => continue,
-                None => match self.settings.names.decrypt_dir_name(parent) {
+                None => match self.dec(parent, NameCipher::decrypt_dir_name).ok_or(()) {
                     Ok(p) => {
                         let p = join(dir, &p);
                         dirs.insert(parent.to_owned(), Some(p.clone()));
@@ -228,12 +249,12 @@ impl Backend for CryptBackend {
                 },
             };
             let decrypted = if entry.is_dir() {
-                self.settings.names.decrypt_dir_name(leaf)
+                self.dec(leaf, NameCipher::decrypt_dir_name)
             } else {
-                self.settings.names.decrypt_file_name(leaf)
+                self.dec(leaf, NameCipher::decrypt_file_name)
             };
             let name = match decrypted {
-                Ok(name) if !name.is_empty() && !name.contains('/') => name,
+                Some(name) if !name.is_empty() && !name.contains('/') => name,
                 _ => {
                     if entry.is_dir() {
                         dirs.insert(rel.to_owned(), None);

@@ -244,11 +244,7 @@ fn resolve(
             }
             let settings = CryptSettings::from_section(section)?;
             let rel = path.trim_matches('/');
-            let enc = if rel.is_empty() {
-                String::new()
-            } else {
-                settings.names.encrypt_dir_name(rel)
-            };
+            let enc = crypt::encrypt_stored_dir(&settings.names, rel);
             let inner = resolve(config, &target.join(&enc), chain, warnings)?;
             Ok(Arc::new(CryptBackend::new(
                 inner,

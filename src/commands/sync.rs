@@ -1,0 +1,203 @@
+//! `poof sync SOURCE DEST` and `poof copy SOURCE DEST`: rclone's sync and copy over poof's
+//! backends.
+//!
+//! Both resolve their two locations into backends, run the sync engine ([`crate::sync`]) with a
+//! progress reporter (a bar on a terminal, periodic lines otherwise, none with
+//! `--no-progress` or `--quiet`) and always end with one summary line on stderr
+//! ([`crate::progress::summary_line`]). `sync` deletes destination files missing from the
+//! source; `copy` never deletes. The exit code is 0 only when the run had no error at all.
+//!
+//! The rclone config file is read only when a location names a remote, so that syncing two
+//! local folders needs no config file.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{GlobalArgs, SyncArgs};
+use crate::config::rclone::RcloneConfig;
+use crate::config::Paths;
+use crate::progress::{format_bytes, summary_line, Progress};
+use crate::remote::backend::Backend;
+use crate::remote::{open_backend, Location};
+use crate::sync::{SourceProblems, SyncOptions, SyncStats};
+
+/// Runs `sync` (`delete == true`) or `copy` (`delete == false`).
+///
+/// # Errors
+/// Bad locations, an unreadable config file, a backend that cannot be opened, and the engine's
+/// fatal errors (missing source, failed listing). Per-file failures are not errors here: they
+/// make the exit code non-zero.
+pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) -> Result<ExitCode> {
+    let src_loc = Location::parse(&args.source)?;
+    let dst_loc = Location::parse(&args.dest)?;
+    if overlap(&src_loc, &dst_loc)? {
+        bail!(
+            "{} and {} overlap: cannot sync or copy a location into itself or a folder inside it",
+            args.source,
+            args.dest
+        );
+    }
+    let config = load_config(paths, [&src_loc, &dst_loc])?;
+    let src = open_backend(&config, &src_loc)
+        .with_context(|| format!("cannot open the source {}", args.source))?;
+    let dst = open_backend(&config, &dst_loc)
+        .with_context(|| format!("cannot open the destination {}", args.dest))?;
+    let opts = SyncOptions {
+        dry_run: args.dry_run,
+        checksum: args.checksum,
+        transfers: args.transfers,
+        checkers: args.checkers,
+        delete,
+        max_delete: None,
+        verbose: global.verbose > 0,
+        source_problems: Some(undecryptable(&src)),
+    };
+    let progress = if args.no_progress || global.quiet {
+        Progress::hidden()
+    } else {
+        Progress::auto()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(crate::sync::sync(src, dst, &opts, &progress));
+    progress.finish();
+    let stats = match outcome {
+        Ok(stats) => stats,
+        Err(err) => {
+            let failed = SyncStats {
+                errors: 1,
+                ..SyncStats::default()
+            };
+            eprintln!("{}", summary(&failed, &progress));
+            return Err(err);
+        }
+    };
+    if args.dry_run {
+        eprintln!(
+            "NOTICE: dry run: would transfer {} files ({}) and delete {} files",
+            stats.planned_copies,
+            format_bytes(stats.planned_bytes),
+            if stats.deletes_skipped {
+                0
+            } else {
+                stats.planned_deletes
+            }
+        );
+    }
+    eprintln!("{}", summary(&stats, &progress));
+    Ok(if stats.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Names the source listing could not decrypt, as errors of the run (nothing is deleted then).
+fn undecryptable(src: &Arc<dyn Backend>) -> SourceProblems {
+    let src = Arc::clone(src);
+    Box::new(move || src.take_undecryptable())
+}
+
+fn summary(stats: &SyncStats, progress: &Progress) -> String {
+    summary_line(
+        stats.transferred,
+        stats.bytes,
+        stats.checked,
+        stats.deleted,
+        stats.errors,
+        progress.elapsed(),
+    )
+}
+
+/// One location is the other or inside it (as rclone, poof refuses to sync those): two local
+/// paths (made absolute, symlinks resolved where they exist), or two paths of one remote. A
+/// crypt remote over a local folder is not seen through.
+///
+/// # Errors
+/// The current directory cannot be read.
+fn overlap(a: &Location, b: &Location) -> Result<bool> {
+    Ok(match (a, b) {
+        (Location::Local(a), Location::Local(b)) => {
+            let (a, b) = (resolved(a)?, resolved(b)?);
+            a.starts_with(&b) || b.starts_with(&a)
+        }
+        (Location::Remote { name: n1, path: p1 }, Location::Remote { name: n2, path: p2 }) => {
+            n1 == n2 && (inside(p1, p2) || inside(p2, p1))
+        }
+        _ => false,
+    })
+}
+
+/// `path` made absolute, with symlinks resolved when it exists.
+fn resolved(path: &std::path::Path) -> Result<std::path::PathBuf> {
+    match path.canonicalize() {
+        Ok(real) => Ok(real),
+        Err(_) => {
+            std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+        }
+    }
+}
+
+/// `path` is `dir` or below it, segment by segment (`""` is the root).
+fn inside(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The rclone config file (with rclone's `RCLONE_CONFIG_<REMOTE>_<KEY>` overrides) when a
+/// location names a remote; an empty config for two local paths
+/// (so that no config file is needed then).
+fn load_config(paths: &Paths, locations: [&Location; 2]) -> Result<RcloneConfig> {
+    let needs_remotes = locations
+        .iter()
+        .any(|loc| matches!(loc, Location::Remote { .. }));
+    if needs_remotes {
+        let mut config = RcloneConfig::load(&paths.rcloneconf)?;
+        config.apply_process_env_overrides();
+        Ok(config)
+    } else {
+        Ok(RcloneConfig::parse("")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(name: &str, path: &str) -> Location {
+        Location::Remote {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn nested_local_paths_overlap() {
+        let a = Location::Local("/tmp/poof-overlap/a".into());
+        let b = Location::Local("/tmp/poof-overlap/a/b".into());
+        assert!(overlap(&a, &b).unwrap());
+        assert!(overlap(&b, &a).unwrap());
+    }
+
+    #[test]
+    fn sibling_local_paths_with_common_prefix_do_not_overlap() {
+        let a = Location::Local("/tmp/poof-overlap/a".into());
+        let b = Location::Local("/tmp/poof-overlap/ab".into());
+        assert!(!overlap(&a, &b).unwrap());
+    }
+
+    #[test]
+    fn remote_paths_overlap_by_segment() {
+        assert!(overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir/sub")).unwrap());
+        assert!(overlap(&remote("s3", ""), &remote("s3", "b")).unwrap());
+        assert!(!overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir2")).unwrap());
+        assert!(!overlap(&remote("s3", "b"), &remote("other", "b")).unwrap());
+    }
+}

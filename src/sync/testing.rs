@@ -1,0 +1,326 @@
+//! An in-memory [`Backend`] for the engine's unit tests, with fault injection.
+//!
+//! [`MemBackend`] keeps files as bytes and a modification time in a map, can play a local
+//! folder (times in listings, real directories) or an object store (times only from `stat`,
+//! directories implied by paths), can fail `put` or `open` of chosen paths or every `list`,
+//! counts the `put`s in flight (to check concurrency limits) and every call that changes
+//! something (to check that dry runs change nothing).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Result};
+use async_trait::async_trait;
+use tokio::io::AsyncReadExt;
+
+use crate::remote::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+
+/// Contents of a [`MemBackend`].
+#[derive(Default)]
+struct State {
+    files: BTreeMap<String, (Vec<u8>, SystemTime)>,
+    dirs: BTreeSet<String>,
+    missing: bool,
+    fail_put: BTreeSet<String>,
+    fail_open: BTreeSet<String>,
+    fail_list: bool,
+}
+
+/// See the module docs.
+pub struct MemBackend {
+    state: Mutex<State>,
+    features: Features,
+    put_delay: Duration,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    mutations: AtomicUsize,
+    stats: AtomicUsize,
+}
+
+/// A fixed point in time plus `secs` seconds, for readable tests.
+pub fn at(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+}
+
+impl MemBackend {
+    fn with_features(features: Features) -> MemBackend {
+        MemBackend {
+            state: Mutex::default(),
+            features,
+            put_delay: Duration::ZERO,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            mutations: AtomicUsize::new(0),
+            stats: AtomicUsize::new(0),
+        }
+    }
+
+    /// Plays a local folder: nanosecond times in listings, real directories.
+    pub fn local() -> MemBackend {
+        MemBackend::with_features(Features {
+            mtime_in_listing: true,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: true,
+        })
+    }
+
+    /// Plays an object store: no times in listings, directories implied by paths.
+    pub fn object_store() -> MemBackend {
+        MemBackend::with_features(Features {
+            mtime_in_listing: false,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: false,
+        })
+    }
+
+    /// A local folder that does not exist (until something is written to it).
+    pub fn missing() -> MemBackend {
+        let b = MemBackend::local();
+        b.lock().missing = true;
+        b
+    }
+
+    /// Sets the precision of modification times.
+    pub fn precision(mut self, precision: Duration) -> MemBackend {
+        self.features.mtime_precision = precision;
+        self
+    }
+
+    /// Makes every `put` wait this long (to let transfers overlap).
+    pub fn put_delay(mut self, delay: Duration) -> MemBackend {
+        self.put_delay = delay;
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a file.
+    pub fn file(self, path: &str, data: &[u8], mtime: SystemTime) -> MemBackend {
+        self.lock()
+            .files
+            .insert(path.into(), (data.to_vec(), mtime));
+        self
+    }
+
+    /// Adds a directory.
+    pub fn dir(self, path: &str) -> MemBackend {
+        self.lock().dirs.insert(path.into());
+        self
+    }
+
+    /// Every `put` of `path` fails.
+    pub fn fail_put(self, path: &str) -> MemBackend {
+        self.lock().fail_put.insert(path.into());
+        self
+    }
+
+    /// Every `open` of `path` fails.
+    pub fn fail_open(self, path: &str) -> MemBackend {
+        self.lock().fail_open.insert(path.into());
+        self
+    }
+
+    /// Every `list` fails.
+    pub fn fail_list(self) -> MemBackend {
+        self.lock().fail_list = true;
+        self
+    }
+
+    /// Contents and time of a file.
+    pub fn get(&self, path: &str) -> Option<(Vec<u8>, SystemTime)> {
+        self.lock().files.get(path).cloned()
+    }
+
+    /// Paths of all files.
+    pub fn paths(&self) -> Vec<String> {
+        self.lock().files.keys().cloned().collect()
+    }
+
+    /// Explicit directories.
+    pub fn dirs(&self) -> Vec<String> {
+        self.lock().dirs.iter().cloned().collect()
+    }
+
+    /// Most `put`s ever in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Calls that changed (or tried to change) something.
+    pub fn mutations(&self) -> usize {
+        self.mutations.load(Ordering::SeqCst)
+    }
+
+    /// `stat` calls.
+    pub fn stats(&self) -> usize {
+        self.stats.load(Ordering::SeqCst)
+    }
+
+    fn mutated(&self) {
+        self.mutations.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// `dir` and every parent of it, `""` excluded.
+fn with_parents(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = path;
+    while !cur.is_empty() {
+        out.push(cur.to_owned());
+        cur = cur.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
+    out
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+#[async_trait]
+impl Backend for MemBackend {
+    fn describe(&self) -> String {
+        "mem:".into()
+    }
+
+    fn features(&self) -> Features {
+        self.features
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        let state = self.lock();
+        if state.fail_list {
+            bail!("mem: list {dir:?}: injected failure");
+        }
+        if state.missing {
+            return Ok(None);
+        }
+        let mut dirs: BTreeSet<String> = state.dirs.clone();
+        for path in state.files.keys() {
+            dirs.extend(with_parents(parent(path)));
+        }
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        if !dir.is_empty() && !dirs.contains(dir) {
+            return Ok(None);
+        }
+        let wanted = |path: &str| {
+            path.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.is_empty() && (recursive || !rest.contains('/')))
+        };
+        let mut out: Vec<Entry> = dirs
+            .iter()
+            .filter(|d| wanted(d))
+            .map(|d| Entry {
+                path: d.clone(),
+                kind: EntryKind::Dir,
+                size: 0,
+                mtime: None,
+            })
+            .collect();
+        out.extend(
+            state
+                .files
+                .iter()
+                .filter(|(p, _)| wanted(p))
+                .map(|(p, (data, mtime))| Entry {
+                    path: p.clone(),
+                    kind: EntryKind::File,
+                    size: data.len() as u64,
+                    mtime: self.features.mtime_in_listing.then_some(*mtime),
+                }),
+        );
+        Ok(Some(out))
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        self.stats.fetch_add(1, Ordering::SeqCst);
+        let state = self.lock();
+        Ok(state.files.get(path).map(|(data, mtime)| Entry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size: data.len() as u64,
+            mtime: Some(*mtime),
+        }))
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let state = self.lock();
+        if state.fail_open.contains(path) {
+            bail!("mem: open {path}: injected failure");
+        }
+        let (data, _) = state
+            .files
+            .get(path)
+            .ok_or_else(|| anyhow!("mem: open {path}: not found"))?;
+        let data = match range {
+            None => data.clone(),
+            Some(r) => {
+                let start = usize::try_from(r.start)?.min(data.len());
+                let end = usize::try_from(r.end)?.clamp(start, data.len());
+                data.get(start..end).unwrap_or_default().to_vec()
+            }
+        };
+        Ok(Box::pin(std::io::Cursor::new(data)))
+    }
+
+    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+        self.mutated();
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.put_delay).await;
+        let mut bytes = Vec::new();
+        let read = data.read_to_end(&mut bytes).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        read?;
+        let mut state = self.lock();
+        if state.fail_put.contains(path) {
+            bail!("mem: put {path}: injected failure");
+        }
+        let len = bytes.len() as u64;
+        state.missing = false;
+        state.files.insert(
+            path.into(),
+            (bytes, opts.mtime.unwrap_or_else(SystemTime::now)),
+        );
+        Ok(len)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.mutated();
+        match self.lock().files.remove(path) {
+            Some(_) => Ok(()),
+            None => bail!("mem: remove {path}: not found"),
+        }
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        self.mutated();
+        let mut state = self.lock();
+        state.missing = false;
+        if self.features.real_dirs {
+            state.dirs.extend(with_parents(path));
+        }
+        Ok(())
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        self.mutated();
+        let mut state = self.lock();
+        let prefix = format!("{path}/");
+        if state.files.keys().any(|p| p.starts_with(&prefix))
+            || state.dirs.iter().any(|d| d.starts_with(&prefix))
+        {
+            bail!("mem: rmdir {path}: not empty");
+        }
+        state.dirs.remove(path);
+        Ok(())
+    }
+}

@@ -1,0 +1,374 @@
+//! Engine tests over the in-memory backend: plan cases, the delete guard, dry runs, missing
+//! sources, concurrency limits and directories.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::testing::{at, MemBackend};
+use super::*;
+use crate::remote::backend::Backend;
+
+fn arcs(src: &Arc<MemBackend>, dst: &Arc<MemBackend>) -> (Arc<dyn Backend>, Arc<dyn Backend>) {
+    (src.clone(), dst.clone())
+}
+
+async fn run(src: &Arc<MemBackend>, dst: &Arc<MemBackend>, opts: &SyncOptions) -> SyncStats {
+    let (s, d) = arcs(src, dst);
+    sync(s, d, opts, &Progress::hidden()).await.unwrap()
+}
+
+async fn plan_of(src: &MemBackend, dst: &MemBackend) -> Plan {
+    plan::plan(src, dst, &SyncOptions::default()).await.unwrap()
+}
+
+fn copied(plan: &Plan) -> Vec<(&str, CopyReason)> {
+    plan.copies
+        .iter()
+        .map(|(e, r)| (e.path.as_str(), *r))
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_new_file_is_copied() {
+    let src = MemBackend::local().file("a", b"x", at(0));
+    let plan = plan_of(&src, &MemBackend::local()).await;
+    assert_eq!(copied(&plan), [("a", CopyReason::New)]);
+    assert_eq!(plan.stats.checked, 0);
+}
+
+#[tokio::test]
+async fn plan_changed_size_is_copied() {
+    let src = MemBackend::local().file("a", b"xy", at(0));
+    let dst = MemBackend::local().file("a", b"x", at(0));
+    let plan = plan_of(&src, &dst).await;
+    assert_eq!(copied(&plan), [("a", CopyReason::SizeDiffers)]);
+    assert_eq!(plan.stats.checked, 1);
+}
+
+#[tokio::test]
+async fn plan_changed_mtime_is_copied() {
+    let src = MemBackend::local().file("a", b"x", at(5));
+    let dst = MemBackend::local().file("a", b"x", at(0));
+    assert_eq!(
+        copied(&plan_of(&src, &dst).await),
+        [("a", CopyReason::MtimeDiffers)]
+    );
+}
+
+#[tokio::test]
+async fn plan_equal_file_is_skipped() {
+    let src = MemBackend::local().file("a", b"x", at(0));
+    let dst = MemBackend::local().file("a", b"x", at(0));
+    let plan = plan_of(&src, &dst).await;
+    assert!(plan.copies.is_empty() && plan.deletes.is_empty());
+    assert_eq!(plan.stats.checked, 1);
+}
+
+#[tokio::test]
+async fn plan_mtime_within_coarser_precision_is_equal() {
+    let src = MemBackend::local().file("a", b"x", at(0) + Duration::from_millis(700));
+    let dst = MemBackend::local()
+        .precision(Duration::from_secs(1))
+        .file("a", b"x", at(0));
+    assert!(plan_of(&src, &dst).await.copies.is_empty());
+}
+
+#[tokio::test]
+async fn plan_extra_on_destination_is_deleted_by_sync_only() {
+    let src = MemBackend::local().file("a", b"x", at(0));
+    let dst = MemBackend::local()
+        .file("a", b"x", at(0))
+        .file("old/b", b"y", at(0));
+    let plan = plan_of(&src, &dst).await;
+    let deleted: Vec<&str> = plan.deletes.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(deleted, ["old/b"]);
+    assert_eq!(plan.rmdirs, ["old"]);
+    let copy = SyncOptions {
+        delete: false,
+        ..SyncOptions::default()
+    };
+    let plan = plan::plan(&src, &dst, &copy).await.unwrap();
+    assert!(plan.deletes.is_empty() && plan.rmdirs.is_empty());
+}
+
+#[tokio::test]
+async fn plan_object_store_stats_only_equal_sizes() {
+    let src = MemBackend::local()
+        .file("same", b"x", at(0))
+        .file("newer", b"x", at(9))
+        .file("bigger", b"xyz", at(0))
+        .file("new", b"x", at(0));
+    let dst = MemBackend::object_store()
+        .file("same", b"x", at(0))
+        .file("newer", b"x", at(0))
+        .file("bigger", b"x", at(0));
+    let plan = plan_of(&src, &dst).await;
+    assert_eq!(
+        copied(&plan),
+        [
+            ("bigger", CopyReason::SizeDiffers),
+            ("new", CopyReason::New),
+            ("newer", CopyReason::MtimeDiffers)
+        ]
+    );
+    assert_eq!(dst.stats(), 2, "only files of equal size are stat'ed");
+    assert_eq!(src.stats(), 0);
+}
+
+#[tokio::test]
+async fn plan_file_against_directory_is_a_problem() {
+    let src = MemBackend::local().file("a", b"x", at(0));
+    let dst = MemBackend::local().file("a/b", b"x", at(0));
+    let plan = plan_of(&src, &dst).await;
+    assert!(plan.copies.is_empty());
+    assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+}
+
+#[tokio::test]
+async fn sync_copies_and_deletes() {
+    let src = Arc::new(
+        MemBackend::local()
+            .file("a", b"new", at(1))
+            .file("d/b", b"bb", at(2)),
+    );
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("a", b"old", at(0))
+            .file("gone", b"g", at(0)),
+    );
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.paths(), ["a", "d/b"]);
+    assert_eq!(dst.get("a").unwrap(), (b"new".to_vec(), at(1)));
+    assert_eq!(dst.get("d/b").unwrap().1, at(2), "source mtime kept");
+    assert_eq!(
+        (stats.transferred, stats.bytes, stats.deleted, stats.errors),
+        (2, 5, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn copy_never_deletes() {
+    let src = Arc::new(MemBackend::local().file("a", b"x", at(0)));
+    let dst = Arc::new(MemBackend::local().file("extra", b"x", at(0)));
+    let opts = SyncOptions {
+        delete: false,
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(dst.paths(), ["a", "extra"]);
+    assert_eq!(stats.planned_deletes, 0);
+}
+
+#[tokio::test]
+async fn failed_transfer_skips_delete_phase() {
+    let src = Arc::new(
+        MemBackend::local()
+            .file("ok", b"1", at(0))
+            .file("bad", b"2", at(0)),
+    );
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("extra", b"x", at(0))
+            .fail_put("bad"),
+    );
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.paths(), ["extra", "ok"], "extra kept, ok copied");
+    assert_eq!((stats.errors, stats.deleted), (1, 0));
+    assert!(stats.deletes_skipped);
+}
+
+#[tokio::test]
+async fn failed_open_is_counted_not_fatal() {
+    let src = Arc::new(
+        MemBackend::local()
+            .file("ok", b"1", at(0))
+            .file("bad", b"2", at(0))
+            .fail_open("bad"),
+    );
+    let dst = Arc::new(MemBackend::local());
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.paths(), ["ok"]);
+    assert_eq!((stats.transferred, stats.errors), (1, 1));
+}
+
+#[tokio::test]
+async fn source_problems_skip_delete_phase() {
+    let src = Arc::new(MemBackend::local().file("a", b"1", at(0)));
+    let dst = Arc::new(MemBackend::local().file("extra", b"x", at(0)));
+    let opts = SyncOptions {
+        source_problems: Some(Box::new(|| vec!["bad name: cannot decrypt".to_owned()])),
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(dst.paths(), ["a", "extra"]);
+    assert_eq!(stats.errors, 1);
+}
+
+#[tokio::test]
+async fn max_delete_refuses_the_delete_phase() {
+    let src = Arc::new(MemBackend::local());
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("x", b"1", at(0))
+            .file("y", b"2", at(0)),
+    );
+    let opts = SyncOptions {
+        max_delete: Some(1),
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(dst.paths(), ["x", "y"]);
+    assert_eq!((stats.errors, stats.planned_deletes), (1, 2));
+}
+
+#[tokio::test]
+async fn empty_source_empties_destination_and_says_so() {
+    let src = Arc::new(MemBackend::local());
+    let dst = Arc::new(MemBackend::local().file("x", b"1", at(0)));
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(
+        (stats.src_files, stats.dst_files, stats.planned_deletes),
+        (0, 1, 1)
+    );
+    assert!(dst.paths().is_empty());
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let src = Arc::new(MemBackend::local().file("a", b"new", at(1)).dir("empty"));
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("a", b"old", at(0))
+            .file("gone/x", b"g", at(0)),
+    );
+    let opts = SyncOptions {
+        dry_run: true,
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(dst.mutations(), 0);
+    assert_eq!(dst.get("a").unwrap().0, b"old");
+    assert_eq!(
+        (
+            stats.planned_copies,
+            stats.planned_deletes,
+            stats.transferred
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn missing_source_is_refused() {
+    let src: Arc<dyn Backend> = Arc::new(MemBackend::missing());
+    let dst = Arc::new(MemBackend::local().file("x", b"1", at(0)));
+    let d: Arc<dyn Backend> = dst.clone();
+    let err = sync(src, d, &SyncOptions::default(), &Progress::hidden())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
+    assert_eq!(dst.mutations(), 0);
+}
+
+#[tokio::test]
+async fn failing_source_listing_is_refused() {
+    let src: Arc<dyn Backend> = Arc::new(MemBackend::local().fail_list());
+    let dst = Arc::new(MemBackend::local().file("x", b"1", at(0)));
+    let d: Arc<dyn Backend> = dst.clone();
+    assert!(sync(src, d, &SyncOptions::default(), &Progress::hidden())
+        .await
+        .is_err());
+    assert_eq!(dst.mutations(), 0);
+}
+
+#[tokio::test]
+async fn checksum_copies_same_size_other_bytes() {
+    let src = MemBackend::local()
+        .file("changed", b"new", at(0))
+        .file("touched", b"same", at(5));
+    let dst = MemBackend::local()
+        .file("changed", b"old", at(0))
+        .file("touched", b"same", at(0));
+    let opts = SyncOptions {
+        checksum: true,
+        ..SyncOptions::default()
+    };
+    let plan = plan::plan(&src, &dst, &opts).await.unwrap();
+    assert_eq!(copied(&plan), [("changed", CopyReason::ContentDiffers)]);
+}
+
+#[tokio::test]
+async fn checksum_read_failure_is_a_problem() {
+    let src = MemBackend::local().file("a", b"x", at(0)).fail_open("a");
+    let dst = MemBackend::local().file("a", b"x", at(0));
+    let opts = SyncOptions {
+        checksum: true,
+        ..SyncOptions::default()
+    };
+    let plan = plan::plan(&src, &dst, &opts).await.unwrap();
+    assert!(plan.copies.is_empty());
+    assert_eq!(plan.problems.len(), 1);
+}
+
+#[tokio::test]
+async fn transfers_limit_is_respected() {
+    let mut src = MemBackend::local();
+    for i in 0..12 {
+        src = src.file(&format!("f{i:02}"), b"data", at(0));
+    }
+    let src = Arc::new(src);
+    let dst = Arc::new(MemBackend::local().put_delay(Duration::from_millis(20)));
+    let opts = SyncOptions {
+        transfers: 3,
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(stats.transferred, 12);
+    assert_eq!(dst.max_in_flight(), 3);
+}
+
+#[tokio::test]
+async fn empty_source_dirs_are_made() {
+    let src = Arc::new(MemBackend::local().dir("empty/inner").dir("empty").file(
+        "full/a",
+        b"x",
+        at(0),
+    ));
+    let dst = Arc::new(MemBackend::missing());
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.dirs(), ["empty", "empty/inner", "full"]);
+    assert_eq!(dst.paths(), ["full/a"]);
+    assert_eq!(stats.errors, 0);
+}
+
+#[tokio::test]
+async fn object_store_destination_gets_no_dirs() {
+    let src = Arc::new(MemBackend::local().dir("empty").file("a", b"x", at(0)));
+    let dst = Arc::new(MemBackend::object_store());
+    run(&src, &dst, &SyncOptions::default()).await;
+    assert!(dst.dirs().is_empty());
+    assert_eq!(dst.paths(), ["a"]);
+}
+
+#[tokio::test]
+async fn object_store_source_mtime_read_by_stat() {
+    let src = Arc::new(MemBackend::object_store().file("a", b"x", at(7)));
+    let dst = Arc::new(MemBackend::local());
+    run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.get("a").unwrap().1, at(7));
+}
+
+#[tokio::test]
+async fn second_sync_is_a_no_op() {
+    let src = Arc::new(
+        MemBackend::local()
+            .file("a", b"1", at(0))
+            .file("b/c", b"2", at(0)),
+    );
+    let dst = Arc::new(MemBackend::object_store());
+    run(&src, &dst, &SyncOptions::default()).await;
+    let before = dst.mutations();
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(dst.mutations(), before);
+    assert_eq!((stats.transferred, stats.checked), (0, 2));
+}
