@@ -59,7 +59,7 @@ fn mode(path: &std::path::Path) -> u32 {
 #[test]
 fn paths_prints_both_files() {
     let h = Home::new();
-    let out = run_ok(&mut h.poof().arg("paths"));
+    let out = run_ok(h.poof().arg("paths"));
     let conf = h.confdir();
     assert_eq!(
         out,
@@ -74,7 +74,7 @@ fn paths_prints_both_files() {
 #[test]
 fn config_creates_a_private_poof_conf_with_the_original_schema() {
     let h = Home::new();
-    let out = run_ok(&mut h.poof().arg("config"));
+    let out = run_ok(h.poof().arg("config"));
     let conf = h.poof_conf();
     assert!(conf["bucket"]
         .as_str()
@@ -92,14 +92,14 @@ fn config_creates_a_private_poof_conf_with_the_original_schema() {
     assert_eq!(mode(&h.confdir().join("poof.conf")), 0o600);
     assert_eq!(mode(&h.confdir()), 0o700);
     // A second run keeps the same file.
-    run_ok(&mut h.poof().arg("config"));
+    run_ok(h.poof().arg("config"));
     assert_eq!(h.poof_conf(), conf);
 }
 
 #[test]
 fn cconfig_writes_an_encrypted_vault_that_rclone_reads_the_same_way() {
     let h = Home::new();
-    let out = run_ok(&mut h.poof().arg("cconfig"));
+    let out = run_ok(h.poof().arg("cconfig"));
     let rc_path = h.confdir().join("rclone-poof.conf");
     assert_eq!(mode(&rc_path), 0o600);
     let text = std::fs::read_to_string(&rc_path).unwrap();
@@ -157,9 +157,9 @@ fn cconfig_writes_an_encrypted_vault_that_rclone_reads_the_same_way() {
 #[test]
 fn econfig_adds_a_crypt_remote_once_and_cryptoggle_switches() {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("config"));
+    run_ok(h.poof().arg("config"));
     assert_eq!(h.poof_conf()["remote"], "poof-backup");
-    let out = run_ok(&mut h.poof().arg("econfig"));
+    let out = run_ok(h.poof().arg("econfig"));
     assert!(out.contains("password  = "), "{out}");
     assert_eq!(h.poof_conf()["remote"], "poof-crypt");
     // The password shown once is the one in the file: rclone reveals the obscured value to it.
@@ -176,7 +176,7 @@ fn econfig_adds_a_crypt_remote_once_and_cryptoggle_switches() {
     let revealed = run_ok(h.rclone().args(["reveal", "--", obscured]));
     assert_eq!(revealed.trim_end(), shown);
 
-    let again = run(&mut h.poof().arg("econfig"));
+    let again = run(h.poof().arg("econfig"));
     assert!(!again.status.success());
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("will not overwrite"), "{err}");
@@ -186,17 +186,17 @@ fn econfig_adds_a_crypt_remote_once_and_cryptoggle_switches() {
         "a refused econfig changed the file"
     );
 
-    let off = run_ok(&mut h.poof().arg("cryptoggle"));
+    let off = run_ok(h.poof().arg("cryptoggle"));
     assert_eq!(off, "encryption disabled: remote = poof-backup\n");
     assert_eq!(h.poof_conf()["remote"], "poof-backup");
-    let on = run_ok(&mut h.poof().arg("cryptoggle"));
+    let on = run_ok(h.poof().arg("cryptoggle"));
     assert_eq!(on, "encryption enabled: remote = poof-crypt\n");
 }
 
 #[test]
 fn broken_poof_conf_is_one_line_naming_file_and_key() {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("config"));
+    run_ok(h.poof().arg("config"));
     let path = h.confdir().join("poof.conf");
     for (text, needle) in [
         ("{\"bucket\": ", "invalid JSON"),
@@ -207,7 +207,7 @@ fn broken_poof_conf_is_one_line_naming_file_and_key() {
         ),
     ] {
         std::fs::write(&path, text).unwrap();
-        let out = run(&mut h.poof().arg("cryptoggle"));
+        let out = run(h.poof().arg("cryptoggle"));
         assert!(!out.status.success(), "{text}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -221,10 +221,10 @@ fn broken_poof_conf_is_one_line_naming_file_and_key() {
 #[test]
 fn world_writable_config_is_refused() {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("config"));
+    run_ok(h.poof().arg("config"));
     let path = h.confdir().join("poof.conf");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let out = run(&mut h.poof().arg("config"));
+    let out = run(h.poof().arg("config"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("writable by every user"));
 }
@@ -232,7 +232,7 @@ fn world_writable_config_is_refused() {
 #[test]
 fn lconfig_dry_run_shows_the_schedule_and_changes_nothing() {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("cconfig"));
+    run_ok(h.poof().arg("cconfig"));
     let out = run_ok(
         h.poof()
             .env("POOF_SCHEDULER", "systemd")
@@ -249,7 +249,7 @@ fn lconfig_dry_run_shows_the_schedule_and_changes_nothing() {
 #[test]
 fn neuter_needs_yes_without_a_terminal_and_then_removes_the_config() {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("cconfig"));
+    run_ok(h.poof().arg("cconfig"));
     let out = run(h.poof().env("POOF_SCHEDULER", "systemd").arg("neuter"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
@@ -266,7 +266,7 @@ fn neuter_needs_yes_without_a_terminal_and_then_removes_the_config() {
 #[test]
 fn version_names_poof_and_its_crypt_crate() {
     let h = Home::new();
-    let out = run_ok(&mut h.poof().arg("version"));
+    let out = run_ok(h.poof().arg("version"));
     assert!(
         out.starts_with(&format!("poof {}\n", env!("CARGO_PKG_VERSION"))),
         "{out}"

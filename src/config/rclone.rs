@@ -242,14 +242,9 @@ impl ConfigError {
     }
 
     /// What went wrong, and where.
+    #[cfg(test)]
     pub fn kind(&self) -> &ConfigErrorKind {
         &self.kind
-    }
-
-    /// The config file, when the error came from [`RcloneConfig::load`] or
-    /// [`RcloneConfig::load_with_password`].
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
     }
 }
 
@@ -602,13 +597,6 @@ impl RcloneConfig {
         }
     }
 
-    /// Removes the section called `name`; false if there was none.
-    pub fn remove_section(&mut self, name: &str) -> bool {
-        let before = self.sections.len();
-        self.sections.retain(|s| s.name != name);
-        self.sections.len() != before
-    }
-
     /// Applies rclone's environment overrides from `vars` (name, value pairs, e.g. the process
     /// environment).
     ///
@@ -749,6 +737,7 @@ impl Section {
     }
 
     /// The `(key, value)` pairs in file order.
+    #[cfg(test)]
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -1115,14 +1104,6 @@ mod tests {
     }
 
     #[test]
-    fn remove_section_reports_presence() {
-        let mut config = parse("[a]\n[b]\n[c]\n");
-        assert!(config.remove_section("b"));
-        assert!(!config.remove_section("b"));
-        assert_eq!(config.to_ini(), "[a]\n\n[c]\n\n");
-    }
-
-    #[test]
     fn to_ini_matches_rclone_layout() {
         let text = "[l]\ntype = local\n\n[c]\ntype = crypt\nremote = /tmp/x\npassword = \n\n";
         assert_eq!(parse(text).to_ini(), text);
@@ -1422,7 +1403,7 @@ mod tests {
         ));
         let msg = err.to_string();
         assert!(msg.contains("enc.conf (decrypted): line 3"), "{msg}");
-        assert_eq!(err.path(), Some(path.as_path()));
+        assert_eq!(err.path.as_deref(), Some(path.as_path()));
     }
 
     #[test]
