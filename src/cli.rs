@@ -62,8 +62,8 @@ pub enum Command {
     Cat(CatArgs),
     /// Print where poof.conf and rclone-poof.conf are
     Paths,
-    /// Create poof.conf if missing, then print it
-    Config,
+    /// Create poof.conf if missing (optionally add or remove a folder to protect), then print it
+    Config(ConfigArgs),
     /// Create rclone-poof.conf if missing (an encrypted local vault by default), then print it with secrets masked
     Cconfig,
     /// Add a crypt remote with strong random passwords over the plain remote and switch to it
@@ -78,6 +78,20 @@ pub enum Command {
     Lpurge(ScheduleArgs),
     /// Remove poof's config folder (with the crypt keys) and its schedule from this machine
     Neuter(NeuterArgs),
+}
+
+/// Arguments of `poof config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Add this local folder to the paths backed up (made absolute)
+    #[arg(long, value_name = "DIR", conflicts_with = "remove")]
+    pub add: Option<std::path::PathBuf>,
+    /// Cloud folder name for --add [default: the folder's own name]
+    #[arg(long, value_name = "NAME", requires = "add")]
+    pub name: Option<String>,
+    /// Remove this local folder from the paths (its backup stays on the remote)
+    #[arg(long, value_name = "DIR")]
+    pub remove: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `poof lconfig` and `poof lpurge`.

@@ -273,3 +273,33 @@ fn version_names_poof_and_its_crypt_crate() {
     );
     assert!(out.contains("poof-crypt "));
 }
+
+#[test]
+fn config_add_and_remove_a_folder() {
+    let h = Home::new();
+    let docs = h.home().join("Documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    run_ok(h.poof().arg("config").arg("--add").arg(&docs));
+    assert_eq!(
+        h.poof_conf()["paths"][docs.display().to_string()].as_str(),
+        Some("Documents")
+    );
+    // The same cloud name for another folder is refused; a file is refused.
+    let other = h.home().join("x/Documents");
+    std::fs::create_dir_all(&other).unwrap();
+    let out = run(h.poof().arg("config").arg("--add").arg(&other));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already used"));
+    std::fs::write(h.home().join("file"), b"x").unwrap();
+    assert!(!run(h
+        .poof()
+        .arg("config")
+        .arg("--add")
+        .arg(h.home().join("file")))
+    .status
+    .success());
+    run_ok(h.poof().arg("config").arg("--remove").arg(&docs));
+    assert!(h.poof_conf()["paths"]
+        .get(docs.display().to_string())
+        .is_none());
+}

@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),
         Command::Paths => setup::paths(&Paths::resolve(&cli.global)?),
-        Command::Config => setup::config(&Paths::resolve(&cli.global)?),
+        Command::Config(args) => setup::config(&Paths::resolve(&cli.global)?, &args),
         Command::Cconfig => setup::cconfig(&Paths::resolve(&cli.global)?),
         Command::Econfig => setup::econfig(&Paths::resolve(&cli.global)?),
         Command::Cryptoggle => setup::cryptoggle(&Paths::resolve(&cli.global)?),

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
+use crate::cli::ConfigArgs;
 use crate::config::poof::{PoofConfig, CRYPT_REMOTE, PLAIN_REMOTE};
 use crate::config::rclone::RcloneConfig;
 use crate::config::{files, Paths, POOF_CONF, RCLONE_CONF};
@@ -52,9 +53,42 @@ fn ensure_poof_conf(paths: &Paths) -> Result<PoofConfig> {
     Ok(conf)
 }
 
-/// `poof config`: creates poof.conf when missing, then prints it.
-pub fn config(paths: &Paths) -> Result<ExitCode> {
-    ensure_poof_conf(paths)?;
+/// `poof config [--add DIR [--name NAME] | --remove DIR]`: creates poof.conf when missing,
+/// adds or removes a folder to protect, then prints it.
+pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
+    let mut conf = ensure_poof_conf(paths)?;
+    if let Some(dir) = &args.add {
+        let dir = std::path::absolute(dir)
+            .with_context(|| format!("cannot make {} absolute", dir.display()))?;
+        if !dir.is_dir() {
+            bail!("{} is not a folder: poof backs up folders", dir.display());
+        }
+        let name = match &args.name {
+            Some(n) => n.clone(),
+            None => dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .context("give a cloud folder name with --name")?,
+        };
+        let key = dir.display().to_string();
+        if let Some((other, _)) = conf.paths.iter().find(|(l, c)| **c == name && **l != key) {
+            bail!("cloud folder {name:?} is already used by {other}: choose another with --name");
+        }
+        conf.paths.insert(key, name);
+        let text = serde_json::to_string(&conf)?;
+        PoofConfig::parse(&text, &paths.poofconf)?;
+        conf.save(&paths.poofconf)?;
+    } else if let Some(dir) = &args.remove {
+        let key = std::path::absolute(dir)?.display().to_string();
+        let key = key.trim_end_matches('/');
+        if conf.paths.remove(key).is_none() {
+            bail!(
+                "{key} is not one of the paths in {}",
+                paths.poofconf.display()
+            );
+        }
+        conf.save(&paths.poofconf)?;
+    }
     let text = files::read_private(&paths.poofconf)?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
