@@ -206,3 +206,47 @@ fn reveal_of_garbage_is_one_clear_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("obscured"), "{err}");
 }
+
+#[test]
+fn encrypted_rclone_config_is_read_with_its_password() {
+    let s = config_with(&[("c", CryptOpts::default())]);
+    let plain_answer = run_ok(s.poof().args(["cryptdecode", "--reverse", "c:", "a.txt"]));
+    // The real rclone encrypts its config file.
+    run_ok(
+        s.rclone()
+            .args(["--password-command", "echo config secret"])
+            .args(["config", "encryption", "set"]),
+    );
+    let text = std::fs::read_to_string(s.config()).unwrap();
+    assert!(text.contains("RCLONE_ENCRYPT_V0:"), "{text}");
+
+    let with_env = run_ok(s.poof().env("RCLONE_CONFIG_PASS", "config secret").args([
+        "cryptdecode",
+        "--reverse",
+        "c:",
+        "a.txt",
+    ]));
+    assert_eq!(with_env, plain_answer);
+    let with_command = run_ok(
+        s.poof()
+            .env("RCLONE_PASSWORD_COMMAND", "echo config secret")
+            .args(["cryptdecode", "--reverse", "c:", "a.txt"]),
+    );
+    assert_eq!(with_command, plain_answer);
+
+    for env in [None, Some("wrong")] {
+        let mut cmd = s.poof();
+        if let Some(pw) = env {
+            cmd.env("RCLONE_CONFIG_PASS", pw);
+        }
+        let out = run(cmd.args(["cryptdecode", "--reverse", "c:", "a.txt"]));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("RCLONE_CONFIG_PASS") || err.contains("password"),
+            "{err}"
+        );
+        assert!(!err.contains("config secret"), "{err}");
+    }
+}

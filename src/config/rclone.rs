@@ -248,6 +248,33 @@ impl ConfigError {
     }
 }
 
+/// rclone's environment variable naming a command that prints the config password.
+pub const PASSWORD_COMMAND_ENV: &str = "RCLONE_PASSWORD_COMMAND";
+
+/// The password of an encrypted config file from `RCLONE_PASSWORD_COMMAND` (its first line of
+/// output), else from a prompt without echo when poof runs on a terminal; `None` otherwise.
+fn ask_password(path: &Path) -> Option<Zeroizing<String>> {
+    use std::io::IsTerminal;
+    if let Some(cmd) = std::env::var_os(PASSWORD_COMMAND_ENV).filter(|c| !c.is_empty()) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let text = Zeroizing::new(String::from_utf8(out.stdout).ok()?);
+        return Some(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()));
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    rpassword::prompt_password(format!("Password for {}: ", path.display()))
+        .ok()
+        .map(Zeroizing::new)
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ConfigErrorKind as K;
@@ -516,7 +543,8 @@ impl RcloneConfig {
     }
 
     /// Reads and parses the config file at `path`, decrypting it first when it is encrypted,
-    /// with the password in the environment variable `RCLONE_CONFIG_PASS`. Never prompts.
+    /// with the password in the environment variable `RCLONE_CONFIG_PASS`, else the first line
+    /// printed by `RCLONE_PASSWORD_COMMAND`, else a prompt when poof runs on a terminal.
     ///
     /// Environment overrides are not applied; call [`RcloneConfig::apply_process_env_overrides`].
     ///
@@ -528,7 +556,16 @@ impl RcloneConfig {
         let password = std::env::var_os(CONFIG_PASS_ENV)
             .and_then(|v| v.into_string().ok())
             .map(Zeroizing::new);
-        RcloneConfig::load_with_password(path, password.as_deref().map(String::as_str))
+        let first = RcloneConfig::load_with_password(path, password.as_deref().map(String::as_str));
+        match first {
+            Err(e) if matches!(e.kind, ConfigErrorKind::PasswordMissing) => {
+                match ask_password(path) {
+                    Some(pw) => RcloneConfig::load_with_password(path, Some(&pw)),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Reads and parses the config file at `path`, decrypting it with `password` when it is

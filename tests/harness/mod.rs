@@ -81,7 +81,8 @@ impl Scratch {
             .arg(self.config())
             .arg("--confdir")
             .arg(self.path("conf"))
-            .env_remove("RCLONE_CONFIG_PASS");
+            .env_remove("RCLONE_CONFIG_PASS")
+            .env_remove("RCLONE_PASSWORD_COMMAND");
         cmd
     }
 }
