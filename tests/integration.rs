@@ -15,3 +15,5 @@ mod remote_read;
 mod setup;
 /// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
 mod sync_interop;
+/// Every crypt option both ways with rclone; plain S3 both ways; modification times kept.
+mod sync_matrix;
