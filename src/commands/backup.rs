@@ -403,8 +403,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
     let (mut skipped, mut refused, mut failed) = (0, 0, 0);
     let folders = job.folders();
     for folder in &folders {
-        let outcome =
-            runtime.block_on(backup_folder(&job, folder, &args.run, &args.guard, global));
+        let outcome = runtime.block_on(backup_folder(&job, folder, &args.run, &args.guard, global));
         match outcome {
             Outcome::Skipped => skipped += 1,
             Outcome::Refused => refused += 1,
@@ -457,7 +456,12 @@ impl Backend for HideLock {
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         let listed = self.inner.list(dir, recursive).await?;
-        Ok(listed.map(|entries| entries.into_iter().filter(|e| e.path != LOCK_FILE).collect()))
+        Ok(listed.map(|entries| {
+            entries
+                .into_iter()
+                .filter(|e| e.path != LOCK_FILE)
+                .collect()
+        }))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {

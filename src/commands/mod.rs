@@ -52,9 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Neuter(args) => schedule::neuter(&Paths::resolve(&cli.global)?, &args),
         Command::Backup(args) => backup::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
         Command::Upload(args) => upload::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
-        Command::Download(args) => {
-            download::run(&Paths::resolve(&cli.global)?, &cli.global, &args)
-        }
+        Command::Download(args) => download::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
         Command::Verify => verify::run(&Paths::resolve(&cli.global)?),
     }
 }

@@ -202,7 +202,14 @@ async fn verify_and_wipe(
         .max(remote.features().mtime_precision);
     let mut wiped = Wiped::default();
     for file in local_list.iter().filter(|e| !e.is_dir()) {
-        match verified(remote.as_ref(), file, remote_files.get(file.path.as_str()), window).await {
+        match verified(
+            remote.as_ref(),
+            file,
+            remote_files.get(file.path.as_str()),
+            window,
+        )
+        .await
+        {
             Ok(()) => match delete_if_unchanged(&folder.local, file) {
                 Ok(()) => wiped.deleted += 1,
                 Err(e) => {

@@ -45,7 +45,11 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
     let has_rclone = paths.rcloneconf.is_file();
     let answer = |exists| if exists { "OK" } else { MISSING_CONFIG_FILE };
     status(&format!("exists {POOF_CONF}"), answer(has_poof), has_poof);
-    status(&format!("exists {RCLONE_CONF}"), answer(has_rclone), has_rclone);
+    status(
+        &format!("exists {RCLONE_CONF}"),
+        answer(has_rclone),
+        has_rclone,
+    );
     if !has_poof || !has_rclone {
         return Ok(ExitCode::FAILURE);
     }
