@@ -283,7 +283,7 @@ fn upload_with_one_file_the_vault_cannot_store_keeps_every_local_file() {
         "{err}"
     );
     assert!(
-        err.contains("the backup had errors: no local file deleted"),
+        err.contains("not backed up cleanly: no local file deleted"),
         "{err}"
     );
     assert_eq!(snapshot(&docs), local);
@@ -399,4 +399,74 @@ fn backup_and_download_over_s3() {
         out.contains("crypt keys decrypt existing backup? - OK"),
         "{out}"
     );
+}
+
+#[test]
+fn backup_with_undecryptable_names_on_the_target_deletes_nothing() {
+    let (h, _) = set_up();
+    run_ok(&mut h.poof().arg("backup"));
+    let names = run_ok(
+        h.rclone()
+            .args(["cryptdecode", "--reverse", "poof-crypt:", "docs"]),
+    );
+    let enc_docs = names.trim_end().split_once(" \t ").unwrap().1.to_owned();
+    let bucket = h.poof_conf()["bucket"].as_str().unwrap().to_owned();
+    std::fs::write(
+        h.vault()
+            .join(bucket)
+            .join(enc_docs)
+            .join("not-a-crypt-name"),
+        b"junk",
+    )
+    .unwrap();
+    std::fs::remove_file(h.home().join("docs/notes.txt")).unwrap();
+    let vault = snapshot(&h.vault());
+    let out = run(&mut h.poof().arg("backup"));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot decrypt name"), "{err}");
+    assert!(
+        err.contains("not deleting 1 files because there were errors"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&h.vault()), vault);
+}
+
+#[test]
+fn upload_neuter_removes_the_config_folder_only_after_every_folder_verified() {
+    let (h, files) = set_up();
+    let docs = h.home().join("docs");
+    // One file the vault cannot store: --neuter must keep the config folder (and every file).
+    let long = h.home().join("docs").join("n".repeat(200));
+    std::fs::write(&long, b"x").unwrap();
+    let out = run(h
+        .poof()
+        .env("POOF_SCHEDULER", "systemd")
+        .args(["upload", "--neuter"]));
+    assert_refused(&out, "--neuter: not every folder was verified and emptied");
+    assert!(h.confdir().join("rclone-poof.conf").is_file());
+    assert_eq!(snapshot(&docs).len(), files.len() + 1);
+
+    std::fs::remove_file(&long).unwrap();
+    let dry =
+        run(h
+            .poof()
+            .env("POOF_SCHEDULER", "systemd")
+            .args(["upload", "--neuter", "--dry-run"]));
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(h.confdir().join("rclone-poof.conf").is_file());
+    assert_eq!(snapshot(&docs), files);
+
+    let out = run(h
+        .poof()
+        .env("POOF_SCHEDULER", "systemd")
+        .args(["upload", "--neuter"]));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("poof: warning: --neuter removes") && err.contains("crypt keys"),
+        "{err}"
+    );
+    assert!(!h.confdir().exists());
+    assert_eq!(snapshot(&docs), Snapshot::new());
 }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use futures::stream::{self, StreamExt};
 
 use super::backup::{backup_folder, count, exit, progress, runtime, Folder, Job, Outcome, Totals};
 use crate::cli::{GlobalArgs, GuardArgs, NeuterArgs, UploadArgs};
@@ -77,7 +78,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         if !ok {
             all_clean = false;
             if !matches!(outcome, Outcome::Skipped) {
-                eprintln!("poof: {label}: the backup had errors: no local file deleted");
+                eprintln!("poof: {label}: not backed up cleanly: no local file deleted");
             }
             continue;
         }
@@ -120,7 +121,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         let confdir_listed = job.folders().iter().any(|f| f.is_confdir);
         if !all_clean || (confdir_listed && !confdir_backed_up) {
             eprintln!(
-                "poof: refused: --neuter: not every folder was verified and emptied; {} is kept",
+                "poof: refused: --neuter: not every folder was verified and emptied; nothing changed in {}",
                 paths.confdir.display()
             );
             return Ok(ExitCode::FAILURE);
@@ -200,16 +201,21 @@ async fn verify_and_wipe(
         .features()
         .mtime_precision
         .max(remote.features().mtime_precision);
+    let remote_ref = remote.as_ref();
+    let remote_files = &remote_files;
+    let mut checked: Vec<(&Entry, Result<()>)> =
+        stream::iter(local_list.iter().filter(|e| !e.is_dir()))
+            .map(|file| async move {
+                let listed = remote_files.get(file.path.as_str()).copied();
+                (file, verified(remote_ref, file, listed, window).await)
+            })
+            .buffer_unordered(args.run.checkers.max(1))
+            .collect()
+            .await;
+    checked.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     let mut wiped = Wiped::default();
-    for file in local_list.iter().filter(|e| !e.is_dir()) {
-        match verified(
-            remote.as_ref(),
-            file,
-            remote_files.get(file.path.as_str()),
-            window,
-        )
-        .await
-        {
+    for (file, outcome) in checked {
+        match outcome {
             Ok(()) => match delete_if_unchanged(&folder.local, file) {
                 Ok(()) => wiped.deleted += 1,
                 Err(e) => {
@@ -244,7 +250,7 @@ async fn verify_and_wipe(
 async fn verified(
     remote: &dyn Backend,
     file: &Entry,
-    listed: Option<&&Entry>,
+    listed: Option<&Entry>,
     window: std::time::Duration,
 ) -> Result<()> {
     let Some(listed) = listed else {
