@@ -45,8 +45,8 @@ fn assert_refused(out: &Output, needle: &str) {
 /// [`user_files`] added to poof.conf.
 fn set_up() -> (Home, Snapshot) {
     let h = Home::new();
-    run_ok(&mut h.poof().arg("config"));
-    run_ok(&mut h.poof().arg("econfig"));
+    run_ok(h.poof().arg("config"));
+    run_ok(h.poof().arg("econfig"));
     let docs = h.home().join("docs");
     let files = populate(&docs, &user_files());
     h.add_path(&docs, "docs");
@@ -66,7 +66,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
     let (h, files) = set_up();
     let docs = h.home().join("docs");
 
-    let out = run_ok(&mut h.poof().arg("verify"));
+    let out = run_ok(h.poof().arg("verify"));
     for line in [
         "exists poof.conf? - OK",
         "exists rclone-poof.conf? - OK",
@@ -86,7 +86,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
     assert!(stderr(&dry).contains("Skipped copy as --dry-run is set"));
     assert_eq!(snapshot(&h.vault()), before);
 
-    let out = run(&mut h.poof().arg("backup"));
+    let out = run(h.poof().arg("backup"));
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -97,7 +97,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
         "{err}"
     );
     assert!(err.contains("poof: backup of 2 folders"), "{err}");
-    let out = run_ok(&mut h.poof().arg("verify"));
+    let out = run_ok(h.poof().arg("verify"));
     assert!(
         out.contains("crypt keys decrypt existing backup? - OK"),
         "{out}"
@@ -132,7 +132,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
 
     // The next scheduled backup must not mirror the emptied folder into the vault.
     let vault = snapshot(&h.vault());
-    let out = run(&mut h.poof().arg("backup"));
+    let out = run(h.poof().arg("backup"));
     assert_refused(
         &out,
         "the local folder is empty but the target holds 4 files",
@@ -146,7 +146,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
     let dry = run(h.poof().args(["download", "--dry-run"]));
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert_eq!(snapshot(&docs), Snapshot::new());
-    let out = run(&mut h.poof().arg("download"));
+    let out = run(h.poof().arg("download"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(snapshot(&docs), files);
 
@@ -155,14 +155,14 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
     run_ok(h.poof().arg("download").arg("--to").arg(&restore));
     assert_eq!(snapshot(&restore.join("docs")), files);
 
-    let out = run_ok(&mut h.poof().arg("cryptoggle"));
+    let out = run_ok(h.poof().arg("cryptoggle"));
     assert_eq!(out, "encryption disabled: remote = poof-backup\n");
-    let out = run_ok(&mut h.poof().arg("verify"));
+    let out = run_ok(h.poof().arg("verify"));
     assert!(
         out.contains("encryption enabled? - ENCRYPTION_DISABLED"),
         "{out}"
     );
-    run_ok(&mut h.poof().arg("cryptoggle"));
+    run_ok(h.poof().arg("cryptoggle"));
 
     run_ok(
         h.poof()
@@ -170,7 +170,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
             .args(["neuter", "--yes"]),
     );
     assert!(!h.confdir().exists());
-    let out = run(&mut h.poof().arg("verify"));
+    let out = run(h.poof().arg("verify"));
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("exists poof.conf? - MISSING_CONFIG_FILE")
@@ -180,7 +180,7 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
 #[test]
 fn download_with_wrong_keys_leaves_the_local_folder_untouched() {
     let (h, _) = set_up();
-    run_ok(&mut h.poof().arg("backup"));
+    run_ok(h.poof().arg("backup"));
     let docs = h.home().join("docs");
     // The user has changed a file since: a wrong-key download must not touch it.
     std::fs::write(docs.join("notes.txt"), b"newer notes\n").unwrap();
@@ -198,7 +198,7 @@ fn download_with_wrong_keys_leaves_the_local_folder_untouched() {
     let local = snapshot(&docs);
     let conf = snapshot(&h.confdir());
 
-    let out = run(&mut h.poof().arg("download"));
+    let out = run(h.poof().arg("download"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let refusals: Vec<&str> = err
@@ -217,7 +217,7 @@ fn download_with_wrong_keys_leaves_the_local_folder_untouched() {
 #[test]
 fn verify_reports_wrong_keys() {
     let (h, _) = set_up();
-    run_ok(&mut h.poof().arg("backup"));
+    run_ok(h.poof().arg("backup"));
     let rc_path = h.confdir().join("rclone-poof.conf");
     let text = std::fs::read_to_string(&rc_path).unwrap();
     let wrong: String = text
@@ -228,7 +228,7 @@ fn verify_reports_wrong_keys() {
         })
         .collect();
     write_private(&rc_path, &wrong);
-    let out = run(&mut h.poof().arg("verify"));
+    let out = run(h.poof().arg("verify"));
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -240,14 +240,14 @@ fn verify_reports_wrong_keys() {
 #[test]
 fn download_refuses_to_delete_most_local_files() {
     let (h, _) = set_up();
-    run_ok(&mut h.poof().arg("backup"));
+    run_ok(h.poof().arg("backup"));
     let docs = h.home().join("docs");
     // Five new local files the backup does not have: a restore would delete 5 of 9.
     for i in 0..5 {
         std::fs::write(docs.join(format!("new-{i}.txt")), b"new").unwrap();
     }
     let local = snapshot(&docs);
-    let out = run(&mut h.poof().arg("download"));
+    let out = run(h.poof().arg("download"));
     assert_refused(
         &out,
         "would delete 5 of the 9 local files, more than --max-delete 50%",
@@ -275,7 +275,7 @@ fn upload_with_one_file_the_vault_cannot_store_keeps_every_local_file() {
     let long = "n".repeat(200);
     std::fs::write(docs.join(&long), b"cannot be stored").unwrap();
     let local = snapshot(&docs);
-    let out = run(&mut h.poof().arg("upload"));
+    let out = run(h.poof().arg("upload"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -297,7 +297,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     lock.try_lock().unwrap();
     std::fs::write(h.confdir().join(LOCK_FILE), "4242\n").unwrap();
     for command in ["backup", "upload", "download"] {
-        let out = run(&mut h.poof().arg(command));
+        let out = run(h.poof().arg(command));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{command}: {err}");
         assert_eq!(err.lines().count(), 1, "{command}: {err}");
@@ -312,7 +312,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     assert_eq!(snapshot(&h.home().join("docs")), files);
     assert_eq!(snapshot(&h.vault()), Snapshot::new());
     drop(lock);
-    run_ok(&mut h.poof().arg("backup"));
+    run_ok(h.poof().arg("backup"));
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn a_missing_folder_is_skipped_with_a_warning() {
     let (h, _) = set_up();
     let gone = h.home().join("not-mounted");
     h.add_path(&gone, "usb");
-    let out = run(&mut h.poof().arg("backup"));
+    let out = run(h.poof().arg("backup"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -368,12 +368,12 @@ fn backup_and_download_over_s3() {
         cmd
     };
 
-    let out = run_ok(&mut poof().arg("verify"));
+    let out = run_ok(poof().arg("verify"));
     assert!(
         out.contains("crypt keys decrypt existing backup? - NO_DATA_YET"),
         "{out}"
     );
-    let out = run(&mut poof().arg("backup"));
+    let out = run(poof().arg("backup"));
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The real rclone restores the same bytes and times through S3.
@@ -391,10 +391,10 @@ fn backup_and_download_over_s3() {
     // Lose the local copy (but keep the folder), then restore it.
     std::fs::remove_dir_all(&docs).unwrap();
     std::fs::create_dir(&docs).unwrap();
-    let out = run(&mut poof().arg("download"));
+    let out = run(poof().arg("download"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(snapshot(&docs), files);
-    let out = run_ok(&mut poof().arg("verify"));
+    let out = run_ok(poof().arg("verify"));
     assert!(
         out.contains("crypt keys decrypt existing backup? - OK"),
         "{out}"
@@ -404,7 +404,7 @@ fn backup_and_download_over_s3() {
 #[test]
 fn backup_with_undecryptable_names_on_the_target_deletes_nothing() {
     let (h, _) = set_up();
-    run_ok(&mut h.poof().arg("backup"));
+    run_ok(h.poof().arg("backup"));
     let names = run_ok(
         h.rclone()
             .args(["cryptdecode", "--reverse", "poof-crypt:", "docs"]),
@@ -421,7 +421,7 @@ fn backup_with_undecryptable_names_on_the_target_deletes_nothing() {
     .unwrap();
     std::fs::remove_file(h.home().join("docs/notes.txt")).unwrap();
     let vault = snapshot(&h.vault());
-    let out = run(&mut h.poof().arg("backup"));
+    let out = run(h.poof().arg("backup"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot decrypt name"), "{err}");
