@@ -126,12 +126,16 @@ pub struct RunArgs {
     pub no_progress: bool,
 }
 
+/// Default of `--max-delete`: a run may delete at most half of the files already there.
+pub const DEFAULT_MAX_DELETE_PCT: u8 = 50;
+
 /// The guard against runs that would delete most of a side.
 #[derive(Debug, Args, Clone)]
 pub struct GuardArgs {
     /// Refuse a path whose sync would delete more than this percentage of the files already
     /// on the side being synced to
-    #[arg(long, value_name = "PCT", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_MAX_DELETE_PCT,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
     pub max_delete: u8,
     /// Run even when a guard refuses (an empty source, too many deletes, wrong keys)
     #[arg(long)]

@@ -470,3 +470,28 @@ fn upload_neuter_removes_the_config_folder_only_after_every_folder_verified() {
     assert!(!h.confdir().exists());
     assert_eq!(snapshot(&docs), Snapshot::new());
 }
+
+#[test]
+fn broken_config_is_one_line_and_nothing_is_synced() {
+    let (h, _) = set_up();
+    let path = h.confdir().join("poof.conf");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let unknown_remote = good.replace("\"poof-crypt\"", "\"nope\"");
+    for (text, needle) in [
+        ("{\"bucket\": ", "invalid JSON"),
+        (unknown_remote.as_str(), "key \"remote\" = \"nope\""),
+    ] {
+        write_private(&path, text);
+        for command in ["backup", "upload", "download"] {
+            let out = run(h.poof().arg(command));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+            assert_eq!(err.lines().count(), 1, "{command}: {err}");
+            assert!(
+                err.contains(&path.display().to_string()) && err.contains(needle),
+                "{command}: {err}"
+            );
+        }
+    }
+    assert_eq!(snapshot(&h.vault()), Snapshot::new());
+}

@@ -3,7 +3,7 @@
 //!
 //! Per folder, in order:
 //!
-//! 1. The backup of [`super::backup`] (same plan, same guard with its defaults).
+//! 1. The backup of [`super::backup`] (same plan, same guard with its default, no `--force`).
 //! 2. Only when that sync had no error at all: the target is listed again and every local file
 //!    is looked up in it; a file is *verified* when the target has it with the same size and a
 //!    modification time within the backends' precision (read with `stat` on object stores).
@@ -28,7 +28,7 @@ use anyhow::{bail, Result};
 use futures::stream::{self, StreamExt};
 
 use super::backup::{backup_folder, count, exit, progress, runtime, Folder, Job, Outcome, Totals};
-use crate::cli::{GlobalArgs, GuardArgs, NeuterArgs, UploadArgs};
+use crate::cli::{GlobalArgs, GuardArgs, NeuterArgs, UploadArgs, DEFAULT_MAX_DELETE_PCT};
 use crate::config::Paths;
 use crate::remote::backend::{Backend, Entry};
 use crate::sync::check::check;
@@ -55,7 +55,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
     let started = Instant::now();
     let runtime = runtime()?;
     let guard = GuardArgs {
-        max_delete: 50,
+        max_delete: DEFAULT_MAX_DELETE_PCT,
         force: false,
     };
     let mut totals = Totals::default();
