@@ -495,3 +495,37 @@ fn broken_config_is_one_line_and_nothing_is_synced() {
     }
     assert_eq!(snapshot(&h.vault()), Snapshot::new());
 }
+
+#[test]
+fn upload_of_a_folder_holding_the_config_folder_keeps_the_config_folder() {
+    let (h, _) = set_up();
+    let dotconfig = h.home().join(".config");
+    let app = populate(
+        &dotconfig.join("app"),
+        &[("settings.ini", b"[app]\n".to_vec())],
+    );
+    assert_eq!(app.len(), 1);
+    h.add_path(&dotconfig, "dotconfig");
+    let conf = snapshot(&h.confdir());
+    let out = run(h.poof().arg("upload"));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("the config folder poof in it is backed up, not wiped"),
+        "{err}"
+    );
+    assert!(!dotconfig.join("app/settings.ini").exists(), "{err}");
+    assert_eq!(snapshot(&h.confdir()), conf);
+    // Backed up, without the run lock.
+    let names: Vec<String> = rclone_restore(&h, "poof-crypt:dotconfig")
+        .into_keys()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "app/settings.ini",
+            "poof/poof.conf",
+            "poof/rclone-poof.conf"
+        ]
+    );
+}

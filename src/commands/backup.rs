@@ -17,8 +17,8 @@
 //! (and a non-zero exit status). Every folder ends with a summary line, the run with a total.
 //!
 //! The config folder holds the run lock ([`crate::lock`]) while a run goes on; when it is one
-//! of the folders backed up, the lock file is hidden from both sides ([`HideLock`]), so that
-//! it is never uploaded nor replaced by a download.
+//! of the folders backed up, or inside one, the lock file is hidden from both sides
+//! ([`HideLock`]), so that it is never uploaded nor replaced by a download.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -63,6 +63,9 @@ pub struct Folder {
     pub target: String,
     /// It is the config folder (holding the crypt keys and the run lock).
     pub is_confdir: bool,
+    /// Where the config folder is inside this folder: `Some("")` when it is the config
+    /// folder, `Some("a/b")` when the config folder is `a/b` below it, else `None`.
+    pub confdir_rel: Option<String>,
 }
 
 impl Folder {
@@ -104,11 +107,15 @@ impl Job {
         let confdir = real(&self.paths.confdir);
         self.conf
             .local_paths()
-            .map(|(local, cloud)| Folder {
-                is_confdir: real(&local) == confdir,
-                target: self.conf.target(cloud, self.is_crypt),
-                cloud: cloud.to_owned(),
-                local,
+            .map(|(local, cloud)| {
+                let confdir_rel = relative(&confdir, &real(&local));
+                Folder {
+                    is_confdir: confdir_rel.as_deref() == Some(""),
+                    confdir_rel,
+                    target: self.conf.target(cloud, self.is_crypt),
+                    cloud: cloud.to_owned(),
+                    local,
+                }
             })
             .collect()
     }
@@ -116,10 +123,12 @@ impl Job {
     /// The local side of `folder`, rooted at `dir` (its folder, or a restore folder).
     pub fn local_backend(&self, folder: &Folder, dir: &Path) -> Arc<dyn Backend> {
         let local = LocalBackend::new(dir.to_path_buf());
-        if folder.is_confdir && dir == folder.local {
-            Arc::new(HideLock { inner: local })
-        } else {
-            Arc::new(local)
+        match &folder.confdir_rel {
+            Some(rel) if dir == folder.local => Arc::new(HideLock {
+                inner: local,
+                hidden: join_rel(rel, LOCK_FILE),
+            }),
+            _ => Arc::new(local),
         }
     }
 
@@ -169,6 +178,23 @@ impl Job {
             }
         };
         RunLock::acquire(&dir)
+    }
+}
+
+/// `path` below `root` as a `/`-separated relative path (`""` when they are the same), or
+/// `None` when it is not below it (or not UTF-8).
+pub fn relative(path: &Path, root: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+/// Joins a relative directory (maybe `""`) and a name.
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
     }
 }
 
@@ -429,15 +455,17 @@ pub fn exit(errors: u64) -> ExitCode {
     }
 }
 
-/// A local folder whose run-lock file (at its root) is invisible and untouchable: the config
-/// folder while it is backed up or restored.
+/// A local folder whose run-lock file is invisible and untouchable: the config folder (or a
+/// folder holding it) while it is backed up or restored.
 struct HideLock {
     inner: LocalBackend,
+    /// The lock file's path relative to the root.
+    hidden: String,
 }
 
 impl HideLock {
-    fn refuse(path: &str) -> Result<()> {
-        if path == LOCK_FILE {
+    fn refuse(&self, path: &str) -> Result<()> {
+        if path == self.hidden {
             bail!("{path}: poof's run lock is never written or deleted by a sync");
         }
         Ok(())
@@ -459,30 +487,30 @@ impl Backend for HideLock {
         Ok(listed.map(|entries| {
             entries
                 .into_iter()
-                .filter(|e| e.path != LOCK_FILE)
+                .filter(|e| e.path != self.hidden)
                 .collect()
         }))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
-        if path == LOCK_FILE {
+        if path == self.hidden {
             return Ok(None);
         }
         self.inner.stat(path).await
     }
 
     async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
-        Self::refuse(path)?;
+        self.refuse(path)?;
         self.inner.open(path, range).await
     }
 
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
-        Self::refuse(path)?;
+        self.refuse(path)?;
         self.inner.put(path, data, opts).await
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
-        Self::refuse(path)?;
+        self.refuse(path)?;
         self.inner.remove(path).await
     }
 
@@ -556,6 +584,17 @@ mod tests {
         assert!(too_many_deletes(u64::MAX, u64::MAX, 99));
     }
 
+    #[test]
+    fn relative_paths_of_the_config_folder() {
+        let root = Path::new("/home/a");
+        assert_eq!(relative(root, root).as_deref(), Some(""));
+        assert_eq!(
+            relative(Path::new("/home/a/.config/poof"), root).as_deref(),
+            Some(".config/poof")
+        );
+        assert_eq!(relative(Path::new("/home/ab"), root), None);
+    }
+
     #[tokio::test]
     async fn lock_file_is_hidden_and_untouchable() {
         let dir = tempfile::tempdir().unwrap();
@@ -563,6 +602,7 @@ mod tests {
         std::fs::write(dir.path().join("kept"), "x").unwrap();
         let hidden = HideLock {
             inner: LocalBackend::new(dir.path()),
+            hidden: LOCK_FILE.to_owned(),
         };
         let listed = hidden.list("", true).await.unwrap().unwrap();
         let names: Vec<&str> = listed.iter().map(|e| e.path.as_str()).collect();

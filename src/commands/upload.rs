@@ -13,10 +13,10 @@
 //! 3. The verified files are deleted — each only if it has not changed since it was listed —
 //!    then the folders left empty, deepest first. The folder itself stays, empty.
 //!
-//! The config folder (with the crypt keys) is backed up but never wiped. With `--neuter` it is
-//! removed as `poof neuter --yes` does, after a warning, and only when every other folder was
-//! verified and emptied without an error. With `--dry-run` nothing is uploaded or deleted; the
-//! lines say what would be.
+//! The config folder (with the crypt keys), listed itself or inside a listed folder, is backed
+//! up but never wiped. With `--neuter` it is removed as `poof neuter --yes` does, after a
+//! warning, and only when every other folder was verified and emptied without an error. With
+//! `--dry-run` nothing is uploaded or deleted; the lines say what would be.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -214,7 +214,21 @@ async fn verify_and_wipe(
             .await;
     checked.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     let mut wiped = Wiped::default();
+    let in_confdir = |path: &str| match folder.confdir_rel.as_deref() {
+        Some("") => true,
+        Some(rel) => path.strip_prefix(rel).is_some_and(|r| r.starts_with('/')),
+        None => false,
+    };
+    if let Some(rel) = folder.confdir_rel.as_deref() {
+        eprintln!(
+            "poof: {}: the config folder {rel} in it is backed up, not wiped (it holds the crypt keys)",
+            folder.label()
+        );
+    }
     for (file, outcome) in checked {
+        if in_confdir(&file.path) {
+            continue;
+        }
         match outcome {
             Ok(()) => match delete_if_unchanged(&folder.local, file) {
                 Ok(()) => wiped.deleted += 1,
