@@ -529,3 +529,19 @@ fn upload_of_a_folder_holding_the_config_folder_keeps_the_config_folder() {
         ]
     );
 }
+
+#[test]
+fn a_folder_holding_the_vault_is_refused() {
+    let (h, _) = set_up();
+    h.add_path(&h.home(), "home");
+    let out = run(h.poof().arg("backup"));
+    assert_refused(&out, "inside the folder itself");
+    let err = stderr(&out);
+    // The other folders are backed up; the vault holds no copy of the home folder.
+    assert!(
+        err.contains("poof-crypt:docs: Transferred: 4 files"),
+        "{err}"
+    );
+    let out = run_ok(h.rclone().args(["lsf", "poof-crypt:"]));
+    assert_eq!(out, "docs/\npoof-config/\n");
+}

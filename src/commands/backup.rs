@@ -163,6 +163,30 @@ impl Job {
         Ok(Some(open_backend(&self.rclone, &loc)?))
     }
 
+    /// The local folder a target is stored in, when its remote chain (aliases, crypts) ends
+    /// in a local path: an ancestor of the target's real folder (a crypt's encrypted path is
+    /// left out), enough to see that a target lies inside the folder backed up.
+    pub fn local_root(&self, target: &str) -> Option<PathBuf> {
+        let mut loc = Location::parse(target).ok()?;
+        // Each step follows one section; a loop is cut by the bound.
+        for _ in 0..MAX_REMOTE_CHAIN {
+            let (name, path) = match &loc {
+                Location::Local(path) => return Some(path.clone()),
+                Location::Remote { name, path } => (name.clone(), path.clone()),
+            };
+            let section = self.rclone.section(&name)?;
+            loc = match section.get("type").map(str::trim)? {
+                "local" => return Some(PathBuf::from(path)),
+                "alias" => Location::parse(section.get("remote")?.trim())
+                    .ok()?
+                    .join(&path),
+                "crypt" => Location::parse(section.get("remote")?.trim()).ok()?,
+                _ => return None,
+            };
+        }
+        None
+    }
+
     /// Takes the run lock of the config folder (or of poof.conf's folder when the config
     /// folder does not exist).
     ///
@@ -180,6 +204,9 @@ impl Job {
         RunLock::acquire(&dir)
     }
 }
+
+/// Longest chain of aliases and crypts [`Job::local_root`] follows.
+const MAX_REMOTE_CHAIN: usize = 16;
 
 /// `path` below `root` as a `/`-separated relative path (`""` when they are the same), or
 /// `None` when it is not below it (or not UTF-8).
@@ -340,6 +367,16 @@ pub async fn backup_folder(
             return Outcome::Failed;
         }
     };
+    if let Some(root) = job.local_root(&folder.target) {
+        if real(&root).starts_with(real(&folder.local)) {
+            eprintln!(
+                "poof: refused: {label}: the target is stored in {}, inside the folder itself: a backup would copy the vault into itself; nothing changed (remove the folder from {} or move the vault)",
+                root.display(),
+                job.paths.poofconf.display()
+            );
+            return Outcome::Refused;
+        }
+    }
     let local = job.local_backend(folder, &folder.local);
     if !global.quiet {
         eprintln!("poof: backup {label}");
