@@ -373,6 +373,16 @@ fn backup_and_download_over_s3() {
         out.contains("crypt keys decrypt existing backup? - NO_DATA_YET"),
         "{out}"
     );
+    // Refused credentials are not "reachable".
+    let wrong = scratch.path("wrong-credentials.conf");
+    write_private(
+        &wrong,
+        &rc.replace(crate::harness::s3::SECRET_KEY, "wrong-secret"),
+    );
+    let out = run(poof().arg("--rcloneconf").arg(&wrong).arg("verify"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("remote reachable? - FAILED: "), "{stdout}");
     let out = run(poof().arg("backup"));
     assert!(out.status.success(), "{}", stderr(&out));
 
