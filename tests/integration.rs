@@ -9,6 +9,8 @@ mod harness;
 mod cli_crypt;
 /// poof-crypt against the real rclone: content and names, both directions.
 mod crypt_interop;
+/// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
+mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
 mod remote_read;
 /// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.
