@@ -9,9 +9,7 @@
 //! process ends in any way (including `kill -9`), so a stale file never blocks a later run:
 //! only a *held* lock refuses.
 //!
-//! `File::try_lock` is stable since Rust 1.89: the workspace's `rust-version` must be at least
-//! that (until it is raised, clippy's MSRV lint is silenced here).
-#![allow(clippy::incompatible_msrv)]
+//! `File::try_lock` is stable since Rust 1.89, the workspace's `rust-version`.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -293,7 +293,6 @@ fn upload_with_one_file_the_vault_cannot_store_keeps_every_local_file() {
 fn a_second_run_is_refused_while_the_lock_is_held() {
     let (h, files) = set_up();
     let lock = std::fs::File::create(h.confdir().join(LOCK_FILE)).unwrap();
-    #[allow(clippy::incompatible_msrv)] // File::try_lock: Rust 1.89
     lock.try_lock().unwrap();
     std::fs::write(h.confdir().join(LOCK_FILE), "4242\n").unwrap();
     for command in ["backup", "upload", "download"] {

@@ -142,7 +142,6 @@ impl PoofConfig {
 
     /// The remote path one local folder backs up to: `remote:bucket/clouddir` for a plain
     /// remote, `remote:clouddir` for a crypt remote (whose `remote =` holds the bucket).
-    #[allow(dead_code)] // used by backup/upload/download, which land next
     pub fn target(&self, cloud_dir: &str, remote_is_crypt: bool) -> String {
         if remote_is_crypt {
             format!("{}:{cloud_dir}", self.remote)
@@ -152,7 +151,6 @@ impl PoofConfig {
     }
 
     /// The local folders with their cloud names, as paths.
-    #[allow(dead_code)] // used by backup/upload/download, which land next
     pub fn local_paths(&self) -> impl Iterator<Item = (PathBuf, &str)> {
         self.paths
             .iter()

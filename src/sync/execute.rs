@@ -291,7 +291,7 @@ fn rclone_size(n: u64) -> String {
             _ => break,
         }
     }
-    if n % divisor == 0 {
+    if n.is_multiple_of(divisor) {
         format!("{}{unit}", n / divisor)
     } else {
         format!("{:.3}{unit}", n as f64 / divisor as f64)

@@ -332,7 +332,7 @@ mod tests {
     impl Write for Flaky {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             self.calls += 1;
-            if self.calls % 3 == 0 && self.calls <= 30 {
+            if self.calls.is_multiple_of(3) && self.calls <= 30 {
                 return Err(io::Error::other("transient"));
             }
             let n = buf.len().min(5000);

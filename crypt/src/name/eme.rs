@@ -91,7 +91,7 @@ pub(crate) fn transform(
     data: &mut [u8],
     direction: Direction,
 ) -> Result<()> {
-    if data.is_empty() || data.len() % BLOCK_SIZE != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK_SIZE) {
         return Err(Error::NotMultipleOfBlockSize);
     }
 
@@ -152,7 +152,7 @@ pub(crate) fn pad(data: &mut Vec<u8>) {
 /// [`Error::NotMultipleOfBlockSize`] if `data` is empty or not whole blocks;
 /// [`Error::BadPadding`] if the last byte is not a count in 1..=16 repeated that many times.
 pub(crate) fn unpad(data: &mut Vec<u8>) -> Result<()> {
-    if data.is_empty() || data.len() % BLOCK_SIZE != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK_SIZE) {
         return Err(Error::NotMultipleOfBlockSize);
     }
     let fill = data.last().copied().map_or(0, usize::from);
