@@ -3,54 +3,9 @@
 //! `lconfig --dry-run`, `neuter`; and broken config files refused with one line.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::Command;
 
-use crate::harness::{rclone_bin, run, run_ok, Scratch};
-
-/// A fresh HOME with nothing of poof in it.
-struct Home {
-    scratch: Scratch,
-}
-
-impl Home {
-    fn new() -> Home {
-        let scratch = Scratch::new();
-        std::fs::create_dir_all(scratch.path("home")).unwrap();
-        Home { scratch }
-    }
-
-    fn home(&self) -> PathBuf {
-        self.scratch.path("home")
-    }
-
-    fn confdir(&self) -> PathBuf {
-        self.home().join(".config/poof")
-    }
-
-    fn poof(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_poof"));
-        cmd.env("HOME", self.home())
-            .env("USER", "tester")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("POOF_CONFDIR")
-            .env_remove("RCLONE_CONFIG_PASS");
-        cmd
-    }
-
-    fn rclone(&self) -> Command {
-        let mut cmd = Command::new(rclone_bin());
-        cmd.arg("--config")
-            .arg(self.confdir().join("rclone-poof.conf"));
-        cmd
-    }
-
-    fn poof_conf(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(self.confdir().join("poof.conf")).unwrap())
-            .unwrap()
-    }
-}
+use crate::harness::home::Home;
+use crate::harness::{run, run_ok};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

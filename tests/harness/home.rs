@@ -45,7 +45,8 @@ impl Home {
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME")
             .env_remove("POOF_CONFDIR")
-            .env_remove("RCLONE_CONFIG_PASS");
+            .env_remove("RCLONE_CONFIG_PASS")
+            .env_remove("RCLONE_PASSWORD_COMMAND");
         cmd
     }
 
