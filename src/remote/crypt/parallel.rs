@@ -30,7 +30,7 @@ pub const BATCH_BLOCKS: usize = 16;
 /// Plaintext bytes of one full batch.
 pub const BATCH_PLAIN: usize = BATCH_BLOCKS * content::BLOCK_DATA_SIZE;
 /// Sealed bytes of one full batch.
-const BATCH_SEALED: usize = BATCH_BLOCKS * content::BLOCK_SIZE;
+pub const BATCH_SEALED: usize = BATCH_BLOCKS * content::BLOCK_SIZE;
 /// Batches alive at once: one being read, the rest being sealed or waiting their turn.
 pub const BATCHES_IN_FLIGHT: usize = 4;
 /// Files at least this large are sealed in parallel; smaller ones are one batch anyway.
@@ -38,7 +38,26 @@ pub const PARALLEL_MIN_SIZE: u64 = 2 * BATCH_PLAIN as u64;
 
 /// What a reading task passes on: a batch being processed, or the error that ended the
 /// input.
-type Batch = Result<JoinHandle<io::Result<Zeroizing<Vec<u8>>>>, io::Error>;
+type Batch = Result<JoinHandle<io::Result<Chunk>>, io::Error>;
+
+/// Room `read_to_end` wants beyond the bytes it reads before it sees the end of its input
+/// (tokio grows a full buffer by 32 bytes to probe for more).
+const READ_SLACK: usize = 32;
+
+/// One processed batch: ciphertext, or plaintext (wiped on drop).
+enum Chunk {
+    Sealed(Vec<u8>),
+    Plain(Zeroizing<Vec<u8>>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Sealed(v) => v,
+            Chunk::Plain(v) => v,
+        }
+    }
+}
 
 /// Output handed out in order: a fixed prefix, then the batches of a reading task (see the
 /// module docs). Dropping it stops the reading task at its next batch.
@@ -46,8 +65,8 @@ pub struct Ordered {
     prefix: Vec<u8>,
     prefix_pos: usize,
     batches: mpsc::Receiver<Batch>,
-    working: Option<JoinHandle<io::Result<Zeroizing<Vec<u8>>>>>,
-    out: Zeroizing<Vec<u8>>,
+    working: Option<JoinHandle<io::Result<Chunk>>>,
+    out: Chunk,
     out_pos: usize,
     failed: bool,
 }
@@ -62,7 +81,7 @@ impl Ordered {
             prefix_pos: 0,
             batches: rx,
             working: None,
-            out: Zeroizing::new(Vec::new()),
+            out: Chunk::Sealed(Vec::new()),
             out_pos: 0,
             failed: false,
         };
@@ -130,14 +149,23 @@ async fn open_ahead(cipher: ContentCipher, mut sealed: ByteStream, tx: mpsc::Sen
     };
     let mut block_index = 0u64;
     loop {
-        let mut buf = vec![0u8; BATCH_SEALED];
-        let filled = match fill(&mut sealed, &mut buf).await {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
+        // Sized for a small file at first, for full batches after that: never zero-filled,
+        // never grown past a batch.
+        let room = if block_index == 0 {
+            content::BLOCK_SIZE
+        } else {
+            BATCH_SEALED
         };
+        let mut buf = Vec::with_capacity(room + READ_SLACK);
+        if let Err(e) = (&mut sealed)
+            .take(BATCH_SEALED as u64)
+            .read_to_end(&mut buf)
+            .await
+        {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+        let filled = buf.len();
         if filled == 0 {
             return;
         }
@@ -145,15 +173,16 @@ async fn open_ahead(cipher: ContentCipher, mut sealed: ByteStream, tx: mpsc::Sen
         let blocks = filled.div_ceil(content::BLOCK_SIZE);
         block_index = block_index.saturating_add(blocks as u64);
         let cipher = cipher.clone();
-        let work = move || -> io::Result<Zeroizing<Vec<u8>>> {
-            let mut out = Zeroizing::new(Vec::with_capacity(BATCH_PLAIN));
-            let data = buf.get(..filled).unwrap_or_default();
-            for (k, block) in data.chunks(content::BLOCK_SIZE).enumerate() {
+        let work = move || -> io::Result<Chunk> {
+            let plain_len = filled.saturating_sub(blocks * content::BLOCK_TAG_SIZE);
+            // Exactly the plaintext's size: never reallocated, so no unwiped copy is left.
+            let mut out = Zeroizing::new(Vec::with_capacity(plain_len));
+            for (k, block) in buf.chunks(content::BLOCK_SIZE).enumerate() {
                 cipher
                     .open_block(&first.add(k as u64), block, &mut out)
                     .map_err(poof_crypt::Error::into_io)?;
             }
-            Ok(out)
+            Ok(Chunk::Plain(out))
         };
         let last = filled < BATCH_SEALED;
         let handle = if last && block_index == blocks as u64 {
@@ -194,12 +223,12 @@ async fn read_ahead(
         block_index = block_index.saturating_add(blocks as u64);
         let cipher = cipher.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            let mut out = Zeroizing::new(Vec::with_capacity(BATCH_SEALED));
+            let mut out = Vec::with_capacity(filled + blocks * content::BLOCK_TAG_SIZE);
             let data = buf.get(..filled).unwrap_or_default();
             for (k, block) in data.chunks(content::BLOCK_DATA_SIZE).enumerate() {
                 cipher.seal_block(&first.add(k as u64), block, &mut out);
             }
-            Ok(out)
+            Ok(Chunk::Sealed(out))
         });
         if tx.send(Ok(handle)).await.is_err() || filled < BATCH_PLAIN {
             return;
@@ -224,7 +253,12 @@ impl AsyncRead for Ordered {
             if this.failed {
                 return Poll::Ready(Err(io::Error::other("the stream failed before")));
             }
-            if let Some(rest) = this.out.get(this.out_pos..).filter(|r| !r.is_empty()) {
+            if let Some(rest) = this
+                .out
+                .bytes()
+                .get(this.out_pos..)
+                .filter(|r| !r.is_empty())
+            {
                 let n = rest.len().min(buf.remaining());
                 buf.put_slice(rest.get(..n).unwrap_or_default());
                 this.out_pos += n;
