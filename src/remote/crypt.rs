@@ -24,6 +24,8 @@ use zeroize::Zeroizing;
 use super::backend::{Backend, ByteStream, Entry, Features, PutOptions};
 use crate::config::rclone::Section;
 
+mod parallel;
+
 /// rclone's default suffix of file names in `filename_encryption = off` mode.
 pub const DEFAULT_SUFFIX: &str = ".bin";
 
@@ -323,13 +325,11 @@ impl Backend for CryptBackend {
         }
         let Some(range) = range else {
             let inner = self.inner.open(&enc, None).await?;
-            return Ok(Box::pin(DecryptStream::new(
-                inner,
-                self.settings.clone(),
-                0,
-                0,
-                None,
-            )));
+            // Whole files are opened on all cores, batch by batch (blocks are independent).
+            return Ok(match &self.settings.content {
+                Some(cipher) => Box::pin(parallel::ParallelOpen::new(cipher.clone(), inner)),
+                None => inner,
+            });
         };
         let Some(entry) = self.inner.stat(&enc).await? else {
             bail!("{}: {path}: not found", self.describe);
@@ -379,7 +379,16 @@ impl Backend for CryptBackend {
         let Some(cipher) = &self.settings.content else {
             return self.inner.put(&enc, data, opts).await;
         };
-        let sealed: ByteStream = Box::pin(cipher.encrypt_async_reader(data));
+        // Large files are sealed on all cores (blocks are independent); small ones in line.
+        let sealed: ByteStream = if opts.size.unwrap_or(u64::MAX) >= parallel::PARALLEL_MIN_SIZE {
+            Box::pin(parallel::ParallelSeal::new(
+                cipher.clone(),
+                data,
+                Nonce::random(),
+            ))
+        } else {
+            Box::pin(cipher.encrypt_async_reader(data))
+        };
         let inner_opts = PutOptions {
             size: opts.size.map(content::encrypted_size),
             mtime: opts.mtime,

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{ErrorKind, Seek, SeekFrom};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -29,6 +29,15 @@ pub const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Size of the buffer that copies a stream into a file.
 const COPY_BUFFER_SIZE: usize = 1024 * 1024;
+
+/// Files up to this size are read and written in one trip to the blocking pool.
+const SMALL_FILE_SIZE: u64 = COPY_BUFFER_SIZE as u64;
+
+/// A file opened for reading: read whole when small, else streamed.
+enum Opened {
+    Read(Vec<u8>),
+    File(fs::File),
+}
 
 /// A local folder.
 #[derive(Debug, Clone)]
@@ -189,6 +198,61 @@ impl Drop for TempGuard {
     }
 }
 
+/// [`Backend::put`] of a file of at most [`SMALL_FILE_SIZE`] bytes: the stream is read into
+/// memory, then folder, temporary file, data, time and rename are one trip to the blocking
+/// pool.
+async fn put_small(
+    mut data: ByteStream,
+    size: u64,
+    parent: PathBuf,
+    temp: PathBuf,
+    full: PathBuf,
+    opts: PutOptions,
+) -> Result<u64> {
+    let mut bytes = Vec::with_capacity(size as usize);
+    (&mut data)
+        .take(size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await
+        .with_context(|| format!("cannot read the data for {}", full.display()))?;
+    let written = bytes.len() as u64;
+    if written != size {
+        bail!(
+            "cannot write {}: expected {size} bytes, the source gave {}{written}",
+            full.display(),
+            if written > size { "at least " } else { "" }
+        );
+    }
+    blocking(move || {
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let mut guard = TempGuard {
+            path: Some(temp.clone()),
+        };
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .with_context(|| format!("cannot create {}", temp.display()))?;
+        file.write_all(&bytes)
+            .with_context(|| format!("cannot write {}", temp.display()))?;
+        if let Some(mtime) = opts.mtime {
+            filetime::set_file_handle_times(
+                &file,
+                None,
+                Some(filetime::FileTime::from_system_time(mtime)),
+            )
+            .with_context(|| format!("cannot set the time of {}", temp.display()))?;
+        }
+        drop(file);
+        fs::rename(&temp, &full)
+            .with_context(|| format!("cannot rename {} to {}", temp.display(), full.display()))?;
+        guard.path = None;
+        Ok(written)
+    })
+    .await
+}
+
 #[async_trait]
 impl Backend for LocalBackend {
     fn describe(&self) -> String {
@@ -223,17 +287,36 @@ impl Backend for LocalBackend {
     async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let full = self.full(path)?;
         let start = range.as_ref().map_or(0, |r| r.start);
-        let file = blocking(move || {
+        let end = range.as_ref().map(|r| r.end);
+        let opened = blocking(move || {
             let mut file =
                 fs::File::open(&full).with_context(|| format!("cannot open {}", full.display()))?;
+            let len = file
+                .metadata()
+                .with_context(|| format!("cannot read {}", full.display()))?
+                .len();
+            let len = end.map_or(len, |end| end.min(len)).saturating_sub(start);
             if start > 0 {
                 file.seek(SeekFrom::Start(start))
                     .with_context(|| format!("cannot seek in {}", full.display()))?;
             }
-            Ok(file)
+            // Small files are read whole here: one trip to the blocking pool instead of two
+            // or more for the stream.
+            if len <= SMALL_FILE_SIZE {
+                let mut bytes = Vec::with_capacity(len as usize);
+                (&mut file)
+                    .take(len)
+                    .read_to_end(&mut bytes)
+                    .with_context(|| format!("cannot read {}", full.display()))?;
+                return Ok(Opened::Read(bytes));
+            }
+            Ok(Opened::File(file))
         })
         .await?;
-        let file = tokio::fs::File::from_std(file);
+        let file = match opened {
+            Opened::Read(bytes) => return Ok(Box::pin(std::io::Cursor::new(bytes))),
+            Opened::File(file) => tokio::fs::File::from_std(file),
+        };
         Ok(match range {
             Some(r) => Box::pin(file.take(r.end.saturating_sub(r.start))),
             None => Box::pin(file),
@@ -251,6 +334,9 @@ impl Backend for LocalBackend {
             name.to_string_lossy(),
             random_hex()
         ));
+        if let Some(size) = opts.size.filter(|s| *s <= SMALL_FILE_SIZE) {
+            return put_small(data, size, parent, temp, full, opts).await;
+        }
         let dir = parent.clone();
         blocking(move || {
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))

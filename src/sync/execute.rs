@@ -18,6 +18,7 @@
 //! With [`SyncOptions::dry_run`] each step prints what it would do, rclone-style
 //! (`NOTICE: path: Skipped copy as --dry-run is set (size 1.500Ki)`), and nothing changes.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -126,7 +127,13 @@ async fn transfer_all(
         }
         return;
     }
-    let mut outcomes = stream::iter(&plan.copies)
+    // One at a time, nothing contends: keep the path order then.
+    let order = if opts.transfers > 1 {
+        spread_by_folder(&plan.copies)
+    } else {
+        plan.copies.iter().collect()
+    };
+    let mut outcomes = stream::iter(order)
         .map(|(entry, reason)| async move {
             (entry, *reason, transfer(src, dst, entry, progress).await)
         })
@@ -152,6 +159,30 @@ async fn transfer_all(
             }
         }
     }
+}
+
+/// The copies in an order where files running at the same time are in different folders
+/// where possible: one file from each folder in turn, folders and files in path order.
+/// Creating and renaming files takes the folder's lock in the kernel, so concurrent transfers
+/// into one folder wait on each other (measured on ext4 with 20,000 small files).
+fn spread_by_folder(copies: &[(Entry, CopyReason)]) -> Vec<&(Entry, CopyReason)> {
+    let mut folders: BTreeMap<&str, VecDeque<&(Entry, CopyReason)>> = BTreeMap::new();
+    for copy in copies {
+        let parent = copy.0.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        folders.entry(parent).or_default().push_back(copy);
+    }
+    let mut queues: Vec<_> = folders.into_values().collect();
+    let mut out = Vec::with_capacity(copies.len());
+    while !queues.is_empty() {
+        queues.retain_mut(|queue| match queue.pop_front() {
+            Some(copy) => {
+                out.push(copy);
+                true
+            }
+            None => false,
+        });
+    }
+    out
 }
 
 /// Copies one file and returns the bytes written.
@@ -322,7 +353,7 @@ impl AsyncRead for Counted {
 
 #[cfg(test)]
 mod tests {
-    use super::rclone_size;
+    use super::{rclone_size, spread_by_folder, CopyReason, Entry};
 
     #[test]
     fn rclone_sizes_match_rclone_dry_run_lines() {
@@ -331,6 +362,31 @@ mod tests {
         assert_eq!(rclone_size(1536), "1.500Ki");
         assert_eq!(rclone_size(1 << 20), "1Mi");
         assert_eq!(rclone_size(1_000_000), "976.562Ki");
+    }
+
+    #[test]
+    fn spread_takes_one_file_per_folder_in_turn() {
+        let entry = |path: &str| {
+            (
+                Entry {
+                    path: path.to_owned(),
+                    kind: crate::remote::backend::EntryKind::File,
+                    size: 1,
+                    mtime: None,
+                },
+                CopyReason::New,
+            )
+        };
+        let copies: Vec<_> = ["a/1", "a/2", "a/3", "b/1", "top", "c/d/1", "c/d/2"]
+            .into_iter()
+            .map(entry)
+            .collect();
+        let order: Vec<&str> = spread_by_folder(&copies)
+            .iter()
+            .map(|(e, _)| e.path.as_str())
+            .collect();
+        assert_eq!(order, ["top", "a/1", "b/1", "c/d/1", "a/2", "c/d/2", "a/3"]);
+        assert!(spread_by_folder(&[]).is_empty());
     }
 
     #[test]

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# poof against rclone on the same work, side by side (issue 5).
+#
+# Builds deterministic corpora under bench/work/ (gitignored), installs the rclone peer as the
+# tests do (scripts/rclone-peer.sh, or $POOF_TEST_RCLONE when set), builds poof in release, then
+# runs each workload with poof and with rclone alternately (poof, rclone, poof, rclone, ...)
+# through a crypt remote over a local folder, or with --s3 over `rclone serve s3` on 127.0.0.1:
+#
+#   W1  encrypt-upload one large random file (1 GiB; 64 MiB with --quick)
+#   W2  encrypt-upload many small files (20,000 of 1-16 KiB in 200 folders; 2,000 in 20)
+#   W3  re-sync W2 with nothing changed
+#   W5  re-sync W2 after touching 1% of the files (a new set of files each pair)
+#   W4  download + decrypt everything (W1 + W2 corpora, encrypted once by rclone) into an
+#       empty folder
+#
+# and prints per workload the median wall time, MB/s or files/s, the median peak RSS
+# (/usr/bin/time -v) and the ratios. Both tools get the same flags (--transfers N), no progress
+# and no verbose output.
+#
+# The disk of the machines this was written on is ext4 without a journal: creating files is up
+# to 20x slower for minutes after a mass delete. So nothing is deleted before or between timed
+# runs: every run writes to a fresh destination, results of an earlier invocation are renamed
+# into bench/work/trash/ at the start, and the trash is deleted only once all runs are done.
+#
+# Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$ROOT/bench/work
+
+quick=0
+pairs=3
+transfers=4
+s3=0
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --pairs) pairs=$2; shift ;;
+    --transfers) transfers=$2; shift ;;
+    --s3) s3=1 ;;
+    --keep) keep=1 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$quick" = 1 ]; then
+  big_mib=64; small_files=2000; small_dirs=20; mode=quick
+else
+  big_mib=1024; small_files=20000; small_dirs=200; mode=full
+fi
+
+log() { printf '%s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------
+if ! [ -x /usr/bin/time ]; then
+  log "installing GNU time"
+  apt-get install -y time >/dev/null
+fi
+if [ -n "${POOF_TEST_RCLONE:-}" ]; then
+  RCLONE=$POOF_TEST_RCLONE
+else
+  RCLONE=$(scripts/rclone-peer.sh)
+fi
+log "building poof (release)"
+cargo build --release --quiet --bin poof
+POOF=$ROOT/target/release/poof
+
+# --- corpora (deterministic; rebuilt only when missing) -----------------------------------
+CORPUS=$WORK/corpus-$mode
+if ! [ -f "$CORPUS/.done" ]; then
+  log "building the $mode corpus in $CORPUS"
+  rm -rf "$CORPUS"
+  python3 - "$CORPUS" "$big_mib" "$small_files" "$small_dirs" <<'EOF'
+import os, random, sys
+root, big_mib, n_files, n_dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+epoch = 1_700_000_000
+big = os.path.join(root, "big")
+os.makedirs(big)
+rng = random.Random(1)
+with open(os.path.join(big, "big.bin"), "wb") as f:
+    for _ in range(big_mib // 4):
+        f.write(rng.randbytes(4 << 20))
+os.utime(os.path.join(big, "big.bin"), (epoch, epoch))
+rng = random.Random(2)
+small = os.path.join(root, "small")
+for i in range(n_files):
+    d = os.path.join(small, "d%03d" % (i % n_dirs))
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, "f%05d.bin" % i)
+    with open(p, "wb") as f:
+        f.write(rng.randbytes(rng.randint(1024, 16 * 1024)))
+    os.utime(p, (epoch + i, epoch + i))
+EOF
+  touch "$CORPUS/.done"
+fi
+big_bytes=$(stat -c %s "$CORPUS/big/big.bin")
+small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+
+# --- results of earlier invocations go aside, deleted at the very end ---------------------
+TRASH=$WORK/trash
+mkdir -p "$TRASH"
+for old in "$WORK"/run-*; do
+  [ -e "$old" ] && mv "$old" "$TRASH/"
+done
+RUN=$WORK/run-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RUN"/{dst,out,times,logs}
+
+# --- remotes ------------------------------------------------------------------------------
+CONF=$RUN/rclone.conf
+password=$("$RCLONE" obscure 'poof bench password')
+salt=$("$RCLONE" obscure 'poof bench salt')
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+if [ "$s3" = 1 ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$RUN/dst/bench"
+  "$RCLONE" serve s3 --config /dev/null --addr "127.0.0.1:$port" \
+    --auth-key BENCHACCESS,benchsecret0123456789 "$RUN/dst" >"$RUN/logs/serve-s3.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  inner="s3:bench"
+  backend="crypt over S3 (rclone serve s3 on 127.0.0.1:$port)"
+  cat >"$CONF" <<EOF
+[s3]
+type = s3
+provider = Rclone
+access_key_id = BENCHACCESS
+secret_access_key = benchsecret0123456789
+endpoint = http://127.0.0.1:$port
+
+EOF
+else
+  inner="$RUN/dst"
+  backend="crypt over a local folder"
+fi
+cat >>"$CONF" <<EOF
+[c]
+type = crypt
+remote = $inner
+password = $password
+password2 = $salt
+EOF
+
+# --- running and measuring ----------------------------------------------------------------
+# run NAME TOOL ARGS...: runs one timed command, appends "seconds rss_kib" to times/NAME.TOOL.
+run() {
+  local name=$1 tool=$2
+  shift 2
+  local cmd
+  if [ "$tool" = poof ]; then
+    cmd=("$POOF" --rcloneconf "$CONF" "$@" --transfers "$transfers" --no-progress)
+  else
+    cmd=("$RCLONE" --config "$CONF" "$@" --transfers "$transfers")
+  fi
+  local tfile=$RUN/times/last.time start end
+  start=$(date +%s.%N)
+  if ! /usr/bin/time -v -o "$tfile" "${cmd[@]}" >>"$RUN/logs/$name.$tool.log" 2>&1; then
+    log "FAILED: ${cmd[*]} (see $RUN/logs/$name.$tool.log)"
+    exit 1
+  fi
+  end=$(date +%s.%N)
+  local rss
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")
+  echo "$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}') $rss" >>"$RUN/times/$name.$tool"
+  log "  $name $tool $(tail -1 "$RUN/times/$name.$tool")"
+}
+
+# Touches 1% of the small files (a different set for each pair) with a new modification time.
+touch_one_percent() {
+  local pair=$1
+  python3 - "$CORPUS/small" "$small_files" "$small_dirs" "$pair" <<'EOF'
+import os, sys
+root, n, dirs, pair = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+t = 1_800_000_000 + pair
+step = 100
+for i in range(pair % step, n, step):
+    p = os.path.join(root, "d%03d" % (i % dirs), "f%05d.bin" % i)
+    os.utime(p, (t, t))
+EOF
+}
+
+log "rclone: $("$RCLONE" version | head -1); poof: $("$POOF" version 2>/dev/null | head -1 || true)"
+log "backend: $backend; corpus: $mode; pairs: $pairs; transfers: $transfers"
+
+# W4's source: both corpora encrypted once by rclone (not timed).
+log "preparing the W4 source"
+"$RCLONE" --config "$CONF" copy "$CORPUS" c:all --exclude .done --transfers "$transfers"
+
+for i in $(seq "$pairs"); do
+  for tool in poof rclone; do run W1 "$tool" sync "$CORPUS/big" "c:w1-$tool-$i"; done
+done
+for i in $(seq "$pairs"); do
+  for tool in poof rclone; do run W2 "$tool" sync "$CORPUS/small" "c:w2-$tool-$i"; done
+done
+for i in $(seq "$pairs"); do
+  for tool in poof rclone; do run W3 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
+done
+for i in $(seq "$pairs"); do
+  touch_one_percent "$i"
+  for tool in poof rclone; do run W5 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
+done
+for i in $(seq "$pairs"); do
+  for tool in poof rclone; do run W4 "$tool" sync c:all "$RUN/out/w4-$tool-$i"; done
+done
+# Put the corpus back as it was built.
+python3 - "$CORPUS/small" "$small_files" "$small_dirs" <<'EOF'
+import os, sys
+root, n, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    p = os.path.join(root, "d%03d" % (i % dirs), "f%05d.bin" % i)
+    os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))
+EOF
+
+# --- report -------------------------------------------------------------------------------
+echo
+echo "poof vs rclone: $backend; $mode corpus; $pairs pairs; --transfers $transfers"
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "rclone: $("$RCLONE" version | head -1)"
+python3 - "$RUN/times" "$big_bytes" "$small_bytes" "$small_files" <<'EOF'
+import os, statistics, sys
+times, big, small, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rate = {
+    "W1": ("MB/s", big),
+    "W2": ("files/s", files),
+    "W3": ("files/s", files),
+    "W4": ("MB/s", big + small),
+    "W5": ("files/s", files),
+}
+what = {
+    "W1": "encrypt-upload 1 large file",
+    "W2": "encrypt-upload %d small files" % files,
+    "W3": "re-sync, nothing changed",
+    "W4": "download + decrypt all",
+    "W5": "re-sync, 1% touched",
+}
+def load(name, tool):
+    rows = [l.split() for l in open(os.path.join(times, "%s.%s" % (name, tool)))]
+    return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows) / 1024
+print()
+print("%-4s %-32s %9s %9s %12s %12s %9s %9s %8s %8s" % (
+    "", "workload", "poof s", "rclone s", "poof rate", "rclone rate",
+    "poof MiB", "rclone MiB", "speedup", "RSS p/r"))
+for name in ["W1", "W2", "W3", "W4", "W5"]:
+    (ps, pr), (rs, rr) = load(name, "poof"), load(name, "rclone")
+    unit, amount = rate[name]
+    scale = 1e6 if unit == "MB/s" else 1
+    print("%-4s %-32s %9.3f %9.3f %12s %12s %9.1f %9.1f %7.2fx %8.2f" % (
+        name, what[name], ps, rs,
+        "%.0f %s" % (amount / scale / ps, unit), "%.0f %s" % (amount / scale / rs, unit),
+        pr, rr, rs / ps, pr / rr))
+print()
+print("seconds and peak RSS are medians; speedup = rclone time / poof time; RSS p/r = poof / rclone")
+EOF
+
+# --- the trash goes last ------------------------------------------------------------------
+cleanup
+server_pid=
+if [ "$keep" = 0 ]; then
+  mv "$RUN" "$TRASH/"
+  rm -rf "$TRASH"
+fi
