@@ -571,7 +571,15 @@ impl Backend for ObjectBackend {
         };
         let mut written = 0u64;
         loop {
-            let mut buf = vec![0u8; self.chunk];
+            // A small file gets a buffer of its own size (plus one byte to notice a longer
+            // stream), not a whole multipart chunk.
+            let want = opts.size.map_or(self.chunk, |size| {
+                usize::try_from(size.saturating_sub(written))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1)
+                    .min(self.chunk)
+            });
+            let mut buf = vec![0u8; want];
             let n = match fill(&mut data, &mut buf).await {
                 Ok(n) => n,
                 Err(err) => {
