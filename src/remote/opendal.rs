@@ -110,11 +110,49 @@ fn install_transport() {
     });
 }
 
+/// First wait before retrying a failed request (a temporary error: connection refused or
+/// reset, 5xx, throttling); each later wait doubles ([`RETRY_FACTOR`]) up to [`RETRY_MAX_DELAY`].
+pub const RETRY_MIN_DELAY: Duration = Duration::from_millis(500);
+/// Growth of the wait between retries ([`retry_wait_bound`] assumes 2).
+pub const RETRY_FACTOR: f32 = 2.0;
+/// Longest single wait between retries.
+pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
+/// Retries of one request before its error is returned.
+pub const RETRY_MAX_TIMES: usize = 5;
+/// Upper bound of the time one request spends waiting between retries: the waits
+/// 0.5 + 1 + 2 + 4 + 8 s, plus jitter of at most [`RETRY_MIN_DELAY`] each. A dead endpoint
+/// therefore fails a request in under 20 s (checked by the retry tests and `tests/faults.rs`).
+pub const RETRY_WAIT_BOUND: Duration = retry_wait_bound();
+
+/// Computes [`RETRY_WAIT_BOUND`] from the retry constants (factor 2).
+const fn retry_wait_bound() -> Duration {
+    let min = RETRY_MIN_DELAY.as_millis() as u64;
+    let max = RETRY_MAX_DELAY.as_millis() as u64;
+    let (mut total, mut wait, mut i) = (0u64, min, 0);
+    while i < RETRY_MAX_TIMES {
+        total += if wait < max { wait } else { max } + min;
+        wait *= 2;
+        i += 1;
+    }
+    Duration::from_millis(total)
+}
+
+/// The retry layer of every operator: jittered exponential back-off, bounded in count and in
+/// total wait ([`RETRY_WAIT_BOUND`]).
+fn retry_layer() -> RetryLayer {
+    RetryLayer::new()
+        .with_jitter()
+        .with_min_delay(RETRY_MIN_DELAY)
+        .with_factor(RETRY_FACTOR)
+        .with_max_delay(RETRY_MAX_DELAY)
+        .with_max_times(RETRY_MAX_TIMES)
+}
+
 /// Adds the layers every operator gets.
 fn finish(builder: S3) -> Result<Operator> {
     install_transport();
     let op = Operator::new(builder).context("cannot set up the S3 client")?;
-    Ok(op.layer(RetryLayer::new().with_jitter().with_max_times(4)))
+    Ok(op.layer(retry_layer()))
 }
 
 /// Parses rclone's size syntax: a number with an optional binary suffix (`b`, `k`, `M`, `G`,
@@ -644,6 +682,34 @@ fn join(dir: &str, rel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_wait_bound_is_under_thirty_seconds() {
+        // 0.5 + 1 + 2 + 4 + 8 s of back-off plus 5 x 0.5 s of jitter.
+        assert_eq!(RETRY_WAIT_BOUND, Duration::from_millis(18_000));
+        assert!(RETRY_WAIT_BOUND < Duration::from_secs(30));
+    }
+
+    #[tokio::test]
+    async fn dead_endpoint_fails_within_the_retry_bound() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let builder = S3::default()
+            .bucket("b")
+            .endpoint(&format!("http://127.0.0.1:{port}"))
+            .region(DEFAULT_REGION)
+            .skip_signature()
+            .disable_config_load()
+            .disable_ec2_metadata();
+        let op = finish(builder).unwrap();
+        let start = std::time::Instant::now();
+        let err = op.stat("x").await.unwrap_err();
+        let took = start.elapsed();
+        assert!(took < RETRY_WAIT_BOUND + Duration::from_secs(5), "{took:?}");
+        assert!(took >= RETRY_MIN_DELAY, "no retry happened: {took:?} {err}");
+    }
 
     /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
     mod served {
