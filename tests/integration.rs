@@ -15,3 +15,5 @@ mod remote_read;
 mod setup;
 /// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
 mod sync_interop;
+/// Fault injection: kill -9 at random points, storage dying mid-run, a full disk.
+mod faults;
