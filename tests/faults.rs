@@ -201,7 +201,9 @@ impl Vault {
         }
         for rel in files_below(&self.enc) {
             let leaf = rel.rsplit('/').next().unwrap_or(&rel);
-            if leaf.starts_with('.') && leaf.ends_with(".partial") {
+            // poof's `.<name>.<hex>.partial`, or `rclone serve s3`'s own `.rclone_temp_put_*`
+            // in the served folder: encrypted names never start with a dot.
+            if leaf.starts_with('.') {
                 temps += 1;
                 continue;
             }

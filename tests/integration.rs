@@ -17,3 +17,5 @@ mod setup;
 mod sync_interop;
 /// Fault injection: kill -9 at random points, storage dying mid-run, a full disk.
 mod faults;
+/// The hostile input table: damaged objects, forged names, broken configs, a wrong password.
+mod hostile;

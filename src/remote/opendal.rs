@@ -5,7 +5,10 @@
 //! returns, beside the backend, one warning per option OpenDAL cannot honour (the caller prints
 //! them once). [`ObjectBackend::loopback_s3`] builds the operator for an `rclone serve s3` on
 //! 127.0.0.1 (tests, and a local peer). Every operator gets the same layers in one place
-//! ([`finish`]): retries with jittered exponential back-off.
+//! ([`finish`]): retries with jittered exponential back-off, bounded by [`RETRY_WAIT_BOUND`].
+//! A request that still fails after every retry marks the store unreachable, and every later
+//! request of the run fails at once ([`ObjectBackend::guard`]): a dead endpoint ends a run of
+//! thousands of files within one request's retries.
 //!
 //! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
 //! decimal with up to nine fraction digits ([`format_mtime`], [`parse_mtime`]). Listings do not
@@ -19,6 +22,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,6 +80,8 @@ const IGNORED_OPTIONS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct ObjectBackend {
     op: Operator,
+    /// Set once a request failed after every retry (see [`ObjectBackend::guard`]).
+    unreachable: Arc<AtomicBool>,
     describe: String,
     chunk: usize,
     concurrency: usize,
@@ -282,6 +289,7 @@ impl ObjectBackend {
         }
         let backend = ObjectBackend {
             op: finish(b).with_context(|| format!("[{name}]"))?,
+            unreachable: Arc::default(),
             describe: format!("{name}:{}", path.trim_matches('/')),
             chunk,
             concurrency,
@@ -315,6 +323,7 @@ impl ObjectBackend {
             .disable_ec2_metadata();
         Ok(ObjectBackend {
             op: finish(b)?,
+            unreachable: Arc::default(),
             describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
             chunk: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_UPLOAD_CONCURRENCY,
@@ -455,21 +464,9 @@ fn trim_key(path: &str) -> &str {
     path.trim_start_matches('/').trim_end_matches('/')
 }
 
-#[async_trait]
-impl Backend for ObjectBackend {
-    fn describe(&self) -> String {
-        self.describe.clone()
-    }
-
-    fn features(&self) -> Features {
-        Features {
-            mtime_in_listing: false,
-            mtime_precision: Duration::from_nanos(1),
-            real_dirs: false,
-        }
-    }
-
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+/// The requests themselves; [`Backend`] wraps each in [`ObjectBackend::guard`].
+impl ObjectBackend {
+    async fn raw_list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         let dir = dir.trim_matches('/');
         let prefix = if dir.is_empty() {
             "/".to_owned()
@@ -540,7 +537,7 @@ impl Backend for ObjectBackend {
         Ok(Some(out.into_values().collect()))
     }
 
-    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+    async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
         let meta = match self.op.stat(path).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
@@ -569,7 +566,7 @@ impl Backend for ObjectBackend {
         }))
     }
 
-    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+    async fn raw_open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let what = || format!("cannot read {}/{path}", self.describe);
         let reader = self
             .op
@@ -590,7 +587,7 @@ impl Backend for ObjectBackend {
         }))
     }
 
-    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+    async fn raw_put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
         let what = || format!("cannot write {}/{path}", self.describe);
         let mut meta = Vec::new();
         if let Some(mtime) = opts.mtime {
@@ -647,11 +644,55 @@ impl Backend for ObjectBackend {
         Ok(written)
     }
 
-    async fn remove(&self, path: &str) -> Result<()> {
+    async fn raw_remove(&self, path: &str) -> Result<()> {
         self.op
             .delete(path)
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
+    }
+}
+
+#[async_trait]
+impl Backend for ObjectBackend {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            mtime_in_listing: false,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: false,
+        }
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        self.alive()?;
+        self.guard(self.raw_list(dir, recursive).await)
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        self.alive()?;
+        self.guard(self.raw_stat(path).await)
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        self.alive()?;
+        let inner = self.guard(self.raw_open(path, range).await)?;
+        Ok(Box::pin(Guarded {
+            inner,
+            unreachable: self.unreachable.clone(),
+        }))
+    }
+
+    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
+        self.alive()?;
+        self.guard(self.raw_put(path, data, opts).await)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.alive()?;
+        self.guard(self.raw_remove(path).await)
     }
 
     async fn mkdir(&self, _path: &str) -> Result<()> {
@@ -660,6 +701,74 @@ impl Backend for ObjectBackend {
 
     async fn rmdir(&self, _path: &str) -> Result<()> {
         Ok(())
+    }
+}
+
+impl ObjectBackend {
+    /// Fails fast once the store is known to be unreachable, so that a run against a dead
+    /// endpoint ends after one request's retries instead of retrying every remaining file.
+    fn alive(&self) -> Result<()> {
+        if self.unreachable.load(Ordering::Relaxed) {
+            bail!(
+                "{}: giving up: the storage did not answer after {RETRY_MAX_TIMES} retries \
+                 of an earlier request",
+                self.describe
+            );
+        }
+        Ok(())
+    }
+
+    /// Marks the store unreachable when `result` failed after every retry (OpenDAL's
+    /// persistent errors: temporary ones whose retries ran out).
+    fn guard<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(err) = &result {
+            if err.chain().any(|c| is_retries_exhausted(c)) {
+                self.unreachable.store(true, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+/// True when `err` (directly or inside an I/O error) is an OpenDAL error saying the store
+/// could not be reached even after the retries: an unexpected, persistent error with a
+/// transport cause (connection refused or reset, a timeout). An HTTP error answer (403, 404,
+/// 400) has no transport cause and concerns one request only, so it does not count.
+fn is_retries_exhausted(err: &(dyn std::error::Error + 'static)) -> bool {
+    let unreachable = |e: &::opendal::Error| {
+        e.is_persistent()
+            && e.kind() == ErrorKind::Unexpected
+            && std::error::Error::source(e).is_some()
+    };
+    if let Some(e) = err.downcast_ref::<::opendal::Error>() {
+        return unreachable(e);
+    }
+    err.downcast_ref::<io::Error>()
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<::opendal::Error>())
+        .is_some_and(unreachable)
+}
+
+/// A download stream that marks its store unreachable when a read fails after every retry.
+struct Guarded {
+    inner: ByteStream,
+    unreachable: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let poll = this.inner.as_mut().poll_read(cx, buf);
+        if let Poll::Ready(Err(err)) = &poll {
+            if is_retries_exhausted(err) {
+                this.unreachable.store(true, Ordering::Relaxed);
+            }
+        }
+        poll
     }
 }
 
@@ -691,24 +800,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn dead_endpoint_fails_within_the_retry_bound() {
+    async fn dead_endpoint_fails_within_the_retry_bound_then_at_once() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let builder = S3::default()
-            .bucket("b")
-            .endpoint(&format!("http://127.0.0.1:{port}"))
-            .region(DEFAULT_REGION)
-            .skip_signature()
-            .disable_config_load()
-            .disable_ec2_metadata();
-        let op = finish(builder).unwrap();
+        let backend = ObjectBackend::loopback_s3(port, "bucket", "k", "s").unwrap();
         let start = std::time::Instant::now();
-        let err = op.stat("x").await.unwrap_err();
+        let err = backend.stat("x").await.unwrap_err();
         let took = start.elapsed();
         assert!(took < RETRY_WAIT_BOUND + Duration::from_secs(5), "{took:?}");
-        assert!(took >= RETRY_MIN_DELAY, "no retry happened: {took:?} {err}");
+        assert!(took >= RETRY_MIN_DELAY, "no retry happened: {took:?} {err:#}");
+        let start = std::time::Instant::now();
+        let again = backend.list("", true).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(format!("{again:#}").contains("giving up"), "{again:#}");
     }
 
     /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
