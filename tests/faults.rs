@@ -274,7 +274,11 @@ impl Vault {
             "cryptcheck after a re-run: {}",
             stderr(&out)
         );
-        assert!(stderr(&out).contains("0 differences found"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("0 differences found"),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
@@ -413,7 +417,10 @@ fn kill_restore() {
         for (rel, versions) in &tree.versions {
             let bytes = std::fs::read(target.join(rel)).expect("restored file");
             let (seed, size) = versions.last().copied().expect("a version");
-            assert!(bytes == pattern(size, seed), "{rel}: not the current version");
+            assert!(
+                bytes == pattern(size, seed),
+                "{rel}: not the current version"
+            );
         }
     }
     println!(
@@ -433,7 +440,10 @@ fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vau
         .spawn()
         .expect("spawn poof");
     while !trigger(vault) {
-        assert!(start.elapsed() < Duration::from_secs(30), "run never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run never started"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(vault.server.take());
@@ -441,13 +451,17 @@ fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vau
     let out = child.wait_with_output().expect("wait");
     let took = died.elapsed();
     let err = stderr(&out);
-    assert!(!out.status.success(), "poof succeeded against a dead server");
+    assert!(
+        !out.status.success(),
+        "poof succeeded against a dead server"
+    );
     assert!(
         took < DEAD_STORAGE_LIMIT,
         "poof kept going {took:?} after the server died"
     );
     assert!(
-        err.lines().any(|l| l.contains("ERROR") || l.contains("error")),
+        err.lines()
+            .any(|l| l.contains("ERROR") || l.contains("error")),
         "no error message: {err}"
     );
     println!(
@@ -511,7 +525,9 @@ fn storage_dies_during_download() {
         std::fs::read(target.join("keep.txt")).expect("kept"),
         b"mine"
     );
-    println!("faults: dead storage during download: {complete} restored files complete, none deleted");
+    println!(
+        "faults: dead storage during download: {complete} restored files complete, none deleted"
+    );
 }
 
 /// A download into a folder on a 2 MiB tmpfs: the disk fills, poof fails with a clear error,
@@ -579,7 +595,10 @@ fn disk_full_during_download() {
         assert!(tree.version_of(&rel, &bytes).is_some(), "{rel}: truncated");
         complete += 1;
     }
-    assert_eq!(std::fs::read(mount.join("keep.txt")).expect("kept"), b"mine");
+    assert_eq!(
+        std::fs::read(mount.join("keep.txt")).expect("kept"),
+        b"mine"
+    );
     println!(
         "faults: disk full: poof failed ({} error lines), {complete} complete files, no \
          truncated file, nothing deleted",

@@ -37,7 +37,8 @@ const FILES: &[(&str, usize)] = &[
 
 /// What the restore target holds before each case: a file the vault does not have (a sync
 /// would delete it only after an error-free run) and an older copy of the victim.
-const TARGET_FILES: &[(&str, &[u8])] = &[("extra.txt", b"not in the vault"), ("victim.bin", b"old")];
+const TARGET_FILES: &[(&str, &[u8])] =
+    &[("extra.txt", b"not in the vault"), ("victim.bin", b"old")];
 
 /// A vault `c:` over `enc/` holding [`FILES`], and a populated target `out/`.
 fn setup() -> Scratch {
@@ -107,11 +108,12 @@ fn assert_refused(s: &Scratch, args: &[&str], expect: &str, failures: usize) -> 
         failures,
         "{args:?}: expected {failures} line(s) with {expect:?}:\n{err}"
     );
-    assert!(
-        !err.contains("panicked"),
-        "{args:?} panicked: {err}"
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert_eq!(
+        outside(s),
+        before_outside,
+        "{args:?} wrote outside the target"
     );
-    assert_eq!(outside(s), before_outside, "{args:?} wrote outside the target");
     // Every file of the target is still there: as it was, or updated to the vault's version
     // (the source the vault was made from).
     let after_out = snapshot(&s.path("out"));
@@ -229,7 +231,9 @@ fn forged_name_case(hostile: &str) {
     // by the hostile segment appeared inside it either.
     let after = snapshot(&s.path("out"));
     assert!(
-        after.keys().all(|k| FILES.iter().any(|(p, _)| p == k) || k == "extra.txt"),
+        after
+            .keys()
+            .all(|k| FILES.iter().any(|(p, _)| p == k) || k == "extra.txt"),
         "unexpected files in the target: {:?}",
         after.keys().collect::<Vec<_>>()
     );

@@ -411,7 +411,10 @@ mod tests {
     #[test]
     fn temp_names_are_recognised_exactly() {
         assert!(is_temp_name(".report.pdf.0123abcd.partial"));
-        assert!(is_temp_name(&format!(".x.{}{PARTIAL_SUFFIX}", random_hex())));
+        assert!(is_temp_name(&format!(
+            ".x.{}{PARTIAL_SUFFIX}",
+            random_hex()
+        )));
         assert!(!is_temp_name("report.pdf.0123abcd.partial"));
         assert!(!is_temp_name("..0123abcd.partial"));
         assert!(!is_temp_name(".report.0123abcg.partial"));

@@ -810,7 +810,10 @@ mod tests {
         let err = backend.stat("x").await.unwrap_err();
         let took = start.elapsed();
         assert!(took < RETRY_WAIT_BOUND + Duration::from_secs(5), "{took:?}");
-        assert!(took >= RETRY_MIN_DELAY, "no retry happened: {took:?} {err:#}");
+        assert!(
+            took >= RETRY_MIN_DELAY,
+            "no retry happened: {took:?} {err:#}"
+        );
         let start = std::time::Instant::now();
         let again = backend.list("", true).await.unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(1));
