@@ -123,12 +123,13 @@ pub const RETRY_MIN_DELAY: Duration = Duration::from_millis(500);
 /// Growth of the wait between retries ([`retry_wait_bound`] assumes 2).
 pub const RETRY_FACTOR: f32 = 2.0;
 /// Longest single wait between retries.
-pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
+pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(4);
 /// Retries of one request before its error is returned.
 pub const RETRY_MAX_TIMES: usize = 5;
 /// Upper bound of the time one request spends waiting between retries: the waits
-/// 0.5 + 1 + 2 + 4 + 8 s, plus jitter of at most [`RETRY_MIN_DELAY`] each. A dead endpoint
-/// therefore fails a request in under 20 s (checked by the retry tests and `tests/faults.rs`).
+/// 0.5 + 1 + 2 + 4 + 4 s, each stretched by jitter to at most twice its length (OpenDAL's
+/// back-off adds a random part of the current wait). A dead endpoint therefore fails a request
+/// in under 25 s (checked by the unit tests and `tests/faults.rs`).
 pub const RETRY_WAIT_BOUND: Duration = retry_wait_bound();
 
 /// Computes [`RETRY_WAIT_BOUND`] from the retry constants (factor 2).
@@ -137,7 +138,8 @@ const fn retry_wait_bound() -> Duration {
     let max = RETRY_MAX_DELAY.as_millis() as u64;
     let (mut total, mut wait, mut i) = (0u64, min, 0);
     while i < RETRY_MAX_TIMES {
-        total += if wait < max { wait } else { max } + min;
+        // The jitter adds at most the wait itself.
+        total += 2 * if wait < max { wait } else { max };
         wait *= 2;
         i += 1;
     }
@@ -722,7 +724,7 @@ impl ObjectBackend {
     /// persistent errors: temporary ones whose retries ran out).
     fn guard<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(err) = &result {
-            if err.chain().any(|c| is_retries_exhausted(c)) {
+            if err.chain().any(is_retries_exhausted) {
                 self.unreachable.store(true, Ordering::Relaxed);
             }
         }
@@ -731,14 +733,29 @@ impl ObjectBackend {
 }
 
 /// True when `err` (directly or inside an I/O error) is an OpenDAL error saying the store
-/// could not be reached even after the retries: an unexpected, persistent error with a
-/// transport cause (connection refused or reset, a timeout). An HTTP error answer (403, 404,
-/// 400) has no transport cause and concerns one request only, so it does not count.
+/// could not be reached even after the retries: a persistent error caused by a refused
+/// connection or an unreachable host. An HTTP error answer (403, 404, 5xx) or a body cut
+/// short concerns one request only, so it does not count.
 fn is_retries_exhausted(err: &(dyn std::error::Error + 'static)) -> bool {
     let unreachable = |e: &::opendal::Error| {
-        e.is_persistent()
-            && e.kind() == ErrorKind::Unexpected
-            && std::error::Error::source(e).is_some()
+        if !e.is_persistent() {
+            return false;
+        }
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<io::Error>() {
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::HostUnreachable
+                        | io::ErrorKind::NetworkUnreachable
+                ) {
+                    return true;
+                }
+            }
+            cause = c.source();
+        }
+        false
     };
     if let Some(e) = err.downcast_ref::<::opendal::Error>() {
         return unreachable(e);
@@ -794,8 +811,8 @@ mod tests {
 
     #[test]
     fn retry_wait_bound_is_under_thirty_seconds() {
-        // 0.5 + 1 + 2 + 4 + 8 s of back-off plus 5 x 0.5 s of jitter.
-        assert_eq!(RETRY_WAIT_BOUND, Duration::from_millis(18_000));
+        // 0.5 + 1 + 2 + 4 + 4 s of back-off, each at most doubled by jitter.
+        assert_eq!(RETRY_WAIT_BOUND, Duration::from_millis(23_000));
         assert!(RETRY_WAIT_BOUND < Duration::from_secs(30));
     }
 
