@@ -78,6 +78,14 @@ pub enum Command {
     Lpurge(ScheduleArgs),
     /// Remove poof's config folder (with the crypt keys) and its schedule from this machine
     Neuter(NeuterArgs),
+    /// Back up every folder of poof.conf to its target (refuses runs that would wipe the cloud copy)
+    Backup(BackupArgs),
+    /// Back up, verify every file in the cloud, then delete the verified local files
+    Upload(UploadArgs),
+    /// Restore every folder of poof.conf from its target (refuses wrong keys and wiping runs)
+    Download(DownloadArgs),
+    /// Check that poof is ready: config files, remote reachable, local folders, crypt keys
+    Verify,
 }
 
 /// Arguments of `poof lconfig` and `poof lpurge`.
@@ -97,6 +105,80 @@ pub struct NeuterArgs {
     /// Print what would be removed, remove nothing
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+}
+
+/// Options of every run over poof.conf's paths (`backup`, `upload`, `download`).
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Print what would change, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Files transferred at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
+          value_parser = at_least_one)]
+    pub transfers: usize,
+    /// Files compared (stat'ed) at once
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
+          value_parser = at_least_one)]
+    pub checkers: usize,
+    /// No progress bar or periodic progress lines (the summaries are still printed)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Default of `--max-delete`: a run may delete at most half of the files already there.
+pub const DEFAULT_MAX_DELETE_PCT: u8 = 50;
+
+/// The guard against runs that would delete most of a side.
+#[derive(Debug, Args, Clone)]
+pub struct GuardArgs {
+    /// Refuse a path whose sync would delete more than this percentage of the files already
+    /// on the side being synced to
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_MAX_DELETE_PCT,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_delete: u8,
+    /// Run even when a guard refuses (an empty source, too many deletes, wrong keys)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `poof backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Options of the run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The delete guard.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Arguments of `poof upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// Options of the run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Verify by reading every file back through the crypt layer, not just size and time
+    #[arg(long)]
+    pub verify_content: bool,
+    /// Then remove the config folder too (with the crypt keys: keep them elsewhere!)
+    #[arg(long)]
+    pub neuter: bool,
+}
+
+/// Arguments of `poof download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Options of the run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The delete guard.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+    /// Restore into DIR/<cloud folder> instead of the original folders, deleting nothing
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
 }
 
 /// Arguments of `poof cryptdecode`.

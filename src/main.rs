@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod config;
+mod lock;
 mod progress;
 mod remote;
 mod schedule;

@@ -1,9 +1,11 @@
 //! One module per command or small family of commands: each resolves its arguments, calls the
 //! engines and prints. [`run`] dispatches the parsed command line.
 
+mod backup;
 mod cat;
 mod cryptcheck;
 mod cryptdecode;
+mod download;
 mod ls;
 mod lsjson;
 mod obscure;
@@ -11,6 +13,8 @@ mod schedule;
 mod setup;
 mod sync;
 mod target;
+mod upload;
+mod verify;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -46,6 +50,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lconfig(args) => schedule::lconfig(&Paths::resolve(&cli.global)?, &args),
         Command::Lpurge(args) => schedule::lpurge(&args),
         Command::Neuter(args) => schedule::neuter(&Paths::resolve(&cli.global)?, &args),
+        Command::Backup(args) => backup::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
+        Command::Upload(args) => upload::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
+        Command::Download(args) => download::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
+        Command::Verify => verify::run(&Paths::resolve(&cli.global)?),
     }
 }
 

@@ -1,0 +1,129 @@
+//! `poof verify`: is poof ready to back up? The original tool's status lines, then real checks.
+//!
+//! Each line is `question? - ANSWER` on stdout:
+//!
+//! ```text
+//! exists poof.conf? - OK
+//! exists rclone-poof.conf? - OK
+//! remote poof-crypt defined? - OK
+//! encryption enabled? - ENCRYPTION_ENABLED
+//! remote reachable? - OK
+//! local path /home/ana/Documents exists? - OK
+//! crypt keys decrypt existing backup? - OK
+//! ```
+//!
+//! The remote is reachable when a listing of its root (the bucket of a plain remote, the root
+//! of a crypt remote) succeeds; a bucket that does not exist yet is fine on a fresh vault
+//! (`OK (empty)`), while a refused login is not. The crypt keys are right when every name at
+//! the root of the crypt remote decrypts (`NO_DATA_YET` before the first backup,
+//! `WRONG_KEYS` otherwise). The exit status is 0 only when every answer says ready.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::config::poof::PoofConfig;
+use crate::config::rclone::RcloneConfig;
+use crate::config::{Paths, POOF_CONF, RCLONE_CONF};
+use crate::remote::{open_backend, Location};
+
+/// Answer of a file that does not exist.
+const MISSING_CONFIG_FILE: &str = "MISSING_CONFIG_FILE";
+
+/// Prints one status line and returns whether it says ready.
+fn status(question: &str, answer: &str, ready: bool) -> bool {
+    println!("{question}? - {answer}");
+    ready
+}
+
+/// `poof verify`.
+///
+/// # Errors
+/// A config file that exists but does not parse (one line naming file, key and fix).
+pub fn run(paths: &Paths) -> Result<ExitCode> {
+    let has_poof = paths.poofconf.is_file();
+    let has_rclone = paths.rcloneconf.is_file();
+    let answer = |exists| if exists { "OK" } else { MISSING_CONFIG_FILE };
+    status(&format!("exists {POOF_CONF}"), answer(has_poof), has_poof);
+    status(
+        &format!("exists {RCLONE_CONF}"),
+        answer(has_rclone),
+        has_rclone,
+    );
+    if !has_poof || !has_rclone {
+        return Ok(ExitCode::FAILURE);
+    }
+    let conf = PoofConfig::load(&paths.poofconf)?;
+    let mut rclone = RcloneConfig::load(&paths.rcloneconf)?;
+    rclone.apply_process_env_overrides();
+    let mut ready = true;
+    let Some(section) = rclone.section(&conf.remote) else {
+        status(&format!("remote {} defined", conf.remote), "MISSING", false);
+        return Ok(ExitCode::FAILURE);
+    };
+    status(&format!("remote {} defined", conf.remote), "OK", true);
+    let is_crypt = section.get("type").map(str::trim) == Some("crypt");
+    status(
+        "encryption enabled",
+        if is_crypt {
+            "ENCRYPTION_ENABLED"
+        } else {
+            "ENCRYPTION_DISABLED"
+        },
+        true,
+    );
+
+    let root = Location::Remote {
+        name: conf.remote.clone(),
+        path: if is_crypt {
+            String::new()
+        } else {
+            conf.bucket.clone()
+        },
+    };
+    let runtime = super::backup::runtime()?;
+    let listed = open_backend(&rclone, &root).and_then(|backend| {
+        let listing = runtime.block_on(backend.list("", false));
+        listing.map(|entries| (entries, backend.take_undecryptable()))
+    });
+    let reachable = listed.is_ok();
+    let (entries, undecryptable) = match listed {
+        Ok((Some(entries), bad)) => {
+            status("remote reachable", "OK", true);
+            (entries, bad)
+        }
+        Ok((None, bad)) => {
+            status("remote reachable", "OK (empty)", true);
+            (Vec::new(), bad)
+        }
+        Err(e) => {
+            ready &= status("remote reachable", &format!("FAILED: {e:#}"), false);
+            (Vec::new(), Vec::new())
+        }
+    };
+    for (local, _) in conf.local_paths() {
+        let exists = local.is_dir();
+        ready &= status(
+            &format!("local path {} exists", local.display()),
+            if exists { "OK" } else { "MISSING" },
+            exists,
+        );
+    }
+    if is_crypt {
+        let (answer, ok) = if !reachable {
+            ("UNKNOWN", false)
+        } else if !undecryptable.is_empty() {
+            ("WRONG_KEYS", false)
+        } else if entries.is_empty() {
+            ("NO_DATA_YET", true)
+        } else {
+            ("OK", true)
+        };
+        ready &= status("crypt keys decrypt existing backup", answer, ok);
+    }
+    Ok(if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
