@@ -3,9 +3,9 @@
 //! version of its file, no temporary file shows up as a real name, nothing is deleted, and a
 //! re-run converges to an exact copy.
 //!
-//! The backup and restore commands run through [`BACKUP`] and [`RESTORE`]: `poof sync` today
-//! (the engine `poof backup` / `poof download` wrap), one line to switch. Sizes come from the
-//! environment so that CI stays fast and a full run is one variable away:
+//! The runs are the user's commands: `poof backup` of a folder listed in poof.conf (cloud
+//! folder [`CLOUD_DIR`]) and `poof download --to`. Sizes come from the environment so that CI
+//! stays fast and a full run is one variable away:
 //!
 //! - `POOF_FAULT_KILLS`: kill points per backend (default [`DEFAULT_KILLS`]; full runs: 50+),
 //! - `POOF_FAULT_FILES`: files in the tree (default [`DEFAULT_FILES`]; full runs: 2000),
@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 use crate::harness::s3::S3Server;
 use crate::harness::{files_below, pattern, run, run_ok, CryptOpts, Scratch};
 
-/// The backup command: `["sync"]` until `poof backup` lands.
-const BACKUP: &[&str] = &["sync", "--no-progress"];
-/// The restore command: `["sync"]` until `poof download` lands.
-const RESTORE: &[&str] = &["sync", "--no-progress"];
+/// The backup command (the folder and its target come from poof.conf).
+const BACKUP: &[&str] = &["backup", "--no-progress"];
+/// The restore command; the folder to restore into follows.
+const RESTORE: &[&str] = &["download", "--no-progress", "--to"];
+/// The cloud folder of the backed-up folder in poof.conf.
+const CLOUD_DIR: &str = "data";
 
 /// Kill points per backend in CI.
 const DEFAULT_KILLS: usize = 6;
@@ -138,7 +140,7 @@ fn stderr(out: &Output) -> String {
 /// A vault under test: a crypt remote over a local folder or over `rclone serve s3`.
 struct Vault {
     s: Scratch,
-    /// The crypt remote, e.g. `c:`.
+    /// The crypt remote and cloud folder of the backup, e.g. `c:data`.
     remote: &'static str,
     /// The folder holding the encrypted objects (the served folder for S3).
     enc: PathBuf,
@@ -150,9 +152,10 @@ impl Vault {
         let s = Scratch::new();
         let enc = s.path("enc");
         s.write_config(&CryptOpts::default().section("c", &enc.display().to_string()));
+        write_poof_conf(&s);
         Vault {
             s,
-            remote: "c:",
+            remote: "c:data",
             enc,
             server: None,
         }
@@ -166,10 +169,11 @@ impl Vault {
             server.section("s3"),
             CryptOpts::default().section("c", "s3:bucket/enc")
         ));
+        write_poof_conf(&s);
         Vault {
             enc: s.path("served/bucket/enc"),
             s,
-            remote: "c:",
+            remote: "c:data",
             server: Some(server),
         }
     }
@@ -180,13 +184,14 @@ impl Vault {
 
     fn backup_cmd(&self) -> Command {
         let mut cmd = self.s.poof();
-        cmd.args(BACKUP).arg(self.src()).arg(self.remote);
+        cmd.args(BACKUP);
         cmd
     }
 
+    /// Restores into `to/`[`CLOUD_DIR`].
     fn restore_cmd(&self, to: &Path) -> Command {
         let mut cmd = self.s.poof();
-        cmd.args(RESTORE).arg(self.remote).arg(to);
+        cmd.args(RESTORE).arg(to);
         cmd
     }
 
@@ -223,7 +228,11 @@ impl Vault {
         let cipher = poof_crypt::ContentCipher::new(&opts.keys());
         let (real, _) = self.stored_objects();
         for rel in &real {
-            let plain_name = names.decrypt_file_name(rel).expect("name");
+            let full_name = names.decrypt_file_name(rel).expect("name");
+            let plain_name = full_name
+                .strip_prefix(&format!("{CLOUD_DIR}/"))
+                .unwrap_or(&full_name)
+                .to_owned();
             let file = std::fs::File::open(self.enc.join(rel)).expect("open object");
             let mut reader = cipher
                 .decrypt_reader(std::io::BufReader::new(file))
@@ -249,7 +258,8 @@ impl Vault {
             "restore after a kill failed: {}",
             stderr(&out)
         );
-        let restored = files_below(to);
+        let to = to.join(CLOUD_DIR);
+        let restored = files_below(&to);
         for rel in &restored {
             let bytes = std::fs::read(to.join(rel)).expect("read restored");
             assert!(
@@ -280,6 +290,21 @@ impl Vault {
             stderr(&out)
         );
     }
+}
+
+/// poof.conf of a scratch folder: its `src/` backed up to `c:`[`CLOUD_DIR`].
+fn write_poof_conf(s: &Scratch) {
+    std::fs::create_dir_all(s.path("conf")).expect("config folder");
+    let conf = serde_json::json!({
+        "bucket": "b",
+        "confFile": s.config().display().to_string(),
+        "paths": { s.path("src").display().to_string(): CLOUD_DIR },
+        "remote": "c",
+    });
+    crate::harness::write_private(
+        &s.path("conf/poof.conf"),
+        &serde_json::to_string_pretty(&conf).expect("json"),
+    );
 }
 
 /// Runs `cmd`, kills it with SIGKILL after `after` (if still running). True when it was killed.
@@ -324,11 +349,12 @@ fn kill_backups(vault: &Vault, label: &str) {
     for k in 0..kills {
         // Even rounds back up into an empty vault, odd rounds update one file in five.
         if k % 2 == 0 {
-            if vault.enc.exists() {
-                std::fs::remove_dir_all(&vault.enc).expect("wipe the vault");
-            }
             if vault.server.is_some() {
-                std::fs::create_dir_all(&vault.enc).expect("vault folder");
+                // Through the S3 API: the server caches its folder's listing, so the served
+                // folder must not change behind its back.
+                run_ok(vault.s.rclone().args(["purge", "s3:bucket/enc"]));
+            } else if vault.enc.exists() {
+                std::fs::remove_dir_all(&vault.enc).expect("wipe the vault");
             }
         } else {
             tree.mutate(5, &mut rng);
@@ -396,12 +422,13 @@ fn kill_restore() {
         if kill_after(&mut vault.restore_cmd(&target), at) {
             killed += 1;
         }
-        for rel in files_below(&target) {
+        let data = target.join(CLOUD_DIR);
+        for rel in files_below(&data) {
             let leaf = rel.rsplit('/').next().unwrap_or(&rel);
             if leaf.starts_with('.') && leaf.ends_with(".partial") {
                 continue;
             }
-            let bytes = std::fs::read(target.join(&rel)).expect("read");
+            let bytes = std::fs::read(data.join(&rel)).expect("read");
             match tree.version_of(&rel, &bytes) {
                 Some(true) => {}
                 Some(false) => old_seen += 1,
@@ -415,7 +442,7 @@ fn kill_restore() {
         let out = run(&mut vault.restore_cmd(&target));
         assert!(out.status.success(), "re-run: {}", stderr(&out));
         for (rel, versions) in &tree.versions {
-            let bytes = std::fs::read(target.join(rel)).expect("restored file");
+            let bytes = std::fs::read(data.join(rel)).expect("restored file");
             let (seed, size) = versions.last().copied().expect("a version");
             assert!(
                 bytes == pattern(size, seed),
@@ -501,10 +528,11 @@ fn storage_dies_during_download() {
         tree.put(&format!("big/{i}.dat"), 200 + i, 6 * 1024 * 1024);
     }
     run_ok(&mut vault.backup_cmd());
-    let target = vault.s.path("restored");
+    let restored = vault.s.path("restored");
+    let target = restored.join(CLOUD_DIR);
     std::fs::create_dir_all(&target).expect("mkdir");
     std::fs::write(target.join("keep.txt"), b"mine").expect("write");
-    let cmd = vault.restore_cmd(&target);
+    let cmd = vault.restore_cmd(&restored);
     let watch = target.clone();
     kill_server_during(&mut vault, cmd, move |_| files_below(&watch).len() > 3);
     let mut complete = 0;
@@ -573,7 +601,9 @@ fn disk_full_during_download() {
         }
     }
     let _unmount = Unmount(mount.clone());
-    std::fs::write(mount.join("keep.txt"), b"mine").expect("write");
+    let data = mount.join(CLOUD_DIR);
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::write(data.join("keep.txt"), b"mine").expect("write");
     let out = run(&mut vault.restore_cmd(&mount));
     let err = stderr(&out);
     assert!(!out.status.success(), "a full disk went unnoticed: {err}");
@@ -582,7 +612,7 @@ fn disk_full_during_download() {
         "the error does not say the disk is full: {err}"
     );
     let mut complete = 0;
-    for rel in files_below(&mount) {
+    for rel in files_below(&data) {
         let leaf = rel.rsplit('/').next().unwrap_or(&rel);
         assert!(
             !(leaf.starts_with('.') && leaf.ends_with(".partial")),
@@ -591,14 +621,11 @@ fn disk_full_during_download() {
         if rel == "keep.txt" {
             continue;
         }
-        let bytes = std::fs::read(mount.join(&rel)).expect("read");
+        let bytes = std::fs::read(data.join(&rel)).expect("read");
         assert!(tree.version_of(&rel, &bytes).is_some(), "{rel}: truncated");
         complete += 1;
     }
-    assert_eq!(
-        std::fs::read(mount.join("keep.txt")).expect("kept"),
-        b"mine"
-    );
+    assert_eq!(std::fs::read(data.join("keep.txt")).expect("kept"), b"mine");
     println!(
         "faults: disk full: poof failed ({} error lines), {complete} complete files, no \
          truncated file, nothing deleted",
