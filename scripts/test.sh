@@ -28,3 +28,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo test (workspace, all features)"
 cargo test --workspace --all-features
+
+step "cargo deny check bans licenses sources (installs cargo-deny if missing)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install cargo-deny --locked
+fi
+# Errors only: duplicate versions are warnings (deny.toml), listed by `cargo deny check bans`.
+cargo deny --log-level error check bans licenses sources

@@ -9,10 +9,16 @@ mod harness;
 mod cli_crypt;
 /// poof-crypt against the real rclone: content and names, both directions.
 mod crypt_interop;
+/// Fault injection: kill -9 at random points, storage dying mid-run, a full disk.
+mod faults;
+/// The hostile input table: damaged objects, forged names, broken configs, a wrong password.
+mod hostile;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
 mod remote_read;
+/// Security: no secret printed at any verbosity, private config files, stdin-only passwords.
+mod security;
 /// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.
 mod setup;
 /// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.

@@ -152,6 +152,9 @@ pub enum ConfigErrorKind {
     WrongPassword,
     /// The encrypted file is malformed (the message says how).
     EncryptedFormat(String),
+    /// Every user may write the file: whoever can write it can redirect backups, so it is
+    /// refused (as [`crate::config::files::read_private`] refuses poof.conf).
+    WorldWritable,
     /// A line is neither a comment, a `[section]` header nor a `key = value` pair.
     MissingSeparator {
         /// Line number.
@@ -291,6 +294,9 @@ impl fmt::Display for ConfigError {
                 "cannot read the file: {e}; check the path and permissions"
             ),
             K::NotUtf8 => f.write_str("not UTF-8 text; is this an rclone config file?"),
+            K::WorldWritable => f.write_str(
+                "writable by every user: refusing to use it; fix with `chmod 600` on the file",
+            ),
             K::PasswordMissing => write!(
                 f,
                 "the file is encrypted; set {CONFIG_PASS_ENV} to its password (it may not be \
@@ -459,6 +465,18 @@ fn write_value(out: &mut String, value: &str) {
 }
 
 /// rclone's boolean syntax (Go's `strconv.ParseBool`).
+/// Fails with [`ConfigErrorKind::WorldWritable`] when every user may write the file at `path`
+/// (a missing file is left to the read that follows, which names the cause).
+fn refuse_world_writable(path: &Path) -> Result<(), ConfigErrorKind> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o002 != 0 => {
+            Err(ConfigErrorKind::WorldWritable)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn parse_bool(value: &str) -> Option<bool> {
     match value {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
@@ -583,6 +601,7 @@ impl RcloneConfig {
         password: Option<&str>,
     ) -> Result<RcloneConfig, ConfigError> {
         let fail = |kind| ConfigError::new(kind).in_file(path, false);
+        refuse_world_writable(path).map_err(fail)?;
         let bytes =
             Zeroizing::new(std::fs::read(path).map_err(|e| fail(ConfigErrorKind::Read(e)))?);
         let text = std::str::from_utf8(&bytes).map_err(|_| fail(ConfigErrorKind::NotUtf8))?;
@@ -1449,6 +1468,20 @@ mod tests {
         let path = write_file(&dir, "dup.conf", b"[a]\n[a]\n");
         let msg = RcloneConfig::load(&path).unwrap_err().to_string();
         assert!(msg.contains("dup.conf: line 2"), "{msg}");
+    }
+
+    #[test]
+    fn load_world_writable_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rclone.conf");
+        std::fs::write(&path, "[a]\ntype = local\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = RcloneConfig::load_with_password(&path, None).unwrap_err();
+        assert!(matches!(err.kind(), ConfigErrorKind::WorldWritable));
+        assert!(err.to_string().contains("writable by every user"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(RcloneConfig::load_with_password(&path, None).is_ok());
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //!
 //! [`Backend::put`] writes to a hidden temporary name in the destination folder
 //! (`.<name>.<8 hex digits>.partial`), sets the exact modification time on it, then renames it
-//! over the real name; a failed or cancelled put removes the temporary file.
+//! over the real name; a failed or cancelled put removes the temporary file. A process killed
+//! mid-put (SIGKILL, power loss) cannot remove it: listings skip such names
+//! ([`is_temp_name`]), so that a leftover never shows up as a file (nor, below a crypt
+//! remote, as an undecryptable name that would fail every later run).
 //! Symbolic links are skipped with a warning on stderr.
 
 use std::collections::VecDeque;
@@ -26,6 +29,28 @@ use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Hex digits of the random part of a temporary name.
+const TEMP_RANDOM_DIGITS: usize = 8;
+
+/// True for the names [`Backend::put`] gives its temporary files:
+/// `.<name>.<8 hex digits>.partial` with a non-empty `<name>`.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(PARTIAL_SUFFIX))
+    else {
+        return false;
+    };
+    match inner.rsplit_once('.') {
+        Some((stem, random)) => {
+            !stem.is_empty()
+                && random.len() == TEMP_RANDOM_DIGITS
+                && random.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
 
 /// Size of the buffer that copies a stream into a file.
 const COPY_BUFFER_SIZE: usize = 1024 * 1024;
@@ -133,6 +158,10 @@ fn read_dir_sorted(path: &Path, rel: &str) -> Result<Vec<Entry>> {
         let meta = item
             .metadata()
             .with_context(|| format!("cannot read {}", item.path().display()))?;
+        if meta.is_file() && is_temp_name(&name) {
+            // Left by a put that was killed; never a file of the listing.
+            continue;
+        }
         if meta.file_type().is_symlink() {
             eprintln!(
                 "poof: warning: skipping symbolic link {}",
@@ -182,7 +211,11 @@ fn random_hex() -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
-    format!("{:08x}", hasher.finish() as u32)
+    format!(
+        "{:0width$x}",
+        hasher.finish() as u32,
+        width = TEMP_RANDOM_DIGITS
+    )
 }
 
 /// Removes a temporary file when dropped, unless disarmed after the final rename.
@@ -459,6 +492,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = LocalBackend::new(dir.path());
         assert_eq!(b.list("", true).await.unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn temp_names_are_recognised_exactly() {
+        assert!(is_temp_name(".report.pdf.0123abcd.partial"));
+        assert!(is_temp_name(&format!(
+            ".x.{}{PARTIAL_SUFFIX}",
+            random_hex()
+        )));
+        assert!(!is_temp_name("report.pdf.0123abcd.partial"));
+        assert!(!is_temp_name("..0123abcd.partial"));
+        assert!(!is_temp_name(".report.0123abcg.partial"));
+        assert!(!is_temp_name(".report.0123abc.partial"));
+        assert!(!is_temp_name(".partial"));
+        assert!(!is_temp_name(".bashrc"));
+    }
+
+    #[tokio::test]
+    async fn leftover_temp_file_of_a_killed_put_is_not_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
+        std::fs::write(dir.path().join(".a.txt.0123abcd.partial"), b"half").unwrap();
+        let b = LocalBackend::new(dir.path());
+        let all = b.list("", true).await.unwrap().unwrap();
+        let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["a.txt"]);
     }
 
     #[tokio::test]

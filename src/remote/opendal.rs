@@ -5,7 +5,10 @@
 //! returns, beside the backend, one warning per option OpenDAL cannot honour (the caller prints
 //! them once). [`ObjectBackend::loopback_s3`] builds the operator for an `rclone serve s3` on
 //! 127.0.0.1 (tests, and a local peer). Every operator gets the same layers in one place
-//! ([`finish`]): retries with jittered exponential back-off.
+//! ([`finish`]): retries with jittered exponential back-off, bounded by [`RETRY_WAIT_BOUND`].
+//! A request that still fails after every retry marks the store unreachable, and every later
+//! request of the run fails at once ([`ObjectBackend::guard`]): a dead endpoint ends a run of
+//! thousands of files within one request's retries.
 //!
 //! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
 //! decimal with up to nine fraction digits ([`format_mtime`], [`parse_mtime`]). Listings do not
@@ -19,6 +22,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,6 +80,8 @@ const IGNORED_OPTIONS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct ObjectBackend {
     op: Operator,
+    /// Set once a request failed after every retry (see [`ObjectBackend::guard`]).
+    unreachable: Arc<AtomicBool>,
     describe: String,
     chunk: usize,
     concurrency: usize,
@@ -110,11 +117,51 @@ fn install_transport() {
     });
 }
 
+/// First wait before retrying a failed request (a temporary error: connection refused or
+/// reset, 5xx, throttling); each later wait doubles ([`RETRY_FACTOR`]) up to [`RETRY_MAX_DELAY`].
+pub const RETRY_MIN_DELAY: Duration = Duration::from_millis(500);
+/// Growth of the wait between retries ([`retry_wait_bound`] assumes 2).
+pub const RETRY_FACTOR: f32 = 2.0;
+/// Longest single wait between retries.
+pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(4);
+/// Retries of one request before its error is returned.
+pub const RETRY_MAX_TIMES: usize = 5;
+/// Upper bound of the time one request spends waiting between retries: the waits
+/// 0.5 + 1 + 2 + 4 + 4 s, each stretched by jitter to at most twice its length (OpenDAL's
+/// back-off adds a random part of the current wait). A dead endpoint therefore fails a request
+/// in under 25 s (checked by the unit tests and `tests/faults.rs`).
+pub const RETRY_WAIT_BOUND: Duration = retry_wait_bound();
+
+/// Computes [`RETRY_WAIT_BOUND`] from the retry constants (factor 2).
+const fn retry_wait_bound() -> Duration {
+    let min = RETRY_MIN_DELAY.as_millis() as u64;
+    let max = RETRY_MAX_DELAY.as_millis() as u64;
+    let (mut total, mut wait, mut i) = (0u64, min, 0);
+    while i < RETRY_MAX_TIMES {
+        // The jitter adds at most the wait itself.
+        total += 2 * if wait < max { wait } else { max };
+        wait *= 2;
+        i += 1;
+    }
+    Duration::from_millis(total)
+}
+
+/// The retry layer of every operator: jittered exponential back-off, bounded in count and in
+/// total wait ([`RETRY_WAIT_BOUND`]).
+fn retry_layer() -> RetryLayer {
+    RetryLayer::new()
+        .with_jitter()
+        .with_min_delay(RETRY_MIN_DELAY)
+        .with_factor(RETRY_FACTOR)
+        .with_max_delay(RETRY_MAX_DELAY)
+        .with_max_times(RETRY_MAX_TIMES)
+}
+
 /// Adds the layers every operator gets.
 fn finish(builder: S3) -> Result<Operator> {
     install_transport();
     let op = Operator::new(builder).context("cannot set up the S3 client")?;
-    Ok(op.layer(RetryLayer::new().with_jitter().with_max_times(4)))
+    Ok(op.layer(retry_layer()))
 }
 
 /// Parses rclone's size syntax: a number with an optional binary suffix (`b`, `k`, `M`, `G`,
@@ -244,6 +291,7 @@ impl ObjectBackend {
         }
         let backend = ObjectBackend {
             op: finish(b).with_context(|| format!("[{name}]"))?,
+            unreachable: Arc::default(),
             describe: format!("{name}:{}", path.trim_matches('/')),
             chunk,
             concurrency,
@@ -277,6 +325,7 @@ impl ObjectBackend {
             .disable_ec2_metadata();
         Ok(ObjectBackend {
             op: finish(b)?,
+            unreachable: Arc::default(),
             describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
             chunk: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_UPLOAD_CONCURRENCY,
@@ -417,21 +466,9 @@ fn trim_key(path: &str) -> &str {
     path.trim_start_matches('/').trim_end_matches('/')
 }
 
-#[async_trait]
-impl Backend for ObjectBackend {
-    fn describe(&self) -> String {
-        self.describe.clone()
-    }
-
-    fn features(&self) -> Features {
-        Features {
-            mtime_in_listing: false,
-            mtime_precision: Duration::from_nanos(1),
-            real_dirs: false,
-        }
-    }
-
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+/// The requests themselves; [`Backend`] wraps each in [`ObjectBackend::guard`].
+impl ObjectBackend {
+    async fn raw_list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         let dir = dir.trim_matches('/');
         let prefix = if dir.is_empty() {
             "/".to_owned()
@@ -502,7 +539,7 @@ impl Backend for ObjectBackend {
         Ok(Some(out.into_values().collect()))
     }
 
-    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+    async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
         let meta = match self.op.stat(path).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
@@ -531,7 +568,7 @@ impl Backend for ObjectBackend {
         }))
     }
 
-    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+    async fn raw_open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let what = || format!("cannot read {}/{path}", self.describe);
         let reader = self
             .op
@@ -552,7 +589,7 @@ impl Backend for ObjectBackend {
         }))
     }
 
-    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+    async fn raw_put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
         let what = || format!("cannot write {}/{path}", self.describe);
         let mut meta = Vec::new();
         if let Some(mtime) = opts.mtime {
@@ -617,11 +654,55 @@ impl Backend for ObjectBackend {
         Ok(written)
     }
 
-    async fn remove(&self, path: &str) -> Result<()> {
+    async fn raw_remove(&self, path: &str) -> Result<()> {
         self.op
             .delete(path)
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
+    }
+}
+
+#[async_trait]
+impl Backend for ObjectBackend {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            mtime_in_listing: false,
+            mtime_precision: Duration::from_nanos(1),
+            real_dirs: false,
+        }
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+        self.alive()?;
+        self.guard(self.raw_list(dir, recursive).await)
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        self.alive()?;
+        self.guard(self.raw_stat(path).await)
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        self.alive()?;
+        let inner = self.guard(self.raw_open(path, range).await)?;
+        Ok(Box::pin(Guarded {
+            inner,
+            unreachable: self.unreachable.clone(),
+        }))
+    }
+
+    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
+        self.alive()?;
+        self.guard(self.raw_put(path, data, opts).await)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.alive()?;
+        self.guard(self.raw_remove(path).await)
     }
 
     async fn mkdir(&self, _path: &str) -> Result<()> {
@@ -630,6 +711,89 @@ impl Backend for ObjectBackend {
 
     async fn rmdir(&self, _path: &str) -> Result<()> {
         Ok(())
+    }
+}
+
+impl ObjectBackend {
+    /// Fails fast once the store is known to be unreachable, so that a run against a dead
+    /// endpoint ends after one request's retries instead of retrying every remaining file.
+    fn alive(&self) -> Result<()> {
+        if self.unreachable.load(Ordering::Relaxed) {
+            bail!(
+                "{}: giving up: the storage did not answer after {RETRY_MAX_TIMES} retries \
+                 of an earlier request",
+                self.describe
+            );
+        }
+        Ok(())
+    }
+
+    /// Marks the store unreachable when `result` failed after every retry (OpenDAL's
+    /// persistent errors: temporary ones whose retries ran out).
+    fn guard<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(err) = &result {
+            if err.chain().any(is_retries_exhausted) {
+                self.unreachable.store(true, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+/// True when `err` (directly or inside an I/O error) is an OpenDAL error saying the store
+/// could not be reached even after the retries: a persistent error caused by a refused
+/// connection or an unreachable host. An HTTP error answer (403, 404, 5xx) or a body cut
+/// short concerns one request only, so it does not count.
+fn is_retries_exhausted(err: &(dyn std::error::Error + 'static)) -> bool {
+    let unreachable = |e: &::opendal::Error| {
+        if !e.is_persistent() {
+            return false;
+        }
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<io::Error>() {
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::HostUnreachable
+                        | io::ErrorKind::NetworkUnreachable
+                ) {
+                    return true;
+                }
+            }
+            cause = c.source();
+        }
+        false
+    };
+    if let Some(e) = err.downcast_ref::<::opendal::Error>() {
+        return unreachable(e);
+    }
+    err.downcast_ref::<io::Error>()
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<::opendal::Error>())
+        .is_some_and(unreachable)
+}
+
+/// A download stream that marks its store unreachable when a read fails after every retry.
+struct Guarded {
+    inner: ByteStream,
+    unreachable: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let poll = this.inner.as_mut().poll_read(cx, buf);
+        if let Poll::Ready(Err(err)) = &poll {
+            if is_retries_exhausted(err) {
+                this.unreachable.store(true, Ordering::Relaxed);
+            }
+        }
+        poll
     }
 }
 
@@ -652,6 +816,34 @@ fn join(dir: &str, rel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_wait_bound_is_under_thirty_seconds() {
+        // 0.5 + 1 + 2 + 4 + 4 s of back-off, each at most doubled by jitter.
+        assert_eq!(RETRY_WAIT_BOUND, Duration::from_millis(23_000));
+        assert!(RETRY_WAIT_BOUND < Duration::from_secs(30));
+    }
+
+    #[tokio::test]
+    async fn dead_endpoint_fails_within_the_retry_bound_then_at_once() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let backend = ObjectBackend::loopback_s3(port, "bucket", "k", "s").unwrap();
+        let start = std::time::Instant::now();
+        let err = backend.stat("x").await.unwrap_err();
+        let took = start.elapsed();
+        assert!(took < RETRY_WAIT_BOUND + Duration::from_secs(5), "{took:?}");
+        assert!(
+            took >= RETRY_MIN_DELAY,
+            "no retry happened: {took:?} {err:#}"
+        );
+        let start = std::time::Instant::now();
+        let again = backend.list("", true).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(format!("{again:#}").contains("giving up"), "{again:#}");
+    }
 
     /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
     mod served {
