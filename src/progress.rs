@@ -121,6 +121,16 @@ impl Progress {
         )
     }
 
+    /// The reporter of a command run: hidden with `--no-progress` or `--quiet`, else
+    /// [`Progress::auto`].
+    pub fn for_run(no_progress: bool, quiet: bool) -> Progress {
+        if no_progress || quiet {
+            Progress::hidden()
+        } else {
+            Progress::auto()
+        }
+    }
+
     /// [`Progress::terminal`] when stderr is a terminal, else [`Progress::log_lines`] with
     /// [`DEFAULT_LOG_INTERVAL`].
     pub fn auto() -> Progress {

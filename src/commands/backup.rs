@@ -34,7 +34,7 @@ use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::lock::{RunLock, LOCK_FILE};
-use crate::progress::{format_bytes, summary_line, Progress};
+use crate::progress::{summary_line, Progress};
 use crate::remote::backend::{Backend, ByteStream, Entry, Features, PutOptions};
 use crate::remote::local::LocalBackend;
 use crate::remote::{open_backend, Location};
@@ -234,11 +234,7 @@ pub fn real(path: &Path) -> PathBuf {
 
 /// The progress reporter of one folder.
 pub fn progress(run: &RunArgs, global: &GlobalArgs) -> Progress {
-    if run.no_progress || global.quiet {
-        Progress::hidden()
-    } else {
-        Progress::auto()
-    }
+    Progress::for_run(run.no_progress, global.quiet)
 }
 
 /// The engine's options for a run with these flags.
@@ -410,16 +406,7 @@ pub async fn backup_folder(
     .await;
     progress.finish();
     if run.dry_run {
-        eprintln!(
-            "NOTICE: {label}: dry run: would transfer {} files ({}) and delete {} files",
-            stats.planned_copies,
-            format_bytes(stats.planned_bytes),
-            if stats.deletes_skipped {
-                0
-            } else {
-                stats.planned_deletes
-            }
-        );
+        eprintln!("{}", stats.dry_run_notice(&label));
     }
     if !global.quiet {
         eprintln!("{}", folder_summary(&label, &stats, &progress));

@@ -50,15 +50,8 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &CryptcheckArgs) -> Result<
         .with_context(|| format!("cannot open the source {}", args.source))?;
     let dst = open_backend(&config, &dst_loc)
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
-    let progress = if args.no_progress || global.quiet {
-        Progress::hidden()
-    } else {
-        Progress::auto()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let progress = Progress::for_run(args.no_progress, global.quiet);
+    let runtime = crate::commands::backup::runtime()?;
     let crypt_side = Arc::clone(&dst);
     let undecryptable: SourceProblems = Box::new(move || crypt_side.take_undecryptable());
     let stats = runtime.block_on(check(

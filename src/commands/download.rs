@@ -26,7 +26,6 @@ use super::backup::{
 };
 use crate::cli::{DownloadArgs, GlobalArgs};
 use crate::config::Paths;
-use crate::progress::format_bytes;
 use crate::sync::{execute::execute, plan::plan};
 
 /// `poof download`.
@@ -158,16 +157,7 @@ async fn download_folder(
     .await;
     progress.finish();
     if args.run.dry_run {
-        eprintln!(
-            "NOTICE: {label}: dry run: would transfer {} files ({}) and delete {} files",
-            stats.planned_copies,
-            format_bytes(stats.planned_bytes),
-            if stats.deletes_skipped {
-                0
-            } else {
-                stats.planned_deletes
-            }
-        );
+        eprintln!("{}", stats.dry_run_notice(&label));
     }
     if !global.quiet {
         eprintln!("{}", folder_summary(&label, &stats, &progress));

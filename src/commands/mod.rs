@@ -19,7 +19,7 @@ mod verify;
 use std::future::Future;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::Paths;
@@ -59,9 +59,5 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Runs an async command on a multi-threaded tokio runtime.
 fn block_on<F: Future<Output = Result<ExitCode>>>(command: F) -> Result<ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(command)
+    backup::runtime()?.block_on(command)
 }

@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
-use crate::progress::{format_bytes, summary_line, Progress};
+use crate::progress::{summary_line, Progress};
 use crate::remote::backend::Backend;
 use crate::remote::{open_backend, Location};
 use crate::sync::{SourceProblems, SyncOptions, SyncStats};
@@ -54,15 +54,8 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         verbose: global.verbose > 0,
         source_problems: Some(undecryptable(&src)),
     };
-    let progress = if args.no_progress || global.quiet {
-        Progress::hidden()
-    } else {
-        Progress::auto()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let progress = Progress::for_run(args.no_progress, global.quiet);
+    let runtime = crate::commands::backup::runtime()?;
     let outcome = runtime.block_on(crate::sync::sync(src, dst, &opts, &progress));
     progress.finish();
     let stats = match outcome {
@@ -77,16 +70,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         }
     };
     if args.dry_run {
-        eprintln!(
-            "NOTICE: dry run: would transfer {} files ({}) and delete {} files",
-            stats.planned_copies,
-            format_bytes(stats.planned_bytes),
-            if stats.deletes_skipped {
-                0
-            } else {
-                stats.planned_deletes
-            }
-        );
+        eprintln!("{}", stats.dry_run_notice(""));
     }
     eprintln!("{}", summary(&stats, &progress));
     Ok(if stats.errors == 0 {

@@ -140,6 +140,27 @@ pub struct SyncStats {
     pub deletes_skipped: bool,
 }
 
+impl SyncStats {
+    /// The line a dry run ends with: what the run would have transferred and deleted.
+    pub fn dry_run_notice(&self, label: &str) -> String {
+        let deletes = if self.deletes_skipped {
+            0
+        } else {
+            self.planned_deletes
+        };
+        let label = if label.is_empty() {
+            String::new()
+        } else {
+            format!("{label}: ")
+        };
+        format!(
+            "NOTICE: {label}dry run: would transfer {} files ({}) and delete {deletes} files",
+            self.planned_copies,
+            crate::progress::format_bytes(self.planned_bytes),
+        )
+    }
+}
+
 /// Makes `dst` match `src` (or, with `delete == false`, copies what is new or changed).
 ///
 /// # Errors
