@@ -252,6 +252,9 @@ pub struct SyncArgs {
     /// Compare files of equal size by content (reads both sides) instead of modification time
     #[arg(short = 'c', long)]
     pub checksum: bool,
+    /// Follow symbolic links in a local source (loops and dangling links are skipped)
+    #[arg(short = 'L', long)]
+    pub copy_links: bool,
     /// Files transferred at once
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
           value_parser = at_least_one)]

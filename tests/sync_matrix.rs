@@ -230,3 +230,58 @@ fn plain_s3_both_ways_with_modification_times() {
     );
     assert_same_tree(&s.path("src"), &s.path("by-poof"), "rclone -> s3 -> poof");
 }
+
+#[test]
+fn copy_links_follows_symbolic_links_as_rclone_does() {
+    let s = setup(&CryptOpts::default());
+    write_tree(&s.path("outside"));
+    std::os::unix::fs::symlink(s.path("outside"), s.path("src/linked")).unwrap();
+    std::os::unix::fs::symlink(s.path("src/one"), s.path("src/one-again")).unwrap();
+    run_ok(
+        s.poof()
+            .args(["sync", "--no-progress", "-L"])
+            .arg(s.path("src"))
+            .arg("c:poof"),
+    );
+    run_ok(
+        s.rclone()
+            .args(["sync", "-L"])
+            .arg(s.path("src"))
+            .arg("c:rclone"),
+    );
+    // Same files, sizes and modification times (folders' own times and listing order aside).
+    let files = |remote: &str| {
+        let out = run_ok(
+            s.rclone()
+                .args(["lsf", "-R", "--files-only", "--format", "pst", remote]),
+        );
+        let mut lines: Vec<String> = out.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let poof = files("c:poof");
+    assert_eq!(poof, files("c:rclone"));
+    assert!(
+        poof.iter()
+            .any(|l| l.starts_with("linked/a/65536.bin;65536;")),
+        "{poof:?}"
+    );
+    assert!(
+        poof.iter().any(|l| l.starts_with("one-again;1;")),
+        "{poof:?}"
+    );
+
+    // Without -L the links are skipped with a warning, and nothing behind them is copied.
+    let out = run(s
+        .poof()
+        .args(["sync", "--no-progress"])
+        .arg(s.path("src"))
+        .arg("c:plain"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipping symbolic link"));
+    let plain = run_ok(s.rclone().args(["lsf", "-R", "c:plain"]));
+    assert!(
+        !plain.contains("linked") && !plain.contains("one-again"),
+        "{plain}"
+    );
+}

@@ -120,9 +120,16 @@ impl Job {
             .collect()
     }
 
-    /// The local side of `folder`, rooted at `dir` (its folder, or a restore folder).
-    pub fn local_backend(&self, folder: &Folder, dir: &Path) -> Arc<dyn Backend> {
-        let local = LocalBackend::new(dir.to_path_buf());
+    /// The local side of `folder`, rooted at `dir` (its folder, or a restore folder). Backups
+    /// follow symbolic links, as the original tool's `rclone -L` did; restores and upload's
+    /// deletes never do, so they cannot reach outside the folder.
+    pub fn local_backend(
+        &self,
+        folder: &Folder,
+        dir: &Path,
+        follow_links: bool,
+    ) -> Arc<dyn Backend> {
+        let local = LocalBackend::new(dir.to_path_buf()).following_links(follow_links);
         match &folder.confdir_rel {
             Some(rel) if dir == folder.local => Arc::new(HideLock {
                 inner: local,
@@ -373,7 +380,7 @@ pub async fn backup_folder(
             return Outcome::Refused;
         }
     }
-    let local = job.local_backend(folder, &folder.local);
+    let local = job.local_backend(folder, &folder.local, true);
     if !global.quiet {
         eprintln!("poof: backup {label}");
     }

@@ -91,7 +91,7 @@ async fn download_folder(
             return Outcome::Failed;
         }
     };
-    let local = job.local_backend(folder, &dest);
+    let local = job.local_backend(folder, &dest, false);
     match remote.list("", false).await {
         Ok(Some(_)) => {}
         Ok(None) => {

@@ -20,6 +20,7 @@ use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::progress::{summary_line, Progress};
 use crate::remote::backend::Backend;
+use crate::remote::local::LocalBackend;
 use crate::remote::{open_backend, Location};
 use crate::sync::{SourceProblems, SyncOptions, SyncStats};
 
@@ -40,8 +41,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         );
     }
     let config = load_config(paths, [&src_loc, &dst_loc])?;
-    let src = open_backend(&config, &src_loc)
-        .with_context(|| format!("cannot open the source {}", args.source))?;
+    let src: Arc<dyn Backend> = match &src_loc {
+        Location::Local(path) if args.copy_links => {
+            Arc::new(LocalBackend::new(path.clone()).following_links(true))
+        }
+        _ => open_backend(&config, &src_loc)
+            .with_context(|| format!("cannot open the source {}", args.source))?,
+    };
     let dst = open_backend(&config, &dst_loc)
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
     let opts = SyncOptions {

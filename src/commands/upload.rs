@@ -156,7 +156,7 @@ async fn verify_and_wipe(
     args: &UploadArgs,
     global: &GlobalArgs,
 ) -> Result<Wiped> {
-    let local = job.local_backend(folder, &folder.local);
+    let local = job.local_backend(folder, &folder.local, false);
     let remote = job.remote_backend(folder)?;
     let (local_list, remote_list) = tokio::join!(local.list("", true), remote.list("", true));
     let Some(local_list) = local_list? else {

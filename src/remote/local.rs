@@ -68,13 +68,25 @@ enum Opened {
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     root: PathBuf,
+    follow_links: bool,
 }
 
 impl LocalBackend {
     /// A backend rooted at `root` (which need not exist yet: listing it then gives `Ok(None)`,
-    /// and `put` creates it).
+    /// and `put` creates it). Symbolic links are skipped with a warning.
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { root: root.into() }
+        LocalBackend {
+            root: root.into(),
+            follow_links: false,
+        }
+    }
+
+    /// Lists what symbolic links point to as if it were there (rclone's `-L`), a folder
+    /// reached twice (a link loop, or two links to one folder) only once, with a warning;
+    /// dangling links are skipped with a warning.
+    pub fn following_links(mut self, follow: bool) -> LocalBackend {
+        self.follow_links = follow;
+        self
     }
 
     /// The root folder.
@@ -141,9 +153,9 @@ fn entry_of(rel: String, meta: &fs::Metadata) -> Option<Entry> {
     })
 }
 
-/// Lists one folder, sorted by name; symbolic links, special files and names that are not
-/// UTF-8 are skipped with a warning.
-fn read_dir_sorted(path: &Path, rel: &str) -> Result<Vec<Entry>> {
+/// Lists one folder, sorted by name; symbolic links (unless followed), special files and names
+/// that are not UTF-8 are skipped with a warning.
+fn read_dir_sorted(path: &Path, rel: &str, follow_links: bool) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     let iter = fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
     for item in iter {
@@ -155,9 +167,21 @@ fn read_dir_sorted(path: &Path, rel: &str) -> Result<Vec<Entry>> {
             );
             continue;
         };
-        let meta = item
+        let mut meta = item
             .metadata()
             .with_context(|| format!("cannot read {}", item.path().display()))?;
+        if follow_links && meta.file_type().is_symlink() {
+            match fs::metadata(item.path()) {
+                Ok(target) => meta = target,
+                Err(err) => {
+                    eprintln!(
+                        "poof: warning: skipping symbolic link {}: {err}",
+                        item.path().display()
+                    );
+                    continue;
+                }
+            }
+        }
         if meta.is_file() && is_temp_name(&name) {
             // Left by a put that was killed; never a file of the listing.
             continue;
@@ -182,7 +206,7 @@ fn read_dir_sorted(path: &Path, rel: &str) -> Result<Vec<Entry>> {
 }
 
 /// Lists `dir` below `root` breadth first; `None` when it is not a folder.
-fn walk(root: &Path, rel: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+fn walk(root: &Path, rel: &str, recursive: bool, follow_links: bool) -> Result<Option<Vec<Entry>>> {
     match fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Ok(None),
@@ -190,9 +214,33 @@ fn walk(root: &Path, rel: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", root.display())),
     }
     let mut out = Vec::new();
+    // Folders by (device, inode): with links followed, a folder reached a second time is a
+    // loop or a duplicate, listed once.
+    let mut seen = std::collections::HashSet::new();
+    if follow_links {
+        seen.insert(dir_id(root)?);
+    }
     let mut queue = VecDeque::from([(root.to_path_buf(), rel.to_owned())]);
     while let Some((path, rel)) = queue.pop_front() {
-        let entries = read_dir_sorted(&path, &rel)?;
+        let mut entries = read_dir_sorted(&path, &rel, follow_links)?;
+        if follow_links {
+            entries.retain(|e| {
+                if !e.is_dir() {
+                    return true;
+                }
+                let sub = path.join(e.name());
+                match dir_id(&sub) {
+                    Ok(id) if seen.insert(id) => true,
+                    _ => {
+                        eprintln!(
+                            "poof: warning: skipping {}: a folder already listed (symbolic link loop?)",
+                            sub.display()
+                        );
+                        false
+                    }
+                }
+            });
+        }
         if recursive {
             for entry in entries.iter().filter(|e| e.is_dir()) {
                 queue.push_back((path.join(entry.name()), entry.path.clone()));
@@ -201,6 +249,13 @@ fn walk(root: &Path, rel: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         out.extend(entries);
     }
     Ok(Some(out))
+}
+
+/// A folder's identity: (device, inode) of what the path points to.
+fn dir_id(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 /// Eight random hex digits for temporary names (std's per-process random hasher keys).
@@ -303,7 +358,8 @@ impl Backend for LocalBackend {
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         let full = self.full(dir)?;
         let rel = dir.to_owned();
-        blocking(move || walk(&full, &rel, recursive)).await
+        let follow = self.follow_links;
+        blocking(move || walk(&full, &rel, recursive, follow)).await
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -578,6 +634,34 @@ mod tests {
         assert!(b.stat("../etc/passwd").await.is_err());
         assert!(b.stat("/etc/passwd").await.is_err());
         assert!(b.stat("a//b").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn followed_links_are_listed_and_loops_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("real/sub")).unwrap();
+        fs::write(dir.path().join("real/sub/f"), b"xyz").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("g"), b"12345").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked")).unwrap();
+        // A loop back to the root, and a dangling link.
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("real/sub/loop")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("dangling"))
+            .unwrap();
+        let b = LocalBackend::new(dir.path()).following_links(true);
+        let files: Vec<(String, u64)> = b
+            .list("", true)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .filter(|e| !e.is_dir())
+            .map(|e| (e.path, e.size))
+            .collect();
+        assert_eq!(
+            files,
+            [("linked/g".to_owned(), 5), ("real/sub/f".to_owned(), 3)]
+        );
     }
 
     #[tokio::test]
