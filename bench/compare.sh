@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # poof against rclone on the same work, side by side (issue 5).
 #
-# Builds deterministic corpora under bench/work/ (gitignored), installs the rclone peer as the
+# Builds deterministic corpora under bench/scratch/ (gitignored), installs the rclone peer as the
 # tests do (scripts/rclone-peer.sh, or $POOF_TEST_RCLONE when set), builds poof in release, then
 # runs each workload with poof and with rclone alternately (poof, rclone, poof, rclone, ...)
 # through a crypt remote over a local folder, or with --s3 over `rclone serve s3` on 127.0.0.1:
@@ -20,14 +20,14 @@
 # The disk of the machines this was written on is ext4 without a journal: creating files is up
 # to 20x slower for minutes after a mass delete. So nothing is deleted before or between timed
 # runs: every run writes to a fresh destination, results of an earlier invocation are renamed
-# into bench/work/trash/ at the start, and the trash is deleted only once all runs are done.
+# into bench/scratch/trash/ at the start, and the trash is deleted only once all runs are done.
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-WORK=$ROOT/bench/work
+WORK=$ROOT/bench/scratch
 
 quick=0
 pairs=3

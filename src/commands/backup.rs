@@ -385,18 +385,18 @@ pub async fn backup_folder(
         eprintln!("poof: backup {label}");
     }
     let opts = sync_options(run, global, true);
-    let planned = match plan(local.as_ref(), remote.as_ref(), &opts).await {
-        Ok(planned) => planned,
-        Err(e) => {
-            eprintln!("poof: error: {label}: {e:#}");
-            return Outcome::Failed;
-        }
+    let Some((planned, undecryptable)) = plan_folder(
+        local.as_ref(),
+        remote.as_ref(),
+        remote.as_ref(),
+        &opts,
+        &label,
+        folder,
+    )
+    .await
+    else {
+        return Outcome::Failed;
     };
-    let undecryptable: Vec<String> = remote
-        .take_undecryptable()
-        .into_iter()
-        .map(|what| format!("{what} (in {}); nothing will be deleted", folder.target))
-        .collect();
     if let Some(why) = backup_refusal(&planned, guard) {
         eprintln!("poof: refused: {label}: {why}; nothing changed (--force to sync anyway)");
         return Outcome::Refused;
@@ -419,6 +419,32 @@ pub async fn backup_folder(
         eprintln!("{}", folder_summary(&label, &stats, &progress));
     }
     Outcome::Ran(stats)
+}
+
+/// Plans one folder's sync from `src` to `dst` and collects the names `remote` (one of the two)
+/// could not decrypt, each worded as an error of the run; `None`, after printing why, when a
+/// listing failed.
+pub async fn plan_folder(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    remote: &dyn Backend,
+    opts: &SyncOptions,
+    label: &str,
+    folder: &Folder,
+) -> Option<(Plan, Vec<String>)> {
+    let planned = match plan(src, dst, opts).await {
+        Ok(planned) => planned,
+        Err(e) => {
+            eprintln!("poof: error: {label}: {e:#}");
+            return None;
+        }
+    };
+    let undecryptable = remote
+        .take_undecryptable()
+        .into_iter()
+        .map(|what| format!("{what} (in {}); nothing will be deleted", folder.target))
+        .collect();
+    Some((planned, undecryptable))
 }
 
 /// Starts the async runtime of a run.

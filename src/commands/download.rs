@@ -21,12 +21,12 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::backup::{
-    count, exit, folder_summary, progress, runtime, sync_options, too_many_deletes, Folder, Job,
-    Outcome, Totals,
+    count, exit, folder_summary, plan_folder, progress, runtime, sync_options, too_many_deletes,
+    Folder, Job, Outcome, Totals,
 };
 use crate::cli::{DownloadArgs, GlobalArgs};
 use crate::config::Paths;
-use crate::sync::{execute::execute, plan::plan};
+use crate::sync::execute::execute;
 
 /// `poof download`.
 ///
@@ -107,18 +107,18 @@ async fn download_folder(
         eprintln!("poof: download {label}");
     }
     let opts = sync_options(&args.run, global, args.to.is_none());
-    let planned = match plan(remote.as_ref(), local.as_ref(), &opts).await {
-        Ok(planned) => planned,
-        Err(e) => {
-            eprintln!("poof: error: {label}: {e:#}");
-            return Outcome::Failed;
-        }
+    let Some((planned, undecryptable)) = plan_folder(
+        remote.as_ref(),
+        local.as_ref(),
+        remote.as_ref(),
+        &opts,
+        &label,
+        folder,
+    )
+    .await
+    else {
+        return Outcome::Failed;
     };
-    let undecryptable: Vec<String> = remote
-        .take_undecryptable()
-        .into_iter()
-        .map(|what| format!("{what} (in {}); nothing will be deleted", folder.target))
-        .collect();
     if !args.guard.force {
         let (existing, deletes) = (planned.stats.dst_files, planned.deletes.len() as u64);
         if let Some(first) = undecryptable.first() {
