@@ -285,3 +285,37 @@ fn copy_links_follows_symbolic_links_as_rclone_does() {
         "{plain}"
     );
 }
+
+#[test]
+fn pass_bad_blocks_zeroes_a_damaged_block_as_rclone_does() {
+    let opts = CryptOpts::default();
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.path("enc")).unwrap();
+    std::fs::create_dir_all(s.path("src")).unwrap();
+    let enc = s.path("enc").display().to_string();
+    let strict = opts.section("c", &enc);
+    let lenient = opts
+        .section("p", &enc)
+        .replace("[p]\n", "[p]\npass_bad_blocks = true\n");
+    s.write_config(&(strict + &lenient));
+    std::fs::write(s.path("src/big"), pattern(3 * 65536 + 10, 9)).unwrap();
+    run_ok(s.rclone().arg("copy").arg(s.path("src")).arg("c:"));
+    // Damage one byte of block 1.
+    let stored = s.path("enc").join(opts.names().encrypt_file_name("big"));
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[32 + 65552 + 100] ^= 0x40;
+    std::fs::write(&stored, bytes).unwrap();
+
+    // Large and ranged reads both pass the block as zeroes, exactly as rclone does, and say so.
+    for extra in [&[][..], &["--offset", "65000", "--count", "70000"][..]] {
+        let ours = run(s.poof().args(["cat", "p:big"]).args(extra));
+        let theirs = run(s.rclone().args(["cat", "p:big"]).args(extra));
+        assert!(ours.status.success() && theirs.status.success());
+        assert_eq!(ours.stdout, theirs.stdout, "{extra:?}");
+        assert!(String::from_utf8_lossy(&ours.stderr).contains("pass_bad_blocks"));
+    }
+    // Without the option the damaged file is an error.
+    let strict = run(s.poof().args(["cat", "c:big"]));
+    assert!(!strict.status.success());
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("authenticat"));
+}

@@ -529,9 +529,12 @@ impl AsyncRead for DecryptStream {
                 return Poll::Ready(Err(io::Error::other("no content cipher")));
             };
             this.plain.clear();
-            cipher
-                .open_block(&nonce, got, &mut this.plain)
+            let good = cipher
+                .open_block_passing(&nonce, got, &mut this.plain)
                 .map_err(poof_crypt::Error::into_io)?;
+            if !good {
+                parallel::warn_bad_block(this.first_block);
+            }
             this.nonce = Some(nonce.add(1));
             this.filled = 0;
             this.pos = this.skip.min(this.plain.len());

@@ -85,6 +85,32 @@ impl ContentCipher {
         }
         opened
     }
+
+    /// [`open_block`](Self::open_block), applying
+    /// [`pass_bad_blocks`](ContentCipher::pass_bad_blocks) as the streams do: with it set, a
+    /// block that fails authentication appends zeroes of its plaintext length and gives
+    /// `Ok(false)`, so the caller can report it. `Ok(true)` for a good block.
+    ///
+    /// # Errors
+    /// As [`open_block`](Self::open_block) when `pass_bad_blocks` is off, and for a block
+    /// shorter than a tag in any case.
+    pub fn open_block_passing(
+        &self,
+        nonce: &Nonce,
+        sealed: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        match self.open_block(nonce, sealed, out) {
+            Ok(()) => Ok(true),
+            Err(Error::Authentication)
+                if self.pass_bad_blocks() && sealed.len() >= BLOCK_TAG_SIZE =>
+            {
+                out.resize(out.len() + sealed.len() - BLOCK_TAG_SIZE, 0);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The sans-I/O interface of [`Sealer`] and [`Opener`], used by every adapter.
@@ -629,6 +655,30 @@ mod tests {
             Err(Error::Authentication)
         ));
         assert_eq!(out, b"keep");
+    }
+
+    #[test]
+    fn open_block_passing_zeroes_a_bad_block_only_when_asked() {
+        let strict = cipher();
+        let lenient = cipher().with_pass_bad_blocks(true);
+        let nonce = Nonce([3; 24]);
+        let mut sealed = Vec::new();
+        strict.seal_block(&nonce, b"hello block", &mut sealed);
+        let mut out = Vec::new();
+        assert!(lenient
+            .open_block_passing(&nonce, &sealed, &mut out)
+            .unwrap());
+        assert_eq!(out, b"hello block");
+        sealed[20] ^= 1;
+        out.clear();
+        assert!(!lenient
+            .open_block_passing(&nonce, &sealed, &mut out)
+            .unwrap());
+        assert_eq!(out, [0u8; 11]);
+        assert!(matches!(
+            strict.open_block_passing(&nonce, &sealed, &mut out),
+            Err(Error::Authentication)
+        ));
     }
 
     #[test]

@@ -161,6 +161,13 @@ async fn fill(input: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
 /// Reads `sealed` in batches of whole blocks and starts opening each one, until the input
 /// ends, fails, or the stream is dropped. A short first batch (a small file) is opened in
 /// this task, without a trip to the blocking pool.
+/// Reports a block that failed authentication and was passed on as zeroes (`pass_bad_blocks`).
+pub(super) fn warn_bad_block(index: u64) {
+    eprintln!(
+        "poof: warning: block {index} failed authentication and was replaced by zeroes (pass_bad_blocks)"
+    );
+}
+
 async fn open_ahead(
     cipher: ContentCipher,
     mut sealed: ByteStream,
@@ -204,6 +211,7 @@ async fn open_ahead(
             return;
         }
         let first = nonce.add(block_index);
+        let first_index = block_index;
         let blocks = filled.div_ceil(content::BLOCK_SIZE);
         block_index = block_index.saturating_add(blocks as u64);
         let cipher = cipher.clone();
@@ -213,9 +221,12 @@ async fn open_ahead(
             // Room for the whole plaintext: never reallocated, so no unwiped copy is left.
             let mut out = out_pool.take(plain_len, 0);
             for (k, block) in buf.chunks(content::BLOCK_SIZE).enumerate() {
-                cipher
-                    .open_block(&first.add(k as u64), block, &mut out)
+                let good = cipher
+                    .open_block_passing(&first.add(k as u64), block, &mut out)
                     .map_err(poof_crypt::Error::into_io)?;
+                if !good {
+                    warn_bad_block(first_index + k as u64);
+                }
             }
             in_pool.give(buf);
             Ok(out)
