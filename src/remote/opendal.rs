@@ -236,6 +236,9 @@ impl ObjectBackend {
             (None, Some(_)) => bail!("[{name}] secret_access_key is set without access_key_id"),
             (None, None) if env_auth => {}
             (None, None) => {
+                warnings.push(format!(
+                    "[{name}] has no access_key_id/secret_access_key and env_auth is false: requests are anonymous (only public buckets answer them)"
+                ));
                 b = b
                     .skip_signature()
                     .disable_config_load()
