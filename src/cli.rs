@@ -246,26 +246,15 @@ pub struct SyncArgs {
     pub source: String,
     /// Where files go: a local path or `remote:path`
     pub dest: String,
-    /// Print what would change, change nothing
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
     /// Compare files of equal size by content (reads both sides) instead of modification time
     #[arg(short = 'c', long)]
     pub checksum: bool,
     /// Follow symbolic links in a local source (loops and dangling links are skipped)
     #[arg(short = 'L', long)]
     pub copy_links: bool,
-    /// Files transferred at once
-    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
-          value_parser = at_least_one)]
-    pub transfers: usize,
-    /// Files compared (stat'ed) at once
-    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
-          value_parser = at_least_one)]
-    pub checkers: usize,
-    /// No progress bar or periodic progress lines (the final summary is still printed)
-    #[arg(long)]
-    pub no_progress: bool,
+    /// Dry run, concurrency and progress, as for backup.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Arguments of `poof ls`.

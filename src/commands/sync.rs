@@ -51,16 +51,16 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     let dst = open_backend(&config, &dst_loc)
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
     let opts = SyncOptions {
-        dry_run: args.dry_run,
+        dry_run: args.run.dry_run,
         checksum: args.checksum,
-        transfers: args.transfers,
-        checkers: args.checkers,
+        transfers: args.run.transfers,
+        checkers: args.run.checkers,
         delete,
         max_delete: None,
         verbose: global.verbose > 0,
         source_problems: Some(undecryptable(&src)),
     };
-    let progress = Progress::for_run(args.no_progress, global.quiet);
+    let progress = Progress::for_run(args.run.no_progress, global.quiet);
     let runtime = crate::commands::backup::runtime()?;
     let outcome = runtime.block_on(crate::sync::sync(src, dst, &opts, &progress));
     progress.finish();
@@ -75,7 +75,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
             return Err(err);
         }
     };
-    if args.dry_run {
+    if args.run.dry_run {
         eprintln!("{}", stats.dry_run_notice(""));
     }
     eprintln!("{}", summary(&stats, &progress));
