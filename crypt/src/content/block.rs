@@ -15,32 +15,43 @@
 
 use std::io;
 
-use crypto_secretbox::{AeadInPlace, Tag, XSalsa20Poly1305};
 use zeroize::Zeroize;
 
+use super::secretbox::{self, SecretBox};
 use super::{ContentCipher, Nonce, BLOCK_DATA_SIZE, BLOCK_SIZE, BLOCK_TAG_SIZE, HEADER_SIZE};
 use crate::{Error, Result};
 
+/// The 24 bytes of a block nonce, as the secretbox takes them.
+fn nonce_bytes(nonce: &Nonce) -> &[u8; secretbox::NONCE_SIZE] {
+    &nonce.0
+}
+
 /// Seals `block[BLOCK_TAG_SIZE..]` (the plaintext) in place and writes the tag into
 /// `block[..BLOCK_TAG_SIZE]`. `block` must be at least [`BLOCK_TAG_SIZE`] long.
-fn seal_in_place(aead: &XSalsa20Poly1305, nonce: &Nonce, block: &mut [u8]) {
-    let (tag_space, data) = block.split_at_mut(BLOCK_TAG_SIZE);
-    // The primitive fails only for non-empty associated data, which we never pass.
-    if let Ok(tag) = aead.encrypt_in_place_detached((&nonce.0).into(), &[], data) {
-        tag_space.copy_from_slice(&tag);
+fn seal_in_place(aead: &SecretBox, nonce: &Nonce, block: &mut [u8]) {
+    if let Some((tag_space, data)) = block.split_at_mut_checked(BLOCK_TAG_SIZE) {
+        tag_space.copy_from_slice(&aead.seal_in_place(nonce_bytes(nonce), data));
     }
+}
+
+/// Splits a stored block into its tag and ciphertext; `None` when shorter than a tag.
+fn split_tag(sealed: &[u8]) -> Option<([u8; BLOCK_TAG_SIZE], &[u8])> {
+    let (tag, data) = sealed.split_at_checked(BLOCK_TAG_SIZE)?;
+    Some((tag.try_into().ok()?, data))
 }
 
 /// Opens a stored block (tag, then ciphertext) in place: on success `block[BLOCK_TAG_SIZE..]`
 /// holds the plaintext; on failure the buffer still holds the ciphertext.
-fn open_in_place(aead: &XSalsa20Poly1305, nonce: &Nonce, block: &mut [u8]) -> Result<()> {
-    if block.len() < BLOCK_TAG_SIZE {
+fn open_in_place(aead: &SecretBox, nonce: &Nonce, block: &mut [u8]) -> Result<()> {
+    let Some((tag, data)) = block.split_at_mut_checked(BLOCK_TAG_SIZE) else {
         return Err(Error::Authentication);
+    };
+    let tag: [u8; BLOCK_TAG_SIZE] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
+    if aead.open_in_place(nonce_bytes(nonce), data, &tag) {
+        Ok(())
+    } else {
+        Err(Error::Authentication)
     }
-    let (tag, data) = block.split_at_mut(BLOCK_TAG_SIZE);
-    let tag = Tag::clone_from_slice(tag);
-    aead.decrypt_in_place_detached((&nonce.0).into(), &[], data, &tag)?;
-    Ok(())
 }
 
 impl ContentCipher {
@@ -50,12 +61,26 @@ impl ContentCipher {
     /// [`BLOCK_DATA_SIZE`] bytes.
     pub fn seal_block(&self, nonce: &Nonce, plain: &[u8], out: &mut Vec<u8>) {
         let start = out.len();
-        out.reserve(BLOCK_TAG_SIZE + plain.len());
-        out.resize(start + BLOCK_TAG_SIZE, 0);
-        out.extend_from_slice(plain);
+        out.resize(start + BLOCK_TAG_SIZE + plain.len(), 0);
         if let Some(block) = out.get_mut(start..) {
-            seal_in_place(&self.aead, nonce, block);
+            self.seal_block_to(nonce, plain, block);
         }
+    }
+
+    /// [`seal_block`](Self::seal_block) into a caller's slice of exactly
+    /// `BLOCK_TAG_SIZE + plain.len()` bytes, without an intermediate copy (the parallel
+    /// sealer of poof fills preallocated batch buffers this way).
+    ///
+    /// # Panics
+    /// When `out` is not exactly `BLOCK_TAG_SIZE + plain.len()` bytes long.
+    pub fn seal_block_to(&self, nonce: &Nonce, plain: &[u8], out: &mut [u8]) {
+        assert_eq!(
+            out.len(),
+            BLOCK_TAG_SIZE + plain.len(),
+            "seal_block_to: output is not the sealed size"
+        );
+        let (tag_space, data) = out.split_at_mut(BLOCK_TAG_SIZE);
+        tag_space.copy_from_slice(&self.aead.seal_to(nonce_bytes(nonce), plain, data));
     }
 
     /// Opens one stored block (tag, then ciphertext) sealed under `nonce` and appends the
@@ -66,24 +91,35 @@ impl ContentCipher {
     /// (wrong key or nonce, or damaged data); `out` is then left as it was. This ignores
     /// [`pass_bad_blocks`](ContentCipher::pass_bad_blocks), which only the streams apply.
     pub fn open_block(&self, nonce: &Nonce, sealed: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        let (tag, data) = match sealed.split_at_checked(BLOCK_TAG_SIZE) {
-            Some(parts) => parts,
-            None => return Err(Error::Authentication),
-        };
-        let tag = Tag::clone_from_slice(tag);
+        let plain_len = sealed
+            .len()
+            .checked_sub(BLOCK_TAG_SIZE)
+            .ok_or(Error::Authentication)?;
         let start = out.len();
-        out.extend_from_slice(data);
+        out.resize(start + plain_len, 0);
         let opened = match out.get_mut(start..) {
-            Some(buf) => self
-                .aead
-                .decrypt_in_place_detached((&nonce.0).into(), &[], buf, &tag)
-                .map_err(Error::from),
+            Some(buf) => self.open_block_to(nonce, sealed, buf),
             None => Err(Error::Authentication),
         };
         if opened.is_err() {
             out.truncate(start);
         }
         opened
+    }
+
+    /// [`open_block`](Self::open_block) into a caller's slice of exactly
+    /// `sealed.len() - BLOCK_TAG_SIZE` bytes, without an intermediate copy. On failure `out`
+    /// is left as it was.
+    ///
+    /// # Errors
+    /// [`Error::Authentication`] when the block is shorter than a tag, `out` has the wrong
+    /// length, or the block fails authentication.
+    pub fn open_block_to(&self, nonce: &Nonce, sealed: &[u8], out: &mut [u8]) -> Result<()> {
+        let (tag, data) = split_tag(sealed).ok_or(Error::Authentication)?;
+        if out.len() != data.len() || !self.aead.open_to(nonce_bytes(nonce), data, &tag, out) {
+            return Err(Error::Authentication);
+        }
+        Ok(())
     }
 
     /// [`open_block`](Self::open_block), applying
@@ -110,6 +146,79 @@ impl ContentCipher {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// [`open_block_passing`](Self::open_block_passing) into a caller's slice of exactly
+    /// `sealed.len() - BLOCK_TAG_SIZE` bytes: a bad block passed on is written as zeroes.
+    ///
+    /// # Errors
+    /// As [`open_block_to`](Self::open_block_to) when `pass_bad_blocks` is off, and for a
+    /// block shorter than a tag or an `out` of the wrong length in any case.
+    pub fn open_block_passing_to(
+        &self,
+        nonce: &Nonce,
+        sealed: &[u8],
+        out: &mut [u8],
+    ) -> Result<bool> {
+        match self.open_block_to(nonce, sealed, out) {
+            Ok(()) => Ok(true),
+            Err(Error::Authentication)
+                if self.pass_bad_blocks()
+                    && sealed.len() >= BLOCK_TAG_SIZE
+                    && out.len() == sealed.len() - BLOCK_TAG_SIZE =>
+            {
+                out.fill(0);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl ContentCipher {
+    /// Encrypts a whole file held in memory under a fresh random nonce: the header, then the
+    /// sealed blocks, exactly what the streams produce. For small files, where a stream's
+    /// machinery costs more than the sealing.
+    pub fn encrypt_bytes(&self, plain: &[u8]) -> Vec<u8> {
+        self.encrypt_bytes_with_nonce(plain, Nonce::random())
+    }
+
+    /// [`encrypt_bytes`](Self::encrypt_bytes) under a given file nonce (see
+    /// [`encrypt_reader_with_nonce`](Self::encrypt_reader_with_nonce) on reusing one).
+    pub fn encrypt_bytes_with_nonce(&self, plain: &[u8], nonce: Nonce) -> Vec<u8> {
+        let size = usize::try_from(super::encrypted_size(plain.len() as u64)).unwrap_or(0);
+        let mut out = vec![0u8; size.max(HEADER_SIZE)];
+        let (header, body) = out.split_at_mut(HEADER_SIZE);
+        header.copy_from_slice(&nonce.header());
+        let slots = body.chunks_mut(BLOCK_SIZE);
+        for (k, (block, slot)) in plain.chunks(BLOCK_DATA_SIZE).zip(slots).enumerate() {
+            self.seal_block_to(&nonce.add(k as u64), block, slot);
+        }
+        out
+    }
+
+    /// Decrypts a whole encrypted file held in memory. Returns the plaintext and the indexes
+    /// of the blocks that failed authentication and were passed on as zeroes (only with
+    /// [`pass_bad_blocks`](ContentCipher::pass_bad_blocks); empty otherwise), so the caller
+    /// can report them.
+    ///
+    /// # Errors
+    /// [`Error::TooShort`] or [`Error::BadMagic`] for a bad header, [`Error::ImpossibleSize`]
+    /// for a truncated last block, [`Error::Authentication`] for a block that fails
+    /// authentication (unless passed on).
+    pub fn decrypt_bytes(&self, sealed: &[u8]) -> Result<(Vec<u8>, Vec<u64>)> {
+        let nonce = Nonce::from_header(sealed)?;
+        let size = super::decrypted_size(sealed.len() as u64)?;
+        let mut out = vec![0u8; usize::try_from(size).map_err(|_| Error::ImpossibleSize(size))?];
+        let mut bad = Vec::new();
+        let body = sealed.get(HEADER_SIZE..).unwrap_or_default();
+        let slots = out.chunks_mut(BLOCK_DATA_SIZE);
+        for (k, (block, slot)) in body.chunks(BLOCK_SIZE).zip(slots).enumerate() {
+            if !self.open_block_passing_to(&nonce.add(k as u64), block, slot)? {
+                bad.push(k as u64);
+            }
+        }
+        Ok((out, bad))
     }
 }
 
@@ -185,7 +294,7 @@ fn block_buffer() -> BlockBuffer {
 /// Encryption core: hands out the header, then each sealed block as soon as its plaintext is
 /// complete (a full block, or what is left at end of input).
 pub(crate) struct Sealer {
-    aead: XSalsa20Poly1305,
+    aead: SecretBox,
     file_nonce: Nonce,
     block_nonce: Nonce,
     header: [u8; HEADER_SIZE],
@@ -307,7 +416,7 @@ impl From<Failure> for Error {
 /// plaintext. A block is complete at [`BLOCK_SIZE`] bytes or at end of input; a final chunk of
 /// 1 to 16 bytes (a truncated file) is [`Error::ImpossibleSize`].
 pub(crate) struct Opener {
-    aead: XSalsa20Poly1305,
+    aead: SecretBox,
     pass_bad_blocks: bool,
     header: [u8; HEADER_SIZE],
     header_len: usize,
@@ -591,6 +700,7 @@ pub(crate) fn finish_into<C: Core, W: io::Write>(core: &mut C, inner: &mut W) ->
 mod tests {
     use super::*;
     use crate::Keys;
+    use std::io::Read;
 
     fn cipher() -> ContentCipher {
         ContentCipher::new(&Keys::derive("", "").unwrap())
@@ -632,9 +742,76 @@ mod tests {
     }
 
     #[test]
+    fn whole_file_bytes_match_the_streams_and_round_trip() {
+        let c = cipher();
+        let nonce = Nonce([0xfd; 24]);
+        for len in [
+            0usize,
+            1,
+            BLOCK_DATA_SIZE - 1,
+            BLOCK_DATA_SIZE,
+            BLOCK_DATA_SIZE + 1,
+            3 * BLOCK_DATA_SIZE + 7,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 31 + i / 300) as u8).collect();
+            let mut streamed = Vec::new();
+            c.encrypt_reader_with_nonce(&plain[..], nonce)
+                .read_to_end(&mut streamed)
+                .unwrap();
+            let whole = c.encrypt_bytes_with_nonce(&plain, nonce);
+            assert!(
+                whole == streamed,
+                "encrypt_bytes differs from the stream at {len}"
+            );
+            let (back, bad) = c.decrypt_bytes(&whole).unwrap();
+            assert!(back == plain && bad.is_empty(), "round trip at {len}");
+        }
+    }
+
+    #[test]
+    fn whole_file_decrypt_refuses_damage_truncation_and_bad_headers() {
+        let c = cipher();
+        let plain = vec![7u8; 2 * BLOCK_DATA_SIZE + 10];
+        let sealed = c.encrypt_bytes(&plain);
+        let mut damaged = sealed.clone();
+        damaged[HEADER_SIZE + BLOCK_SIZE + 40] ^= 1;
+        assert!(matches!(
+            c.decrypt_bytes(&damaged),
+            Err(Error::Authentication)
+        ));
+        // With pass_bad_blocks the damaged block is zeroes and reported, the rest intact.
+        let passing = c.clone().with_pass_bad_blocks(true);
+        let (out, bad) = passing.decrypt_bytes(&damaged).unwrap();
+        assert_eq!(bad, vec![1]);
+        assert!(out[BLOCK_DATA_SIZE..2 * BLOCK_DATA_SIZE]
+            .iter()
+            .all(|b| *b == 0));
+        assert_eq!(out[..BLOCK_DATA_SIZE], plain[..BLOCK_DATA_SIZE]);
+        assert_eq!(out[2 * BLOCK_DATA_SIZE..], plain[2 * BLOCK_DATA_SIZE..]);
+        // A cut inside the last tag is an impossible size; a cut inside a block fails.
+        let cut = sealed.len() - 10 - 8;
+        assert!(matches!(
+            c.decrypt_bytes(&sealed[..cut]),
+            Err(Error::ImpossibleSize(_))
+        ));
+        assert!(c.decrypt_bytes(&sealed[..sealed.len() - 3]).is_err());
+        assert!(matches!(
+            c.decrypt_bytes(&sealed[..20]),
+            Err(Error::TooShort)
+        ));
+        let mut magic = sealed.clone();
+        magic[0] ^= 1;
+        assert!(matches!(c.decrypt_bytes(&magic), Err(Error::BadMagic)));
+        // Extra trailing bytes make a block that cannot authenticate.
+        let mut extra = sealed.clone();
+        extra.extend_from_slice(&[0u8; 40]);
+        assert!(c.decrypt_bytes(&extra).is_err());
+    }
+
+    #[test]
     fn seal_block_matches_secretbox_encrypt() {
         use crypto_secretbox::aead::Aead;
-        use crypto_secretbox::KeyInit;
+        use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
         let c = cipher();
         let mut ours = Vec::new();
         c.seal_block(&Nonce([9; 24]), &[5u8; 1000], &mut ours);

@@ -47,7 +47,6 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
 use rand::RngCore;
 
 use crate::{Error, Keys, Result};
@@ -56,6 +55,7 @@ use crate::{Error, Keys, Result};
 mod async_io;
 mod block;
 mod read;
+mod secretbox;
 mod write;
 
 #[cfg(feature = "tokio")]
@@ -213,7 +213,7 @@ impl Nonce {
 /// zeroizes its key on drop). `Debug` shows the settings, never the key.
 #[derive(Clone)]
 pub struct ContentCipher {
-    aead: XSalsa20Poly1305,
+    aead: secretbox::SecretBox,
     pass_bad_blocks: bool,
 }
 
@@ -229,7 +229,7 @@ impl ContentCipher {
     /// The content cipher of the remote whose keys are `keys` (it uses the data key).
     pub fn new(keys: &Keys) -> ContentCipher {
         ContentCipher {
-            aead: XSalsa20Poly1305::new(keys.data_key().into()),
+            aead: secretbox::SecretBox::new(keys.data_key()),
             pass_bad_blocks: false,
         }
     }
@@ -304,7 +304,7 @@ impl ContentCipher {
 #[cfg(test)]
 pub(crate) fn test_cipher(key: u8) -> ContentCipher {
     ContentCipher {
-        aead: XSalsa20Poly1305::new(&[key; 32].into()),
+        aead: secretbox::SecretBox::new(&[key; 32]),
         pass_bad_blocks: false,
     }
 }
