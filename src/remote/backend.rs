@@ -11,9 +11,10 @@ use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context;
 use anyhow::Result;
 use async_trait::async_trait;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
@@ -110,6 +111,32 @@ pub trait Backend: Send + Sync {
     /// Writes a file from a stream (atomically, see the trait docs) and returns the bytes
     /// written.
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64>;
+
+    /// Reads a whole file into memory; `size` is its listed size (a capacity hint). For
+    /// small files, where a stream's machinery costs more than the bytes: backends answer
+    /// with one request (one trip to the blocking pool for local folders, one GET for object
+    /// stores, the blocks opened in line by a crypt remote).
+    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        self.open(path, None)
+            .await?
+            .read_to_end(&mut out)
+            .await
+            .with_context(|| format!("cannot read {}: {path}", self.describe()))?;
+        Ok(out)
+    }
+
+    /// Writes a whole file held in memory, atomically as [`Backend::put`] (whose contract
+    /// applies), and returns the bytes written. `opts.size` is ignored: the size is the
+    /// length of `data`.
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let opts = PutOptions {
+            size: Some(data.len() as u64),
+            ..opts
+        };
+        self.put(path, Box::pin(std::io::Cursor::new(data)), opts)
+            .await
+    }
 
     /// Deletes a file.
     async fn remove(&self, path: &str) -> Result<()>;

@@ -398,6 +398,32 @@ impl Backend for CryptBackend {
             .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
     }
 
+    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        let enc = self.enc_file(path);
+        let Some(cipher) = &self.settings.content else {
+            return self.inner.get(&enc, size).await;
+        };
+        let sealed = self.inner.get(&enc, content::encrypted_size(size)).await?;
+        let (plain, bad_blocks) = cipher
+            .decrypt_bytes(&sealed)
+            .with_context(|| format!("{}: {path}: cannot decrypt", self.describe))?;
+        for index in bad_blocks {
+            parallel::warn_bad_block(index);
+        }
+        Ok(plain)
+    }
+
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let enc = self.enc_file(path);
+        let Some(cipher) = &self.settings.content else {
+            return self.inner.put_bytes(&enc, data, opts).await;
+        };
+        let sealed = cipher.encrypt_bytes(&data);
+        let written = self.inner.put_bytes(&enc, sealed, opts).await?;
+        content::decrypted_size(written)
+            .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
+    }
+
     async fn remove(&self, path: &str) -> Result<()> {
         self.inner.remove(&self.enc_file(path)).await
     }

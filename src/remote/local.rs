@@ -96,6 +96,21 @@ impl LocalBackend {
 
     /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
     /// segments so that nothing escapes the root.
+    /// The full path of a file to write, its folder, and a fresh temporary name beside it.
+    fn put_paths(&self, rel: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
+        let full = self.full(rel)?;
+        let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
+            bail!("cannot write {}: not a file path", full.display());
+        };
+        let parent = parent.to_path_buf();
+        let temp = parent.join(format!(
+            ".{}.{}{PARTIAL_SUFFIX}",
+            name.to_string_lossy(),
+            random_hex()
+        ));
+        Ok((full, parent, temp))
+    }
+
     fn full(&self, rel: &str) -> Result<PathBuf> {
         if rel.is_empty() {
             return Ok(self.root.clone());
@@ -287,8 +302,7 @@ impl Drop for TempGuard {
 }
 
 /// [`Backend::put`] of a file of at most [`SMALL_FILE_SIZE`] bytes: the stream is read into
-/// memory, then folder, temporary file, data, time and rename are one trip to the blocking
-/// pool.
+/// memory, then written by [`write_whole`].
 async fn put_small(
     mut data: ByteStream,
     size: u64,
@@ -311,6 +325,18 @@ async fn put_small(
             if written > size { "at least " } else { "" }
         );
     }
+    write_whole(bytes, parent, temp, full, opts).await
+}
+
+/// Writes a file held in memory: folder, temporary file, data, time and rename in one trip
+/// to the blocking pool.
+async fn write_whole(
+    bytes: Vec<u8>,
+    parent: PathBuf,
+    temp: PathBuf,
+    full: PathBuf,
+    opts: PutOptions,
+) -> Result<u64> {
     blocking(move || {
         fs::create_dir_all(&parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -336,7 +362,7 @@ async fn put_small(
         fs::rename(&temp, &full)
             .with_context(|| format!("cannot rename {} to {}", temp.display(), full.display()))?;
         guard.path = None;
-        Ok(written)
+        Ok(bytes.len() as u64)
     })
     .await
 }
@@ -412,17 +438,25 @@ impl Backend for LocalBackend {
         })
     }
 
-    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
         let full = self.full(path)?;
-        let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
-            bail!("cannot write {}: not a file path", full.display());
-        };
-        let parent = parent.to_path_buf();
-        let temp = parent.join(format!(
-            ".{}.{}{PARTIAL_SUFFIX}",
-            name.to_string_lossy(),
-            random_hex()
-        ));
+        blocking(move || {
+            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            fs::File::open(&full)
+                .and_then(|mut file| file.read_to_end(&mut out))
+                .with_context(|| format!("cannot read {}", full.display()))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let (full, parent, temp) = self.put_paths(path)?;
+        write_whole(data, parent, temp, full, opts).await
+    }
+
+    async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
+        let (full, parent, temp) = self.put_paths(path)?;
         if let Some(size) = opts.size.filter(|s| *s <= SMALL_FILE_SIZE) {
             return put_small(data, size, parent, temp, full, opts).await;
         }

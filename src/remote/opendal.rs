@@ -657,6 +657,30 @@ impl ObjectBackend {
         Ok(written)
     }
 
+    async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
+        let buffer = self
+            .op
+            .read(path)
+            .await
+            .with_context(|| format!("cannot read {}/{path}", self.describe))?;
+        Ok(buffer.to_vec())
+    }
+
+    async fn raw_put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let mut meta = Vec::new();
+        if let Some(mtime) = opts.mtime {
+            meta.push((MTIME_KEY.to_owned(), format_mtime(mtime)));
+        }
+        let len = data.len() as u64;
+        // One PUT: an object appears whole or not at all.
+        self.op
+            .write_with(path, data)
+            .user_metadata(meta)
+            .await
+            .with_context(|| format!("cannot write {}/{path}", self.describe))?;
+        Ok(len)
+    }
+
     async fn raw_remove(&self, path: &str) -> Result<()> {
         self.op
             .delete(path)
@@ -701,6 +725,24 @@ impl Backend for ObjectBackend {
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
         self.alive()?;
         self.guard(self.raw_put(path, data, opts).await)
+    }
+
+    async fn get(&self, path: &str, _size: u64) -> Result<Vec<u8>> {
+        self.alive()?;
+        self.guard(self.raw_get(path).await)
+    }
+
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.alive()?;
+        if data.len() > self.chunk {
+            // Large enough for a multipart upload: the streaming path splits it.
+            let opts = PutOptions {
+                size: Some(data.len() as u64),
+                ..opts
+            };
+            return self.put(path, Box::pin(io::Cursor::new(data)), opts).await;
+        }
+        self.guard(self.raw_put_bytes(path, data, opts).await)
     }
 
     async fn remove(&self, path: &str) -> Result<()> {

@@ -185,6 +185,11 @@ fn spread_by_folder(copies: &[(Entry, CopyReason)]) -> Vec<&(Entry, CopyReason)>
     out
 }
 
+/// Files up to this size are copied through memory whole ([`Backend::get`] and
+/// [`Backend::put_bytes`]): at most `--transfers` of them (plain and sealed) are in memory at
+/// once.
+const WHOLE_FILE_SIZE: u64 = 1024 * 1024;
+
 /// Copies one file and returns the bytes written.
 async fn transfer(
     src: &dyn Backend,
@@ -201,21 +206,39 @@ async fn transfer(
             .and_then(|found| found.mtime),
         None => None,
     };
-    let reader = src
-        .open(&entry.path, None)
-        .await
-        .context("cannot open the source")?;
-    let counted: ByteStream = Box::pin(Counted {
-        inner: reader,
-        progress: progress.clone(),
-    });
     let opts = PutOptions {
         size: Some(entry.size),
         mtime,
     };
-    // No context here: the failure may be the source stream's as well as the destination's,
-    // and the backends' messages say which.
-    let written = dst.put(&entry.path, counted, opts).await?;
+    let written = if entry.size <= WHOLE_FILE_SIZE {
+        // Small files go through memory whole: one read and one write request, without a
+        // stream's tasks and buffers (most of a backup's files, and most of its time).
+        let data = src
+            .get(&entry.path, entry.size)
+            .await
+            .context("cannot read the source")?;
+        progress.inc_bytes(data.len() as u64);
+        if data.len() as u64 != entry.size {
+            bail!(
+                "the source changed during the copy: listed {} bytes, read {}",
+                entry.size,
+                data.len()
+            );
+        }
+        dst.put_bytes(&entry.path, data, opts).await?
+    } else {
+        let reader = src
+            .open(&entry.path, None)
+            .await
+            .context("cannot open the source")?;
+        let counted: ByteStream = Box::pin(Counted {
+            inner: reader,
+            progress: progress.clone(),
+        });
+        // No context here: the failure may be the source stream's as well as the
+        // destination's, and the backends' messages say which.
+        dst.put(&entry.path, counted, opts).await?
+    };
     if written != entry.size {
         bail!(
             "the source changed during the copy: listed {} bytes, copied {written}",

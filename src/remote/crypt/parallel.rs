@@ -218,11 +218,13 @@ async fn open_ahead(
         let (in_pool, out_pool) = (in_pool.clone(), out_pool.clone());
         let work = move || -> io::Result<Buffer> {
             let plain_len = filled.saturating_sub(blocks * content::BLOCK_TAG_SIZE);
-            // Room for the whole plaintext: never reallocated, so no unwiped copy is left.
-            let mut out = out_pool.take(plain_len, 0);
-            for (k, block) in buf.chunks(content::BLOCK_SIZE).enumerate() {
+            // Sized once for the whole plaintext and opened into directly: never reallocated
+            // (no unwiped copy is left) and no copy of the ciphertext is made.
+            let mut out = out_pool.take(plain_len, plain_len);
+            let slots = out.chunks_mut(content::BLOCK_DATA_SIZE);
+            for (k, (block, slot)) in buf.chunks(content::BLOCK_SIZE).zip(slots).enumerate() {
                 let good = cipher
-                    .open_block_passing(&first.add(k as u64), block, &mut out)
+                    .open_block_passing_to(&first.add(k as u64), block, slot)
                     .map_err(poof_crypt::Error::into_io)?;
                 if !good {
                     warn_bad_block(first_index + k as u64);
@@ -273,10 +275,12 @@ async fn read_ahead(
         let cipher = cipher.clone();
         let (in_pool, out_pool) = (in_pool.clone(), out_pool.clone());
         let handle = tokio::task::spawn_blocking(move || {
-            let mut out = out_pool.take(filled + blocks * content::BLOCK_TAG_SIZE, 0);
+            let sealed_len = filled + blocks * content::BLOCK_TAG_SIZE;
+            let mut out = out_pool.take(sealed_len, sealed_len);
             let data = buf.get(..filled).unwrap_or_default();
-            for (k, block) in data.chunks(content::BLOCK_DATA_SIZE).enumerate() {
-                cipher.seal_block(&first.add(k as u64), block, &mut out);
+            let slots = out.chunks_mut(content::BLOCK_SIZE);
+            for (k, (block, slot)) in data.chunks(content::BLOCK_DATA_SIZE).zip(slots).enumerate() {
+                cipher.seal_block_to(&first.add(k as u64), block, slot);
             }
             in_pool.give(buf);
             Ok(out)
