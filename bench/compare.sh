@@ -12,6 +12,8 @@
 #   W5  re-sync W2 after touching 1% of the files (a new set of files each pair)
 #   W4  download + decrypt everything (W1 + W2 corpora, encrypted once by rclone) into an
 #       empty folder
+#   W6  encrypt-upload a mixed tree (~2 GiB; 200 MiB with --quick): nine files in ten of
+#       1 KiB - 1 MiB, one in ten of 1 - 64 MiB, in nested folders
 #
 # and prints per workload the median wall time, MB/s or files/s, the median peak RSS
 # (/usr/bin/time -v) and the ratios. Both tools get the same flags (--transfers N), no progress
@@ -22,7 +24,11 @@
 # runs: every run writes to a fresh destination, results of an earlier invocation are renamed
 # into bench/scratch/trash/ at the start, and the trash is deleted only once all runs are done.
 #
-# Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep]
+# The outputs of W1 and W6 (few, large files) are deleted as soon as their workload is done,
+# which keeps a full run near 20 GB of disk; that deletes few inodes, so file creation does
+# not slow down afterwards.
+#
+# Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep] [--only W1,W4]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,6 +40,7 @@ pairs=3
 transfers=4
 s3=0
 keep=0
+only=W1,W2,W3,W4,W5,W6
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -41,17 +48,20 @@ while [ $# -gt 0 ]; do
     --transfers) transfers=$2; shift ;;
     --s3) s3=1 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --only) only=$2; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
 
 if [ "$quick" = 1 ]; then
-  big_mib=64; small_files=2000; small_dirs=20; mode=quick
+  big_mib=64; small_files=2000; small_dirs=20; mixed_mib=200; mode=quick
 else
-  big_mib=1024; small_files=20000; small_dirs=200; mode=full
+  big_mib=1024; small_files=20000; small_dirs=200; mixed_mib=2048; mode=full
 fi
+# wanted W: true when workload W is among --only.
+wanted() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -97,8 +107,37 @@ for i in range(n_files):
 EOF
   touch "$CORPUS/.done"
 fi
+# The mixed tree (W6), built apart so that corpora made before W6 existed gain it.
+if ! [ -f "$CORPUS/.mixed-done" ]; then
+  log "building the mixed tree in $CORPUS/mixed"
+  rm -rf "$CORPUS/mixed"
+  python3 - "$CORPUS/mixed" "$mixed_mib" <<'EOF'
+import math, os, random, sys
+mixed, mixed_mib = sys.argv[1], int(sys.argv[2])
+epoch = 1_700_000_000
+rng = random.Random(3)
+total, i = 0, 0
+while total < mixed_mib << 20:
+    # Nine files in ten of 1 KiB - 1 MiB, one in ten of 1 - 64 MiB (log-uniform within each).
+    low, high = (1 << 10, 1 << 20) if rng.random() < 0.9 else (1 << 20, 64 << 20)
+    size = int(math.exp(rng.uniform(math.log(low), math.log(high))))
+    d = os.path.join(mixed, "m%02d" % (i % 16), "n%d" % (i % 5))
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, "file%05d.dat" % i)
+    with open(p, "wb") as f:
+        left = size
+        while left > 0:
+            f.write(rng.randbytes(min(left, 4 << 20)))
+            left -= 4 << 20
+    os.utime(p, (epoch + i, epoch + i))
+    total, i = total + size, i + 1
+EOF
+  touch "$CORPUS/.mixed-done"
+fi
 big_bytes=$(stat -c %s "$CORPUS/big/big.bin")
 small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+mixed_bytes=$(find "$CORPUS/mixed" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+mixed_files=$(find "$CORPUS/mixed" -type f | wc -l)
 
 # --- results of earlier invocations go aside, deleted at the very end ---------------------
 TRASH=$WORK/trash
@@ -189,29 +228,60 @@ for i in range(pair % step, n, step):
 EOF
 }
 
+# drop_outputs W: deletes the encrypted outputs of a large-file workload (few inodes). Their
+# names are encrypted, so they are found through the crypt remote.
+drop_outputs() {
+  local i tool
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do
+      "$RCLONE" --config "$CONF" purge "c:$1-$tool-$i" >/dev/null 2>&1 || true
+    done
+  done
+}
+
 log "rclone: $("$RCLONE" version | sed -n 1p); poof: $("$POOF" version 2>/dev/null | sed -n 1p || true)"
 log "backend: $backend; corpus: $mode; pairs: $pairs; transfers: $transfers"
 
-# W4's source: both corpora encrypted once by rclone (not timed).
-log "preparing the W4 source"
-"$RCLONE" --config "$CONF" copy "$CORPUS" c:all --exclude .done --transfers "$transfers"
+# W4's source: the W1 and W2 corpora encrypted once by rclone (not timed).
+if wanted W4; then
+  log "preparing the W4 source"
+  "$RCLONE" --config "$CONF" copy "$CORPUS" c:all --exclude '.*done' --exclude 'mixed/**' \
+    --transfers "$transfers"
+fi
 
-for i in $(seq "$pairs"); do
-  for tool in poof rclone; do run W1 "$tool" sync "$CORPUS/big" "c:w1-$tool-$i"; done
-done
-for i in $(seq "$pairs"); do
-  for tool in poof rclone; do run W2 "$tool" sync "$CORPUS/small" "c:w2-$tool-$i"; done
-done
-for i in $(seq "$pairs"); do
-  for tool in poof rclone; do run W3 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
-done
-for i in $(seq "$pairs"); do
-  touch_one_percent "$i"
-  for tool in poof rclone; do run W5 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
-done
-for i in $(seq "$pairs"); do
-  for tool in poof rclone; do run W4 "$tool" sync c:all "$RUN/out/w4-$tool-$i"; done
-done
+if wanted W1; then
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do run W1 "$tool" sync "$CORPUS/big" "c:w1-$tool-$i"; done
+  done
+  drop_outputs w1
+fi
+if wanted W2 || wanted W3 || wanted W5; then
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do run W2 "$tool" sync "$CORPUS/small" "c:w2-$tool-$i"; done
+  done
+fi
+if wanted W3; then
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do run W3 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
+  done
+fi
+if wanted W5; then
+  for i in $(seq "$pairs"); do
+    touch_one_percent "$i"
+    for tool in poof rclone; do run W5 "$tool" sync "$CORPUS/small" "c:w2-$tool-1"; done
+  done
+fi
+if wanted W4; then
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do run W4 "$tool" sync c:all "$RUN/out/w4-$tool-$i"; done
+  done
+fi
+if wanted W6; then
+  for i in $(seq "$pairs"); do
+    for tool in poof rclone; do run W6 "$tool" sync "$CORPUS/mixed" "c:w6-$tool-$i"; done
+  done
+  drop_outputs w6
+fi
 # Put the corpus back as it was built.
 python3 - "$CORPUS/small" "$small_files" "$small_dirs" <<'EOF'
 import os, sys
@@ -226,15 +296,17 @@ echo
 echo "poof vs rclone: $backend; $mode corpus; $pairs pairs; --transfers $transfers"
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "rclone: $("$RCLONE" version | sed -n 1p)"
-python3 - "$RUN/times" "$big_bytes" "$small_bytes" "$small_files" <<'EOF'
+python3 - "$RUN/times" "$big_bytes" "$small_bytes" "$small_files" "$mixed_bytes" "$mixed_files" <<'EOF'
 import os, statistics, sys
 times, big, small, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mixed, mixed_files = int(sys.argv[5]), int(sys.argv[6])
 rate = {
     "W1": ("MB/s", big),
     "W2": ("files/s", files),
     "W3": ("files/s", files),
     "W4": ("MB/s", big + small),
     "W5": ("files/s", files),
+    "W6": ("MB/s", mixed),
 }
 what = {
     "W1": "encrypt-upload 1 large file",
@@ -242,6 +314,7 @@ what = {
     "W3": "re-sync, nothing changed",
     "W4": "download + decrypt all",
     "W5": "re-sync, 1% touched",
+    "W6": "encrypt-upload mixed, %d files" % mixed_files,
 }
 def load(name, tool):
     rows = [l.split() for l in open(os.path.join(times, "%s.%s" % (name, tool)))]
@@ -250,7 +323,9 @@ print()
 print("%-4s %-32s %9s %9s %12s %12s %9s %9s %8s %8s" % (
     "", "workload", "poof s", "rclone s", "poof rate", "rclone rate",
     "poof MiB", "rclone MiB", "speedup", "RSS p/r"))
-for name in ["W1", "W2", "W3", "W4", "W5"]:
+for name in ["W1", "W2", "W3", "W4", "W5", "W6"]:
+    if not os.path.exists(os.path.join(times, "%s.poof" % name)):
+        continue
     (ps, pr), (rs, rr) = load(name, "poof"), load(name, "rclone")
     unit, amount = rate[name]
     scale = 1e6 if unit == "MB/s" else 1
