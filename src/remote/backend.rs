@@ -138,6 +138,13 @@ pub trait Backend: Send + Sync {
             .await
     }
 
+    /// Removes the temporary files of interrupted writes (a killed run's `.partial` files
+    /// in a local folder) that listings since the last call came across and that no running
+    /// write holds, and returns how many. Backends without such files remove nothing.
+    async fn remove_stale_temps(&self) -> Result<usize> {
+        Ok(0)
+    }
+
     /// Deletes a file.
     async fn remove(&self, path: &str) -> Result<()>;
 

@@ -424,6 +424,10 @@ impl Backend for CryptBackend {
             .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
     }
 
+    async fn remove_stale_temps(&self) -> Result<usize> {
+        self.inner.remove_stale_temps().await
+    }
+
     async fn remove(&self, path: &str) -> Result<()> {
         self.inner.remove(&self.enc_file(path)).await
     }

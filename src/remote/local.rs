@@ -19,6 +19,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -69,6 +70,9 @@ enum Opened {
 pub struct LocalBackend {
     root: PathBuf,
     follow_links: bool,
+    /// Temporary files of interrupted writes met by listings, for
+    /// [`Backend::remove_stale_temps`].
+    temps_seen: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl LocalBackend {
@@ -78,6 +82,7 @@ impl LocalBackend {
         LocalBackend {
             root: root.into(),
             follow_links: false,
+            temps_seen: Arc::default(),
         }
     }
 
@@ -170,7 +175,12 @@ fn entry_of(rel: String, meta: &fs::Metadata) -> Option<Entry> {
 
 /// Lists one folder, sorted by name; symbolic links (unless followed), special files and names
 /// that are not UTF-8 are skipped with a warning.
-fn read_dir_sorted(path: &Path, rel: &str, follow_links: bool) -> Result<Vec<Entry>> {
+fn read_dir_sorted(
+    path: &Path,
+    rel: &str,
+    follow_links: bool,
+    temps: &mut Vec<PathBuf>,
+) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     let iter = fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
     for item in iter {
@@ -198,7 +208,8 @@ fn read_dir_sorted(path: &Path, rel: &str, follow_links: bool) -> Result<Vec<Ent
             }
         }
         if meta.is_file() && is_temp_name(&name) {
-            // Left by a put that was killed; never a file of the listing.
+            // Being written, or left by a put that was killed: never a file of the listing.
+            temps.push(item.path());
             continue;
         }
         if meta.file_type().is_symlink() {
@@ -220,8 +231,15 @@ fn read_dir_sorted(path: &Path, rel: &str, follow_links: bool) -> Result<Vec<Ent
     Ok(out)
 }
 
-/// Lists `dir` below `root` breadth first; `None` when it is not a folder.
-fn walk(root: &Path, rel: &str, recursive: bool, follow_links: bool) -> Result<Option<Vec<Entry>>> {
+/// Lists `dir` below `root` breadth first; `None` when it is not a folder. Temporary files of
+/// puts go to `temps`.
+fn walk(
+    root: &Path,
+    rel: &str,
+    recursive: bool,
+    follow_links: bool,
+    temps: &mut Vec<PathBuf>,
+) -> Result<Option<Vec<Entry>>> {
     match fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Ok(None),
@@ -237,7 +255,7 @@ fn walk(root: &Path, rel: &str, recursive: bool, follow_links: bool) -> Result<O
     }
     let mut queue = VecDeque::from([(root.to_path_buf(), rel.to_owned())]);
     while let Some((path, rel)) = queue.pop_front() {
-        let mut entries = read_dir_sorted(&path, &rel, follow_links)?;
+        let mut entries = read_dir_sorted(&path, &rel, follow_links, temps)?;
         if follow_links {
             entries.retain(|e| {
                 if !e.is_dir() {
@@ -348,6 +366,9 @@ async fn write_whole(
             .create_new(true)
             .open(&temp)
             .with_context(|| format!("cannot create {}", temp.display()))?;
+        // Held until the rename: tells remove_stale_temps the file is being written.
+        file.lock()
+            .with_context(|| format!("cannot lock {}", temp.display()))?;
         file.write_all(&bytes)
             .with_context(|| format!("cannot write {}", temp.display()))?;
         if let Some(mtime) = opts.mtime {
@@ -358,10 +379,11 @@ async fn write_whole(
             )
             .with_context(|| format!("cannot set the time of {}", temp.display()))?;
         }
-        drop(file);
+        // Renamed while still open, so the lock covers the temporary name until it is gone.
         fs::rename(&temp, &full)
             .with_context(|| format!("cannot rename {} to {}", temp.display(), full.display()))?;
         guard.path = None;
+        drop(file);
         Ok(bytes.len() as u64)
     })
     .await
@@ -385,7 +407,48 @@ impl Backend for LocalBackend {
         let full = self.full(dir)?;
         let rel = dir.to_owned();
         let follow = self.follow_links;
-        blocking(move || walk(&full, &rel, recursive, follow)).await
+        let seen = self.temps_seen.clone();
+        blocking(move || {
+            let mut temps = Vec::new();
+            let listed = walk(&full, &rel, recursive, follow, &mut temps);
+            if let Ok(mut all) = seen.lock() {
+                all.extend(temps);
+            }
+            listed
+        })
+        .await
+    }
+
+    async fn remove_stale_temps(&self) -> Result<usize> {
+        let seen = std::mem::take(&mut *self.temps_seen.lock().map_err(|_| {
+            anyhow::anyhow!(
+                "{}: the list of temporary files is poisoned",
+                self.describe()
+            )
+        })?);
+        blocking(move || {
+            let mut removed = 0;
+            for temp in seen {
+                // A running put holds a lock on its temporary file until its rename; a killed
+                // one held it until it died.
+                let Ok(file) = fs::File::open(&temp) else {
+                    continue;
+                };
+                if file.try_lock().is_err() {
+                    continue;
+                }
+                match fs::remove_file(&temp) {
+                    Ok(()) => removed += 1,
+                    Err(err) if err.kind() == ErrorKind::NotFound => {}
+                    Err(err) => {
+                        return Err(err)
+                            .with_context(|| format!("cannot delete {}", temp.display()))
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -475,6 +538,9 @@ impl Backend for LocalBackend {
                 .create_new(true)
                 .open(&temp)
                 .with_context(|| format!("cannot create {}", temp.display()))?;
+            // Held until the rename: tells remove_stale_temps the file is being written.
+            file.lock()
+                .with_context(|| format!("cannot lock {}", temp.display()))?;
             let mut buf = vec![0u8; COPY_BUFFER_SIZE];
             let mut written = 0u64;
             loop {
@@ -504,11 +570,12 @@ impl Backend for LocalBackend {
                 )
                 .with_context(|| format!("cannot set the time of {}", temp.display()))?;
             }
-            drop(file);
+            // Renamed while still open, so the lock covers the temporary name until it is gone.
             fs::rename(&temp, &full).with_context(|| {
                 format!("cannot rename {} to {}", temp.display(), full.display())
             })?;
             guard.path = None;
+            drop(file);
             Ok(written)
         })
         .await
@@ -594,6 +661,32 @@ mod tests {
         let all = b.list("", true).await.unwrap().unwrap();
         let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["a.txt"]);
+    }
+
+    #[tokio::test]
+    async fn stale_temps_are_removed_and_locked_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("d")).unwrap();
+        let dead = dir.path().join("d/.f.0123abcd.partial");
+        let live = dir.path().join(".g.89abcdef.partial");
+        let lookalike = dir.path().join(".h.xyz.partial");
+        std::fs::write(&dead, b"killed").unwrap();
+        std::fs::write(&live, b"being written").unwrap();
+        std::fs::write(&lookalike, b"a user's file").unwrap();
+        let writer = std::fs::File::open(&live).unwrap();
+        writer.lock().unwrap();
+        // Nothing is removed before a listing has seen the files.
+        assert_eq!(b.remove_stale_temps().await.unwrap(), 0);
+        b.list("", true).await.unwrap();
+        assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
+        assert!(!dead.exists());
+        assert!(live.exists(), "a temporary file being written is kept");
+        assert!(lookalike.exists(), "not poof's name: a user's file");
+        drop(writer);
+        b.list("", true).await.unwrap();
+        assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
+        assert!(!live.exists());
     }
 
     #[tokio::test]

@@ -67,7 +67,31 @@ pub async fn execute(
     make_dirs(dst, plan, opts, progress, &mut stats).await;
     transfer_all(src, dst, plan, opts, progress, &mut stats).await;
     delete_phase(dst, plan, opts, progress, &mut stats).await;
+    remove_stale_temps(dst, opts, progress, &mut stats).await;
     stats
+}
+
+/// After a clean run, removes the temporary files that interrupted runs left in a local
+/// destination (found by its listing; a file still being written is locked and kept).
+async fn remove_stale_temps(
+    dst: &dyn Backend,
+    opts: &SyncOptions,
+    progress: &Progress,
+    stats: &mut SyncStats,
+) {
+    if opts.dry_run || stats.errors > 0 {
+        return;
+    }
+    match dst.remove_stale_temps().await {
+        Ok(0) => {}
+        Ok(n) => progress.log(&format!(
+            "{NOTICE}removed {n} temporary files left by interrupted runs"
+        )),
+        Err(err) => {
+            progress.log(&format!("{ERROR}{err:#}"));
+            stats.errors += 1;
+        }
+    }
 }
 
 /// How a path is shown in messages: the root has no path of its own.
