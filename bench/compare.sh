@@ -6,7 +6,8 @@
 # runs each workload with poof and with rclone alternately (poof, rclone, poof, rclone, ...)
 # through a crypt remote over a local folder, or with --s3 over `rclone serve s3` on 127.0.0.1:
 #
-#   W1  encrypt-upload one large random file (1 GiB; 64 MiB with --quick)
+#   W1  encrypt-upload one large random file (1 GiB; 64 MiB with --quick); `cp` of the file
+#       runs in each pair too, as the floor that writing a new file sets on this disk
 #   W2  encrypt-upload many small files (20,000 of 1-16 KiB in 200 folders; 2,000 in 20)
 #   W3  re-sync W2 with nothing changed
 #   W5  re-sync W2 after touching 1% of the files (a new set of files each pair)
@@ -29,6 +30,7 @@
 # not slow down afterwards.
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep] [--only W1,W4]
+#        bench/compare.sh --report bench/scratch/run-...   (the table of a kept run again)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,6 +43,7 @@ transfers=4
 s3=0
 keep=0
 only=W1,W2,W3,W4,W5,W6
+report_only=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --s3) s3=1 ;;
     --keep) keep=1 ;;
     --only) only=$2; shift ;;
+    --report) report_only=$2; shift ;;
     -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -64,6 +68,66 @@ fi
 wanted() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 log() { printf '%s\n' "$*" >&2; }
+
+# report RUN: prints the table of a run from its times/ and facts (also: --report RUN).
+report() {
+  local run=$1
+  # shellcheck disable=SC1091
+  . "$run/facts"
+  echo
+  echo "poof vs rclone: $backend; $mode corpus; $pairs pairs; --transfers $transfers"
+  echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "rclone: $rclone_version"
+  python3 - "$run/times" "$big_bytes" "$small_bytes" "$small_files" "$mixed_bytes" "$mixed_files" <<'EOF'
+import os, statistics, sys
+times, big, small, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mixed, mixed_files = int(sys.argv[5]), int(sys.argv[6])
+rate = {
+    "W1": ("MB/s", big),
+    "W2": ("files/s", files),
+    "W3": ("files/s", files),
+    "W4": ("MB/s", big + small),
+    "W5": ("files/s", files),
+    "W6": ("MB/s", mixed),
+}
+what = {
+    "W1": "encrypt-upload 1 large file",
+    "W2": "encrypt-upload %d small files" % files,
+    "W3": "re-sync, nothing changed",
+    "W4": "download + decrypt all",
+    "W5": "re-sync, 1% touched",
+    "W6": "encrypt-upload mixed, %d files" % mixed_files,
+}
+def load(name, tool):
+    rows = [l.split() for l in open(os.path.join(times, "%s.%s" % (name, tool)))]
+    return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows) / 1024
+print()
+print("%-4s %-32s %9s %9s %12s %12s %9s %9s %8s %8s" % (
+    "", "workload", "poof s", "rclone s", "poof rate", "rclone rate",
+    "poof MiB", "rclone MiB", "speedup", "RSS p/r"))
+for name in ["W1", "W2", "W3", "W4", "W5", "W6"]:
+    if not os.path.exists(os.path.join(times, "%s.poof" % name)):
+        continue
+    (ps, pr), (rs, rr) = load(name, "poof"), load(name, "rclone")
+    unit, amount = rate[name]
+    scale = 1e6 if unit == "MB/s" else 1
+    print("%-4s %-32s %9.3f %9.3f %12s %12s %9.1f %9.1f %7.2fx %8.2f" % (
+        name, what[name], ps, rs,
+        "%.0f %s" % (amount / scale / ps, unit), "%.0f %s" % (amount / scale / rs, unit),
+        pr, rr, rs / ps, pr / rr))
+print()
+print("seconds and peak RSS are medians; speedup = rclone time / poof time; RSS p/r = poof / rclone")
+if os.path.exists(os.path.join(times, "W1.cp")):
+    (cs, _), (ps, _), (rs, _) = load("W1", "cp"), load("W1", "poof"), load("W1", "rclone")
+    print("W1 floor: cp of the same file into a new file takes %.3f s (%.0f MB/s); poof %.2fx, rclone %.2fx that time" % (
+        cs, big / 1e6 / cs, ps / cs, rs / cs))
+EOF
+}
+
+if [ -n "$report_only" ]; then
+  report "$report_only"
+  exit 0
+fi
 
 # --- tools --------------------------------------------------------------------------------
 if ! [ -x /usr/bin/time ]; then
@@ -135,8 +199,8 @@ EOF
   touch "$CORPUS/.mixed-done"
 fi
 big_bytes=$(stat -c %s "$CORPUS/big/big.bin")
-small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
-mixed_bytes=$(find "$CORPUS/mixed" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
+mixed_bytes=$(find "$CORPUS/mixed" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 mixed_files=$(find "$CORPUS/mixed" -type f | wc -l)
 
 # --- results of earlier invocations go aside, deleted at the very end ---------------------
@@ -182,6 +246,18 @@ else
   inner="$RUN/dst"
   backend="crypt over a local folder"
 fi
+cat >"$RUN/facts" <<EOF
+backend='$backend'
+mode=$mode
+pairs=$pairs
+transfers=$transfers
+big_bytes=$big_bytes
+small_bytes=$small_bytes
+small_files=$small_files
+mixed_bytes=$mixed_bytes
+mixed_files=$mixed_files
+rclone_version='$("$RCLONE" version | sed -n 1p)'
+EOF
 cat >>"$CONF" <<EOF
 [c]
 type = crypt
@@ -198,6 +274,8 @@ run() {
   local cmd
   if [ "$tool" = poof ]; then
     cmd=("$POOF" --rcloneconf "$CONF" "$@" --transfers "$transfers" --no-progress)
+  elif [ "$tool" = cp ]; then
+    cmd=(cp "$@")
   else
     cmd=("$RCLONE" --config "$CONF" "$@" --transfers "$transfers")
   fi
@@ -252,8 +330,11 @@ fi
 if wanted W1; then
   for i in $(seq "$pairs"); do
     for tool in poof rclone; do run W1 "$tool" sync "$CORPUS/big" "c:w1-$tool-$i"; done
+    # The floor of W1 on this disk: a plain copy of the file into a new file, no encryption.
+    run W1 cp "$CORPUS/big/big.bin" "$RUN/out/w1-cp-$i.bin"
   done
   drop_outputs w1
+  rm -f "$RUN"/out/w1-cp-*.bin
 fi
 if wanted W2 || wanted W3 || wanted W5; then
   for i in $(seq "$pairs"); do
@@ -292,50 +373,7 @@ for i in range(n):
 EOF
 
 # --- report -------------------------------------------------------------------------------
-echo
-echo "poof vs rclone: $backend; $mode corpus; $pairs pairs; --transfers $transfers"
-echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "rclone: $("$RCLONE" version | sed -n 1p)"
-python3 - "$RUN/times" "$big_bytes" "$small_bytes" "$small_files" "$mixed_bytes" "$mixed_files" <<'EOF'
-import os, statistics, sys
-times, big, small, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-mixed, mixed_files = int(sys.argv[5]), int(sys.argv[6])
-rate = {
-    "W1": ("MB/s", big),
-    "W2": ("files/s", files),
-    "W3": ("files/s", files),
-    "W4": ("MB/s", big + small),
-    "W5": ("files/s", files),
-    "W6": ("MB/s", mixed),
-}
-what = {
-    "W1": "encrypt-upload 1 large file",
-    "W2": "encrypt-upload %d small files" % files,
-    "W3": "re-sync, nothing changed",
-    "W4": "download + decrypt all",
-    "W5": "re-sync, 1% touched",
-    "W6": "encrypt-upload mixed, %d files" % mixed_files,
-}
-def load(name, tool):
-    rows = [l.split() for l in open(os.path.join(times, "%s.%s" % (name, tool)))]
-    return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows) / 1024
-print()
-print("%-4s %-32s %9s %9s %12s %12s %9s %9s %8s %8s" % (
-    "", "workload", "poof s", "rclone s", "poof rate", "rclone rate",
-    "poof MiB", "rclone MiB", "speedup", "RSS p/r"))
-for name in ["W1", "W2", "W3", "W4", "W5", "W6"]:
-    if not os.path.exists(os.path.join(times, "%s.poof" % name)):
-        continue
-    (ps, pr), (rs, rr) = load(name, "poof"), load(name, "rclone")
-    unit, amount = rate[name]
-    scale = 1e6 if unit == "MB/s" else 1
-    print("%-4s %-32s %9.3f %9.3f %12s %12s %9.1f %9.1f %7.2fx %8.2f" % (
-        name, what[name], ps, rs,
-        "%.0f %s" % (amount / scale / ps, unit), "%.0f %s" % (amount / scale / rs, unit),
-        pr, rr, rs / ps, pr / rr))
-print()
-print("seconds and peak RSS are medians; speedup = rclone time / poof time; RSS p/r = poof / rclone")
-EOF
+report "$RUN"
 
 # --- the trash goes last ------------------------------------------------------------------
 cleanup
