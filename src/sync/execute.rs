@@ -221,26 +221,26 @@ async fn transfer(
     entry: &Entry,
     progress: &Progress,
 ) -> Result<u64> {
-    let mtime = match entry.mtime {
-        Some(t) => Some(t),
-        None if !src.features().mtime_in_listing => src
+    let needs_stat = entry.mtime.is_none() && !src.features().mtime_in_listing;
+    // The modification time of an object store's file costs a request of its own (listings
+    // do not carry it): for a small file it runs beside the read rather than before it.
+    let source_mtime = || async {
+        if !needs_stat {
+            return Ok(entry.mtime);
+        }
+        Ok(src
             .stat(&entry.path)
             .await
             .context("cannot read the source modification time")?
-            .and_then(|found| found.mtime),
-        None => None,
-    };
-    let opts = PutOptions {
-        size: Some(entry.size),
-        mtime,
+            .and_then(|found| found.mtime))
     };
     let written = if entry.size <= WHOLE_FILE_SIZE {
         // Small files go through memory whole: one read and one write request, without a
         // stream's tasks and buffers (most of a backup's files, and most of its time).
-        let data = src
-            .get(&entry.path, entry.size)
-            .await
-            .context("cannot read the source")?;
+        let (mtime, data) = tokio::join!(source_mtime(), src.get(&entry.path, entry.size));
+        let mtime: Result<_> = mtime;
+        let mtime = mtime?;
+        let data = data.context("cannot read the source")?;
         progress.inc_bytes(data.len() as u64);
         if data.len() as u64 != entry.size {
             bail!(
@@ -249,8 +249,17 @@ async fn transfer(
                 data.len()
             );
         }
+        let opts = PutOptions {
+            size: Some(entry.size),
+            mtime,
+        };
         dst.put_bytes(&entry.path, data, opts).await?
     } else {
+        let mtime: Result<_> = source_mtime().await;
+        let opts = PutOptions {
+            size: Some(entry.size),
+            mtime: mtime?,
+        };
         let reader = src
             .open(&entry.path, None)
             .await
