@@ -1,30 +1,14 @@
-//! poof: encrypted backup and restore of local folders to cloud storage, byte-compatible with
-//! rclone's crypt format and needing no rclone at run time.
-//!
-//! `main` parses the command line ([`cli`]), runs one command ([`commands`]) and turns the
-//! outcome into an exit code. An error prints once, as a one-line chain of causes; a broken
-//! pipe (`poof cat ... | head`) is success.
+//! The `poof` binary: runs [`poof::run`] and turns the outcome into an exit code. An error
+//! prints once, as a one-line chain of causes; a broken pipe (`poof cat ... | head`) is success.
 #![forbid(unsafe_code)]
 
-mod cli;
-mod commands;
-mod config;
-mod lock;
-mod progress;
-mod remote;
-mod schedule;
-mod sync;
-
 use std::process::ExitCode;
-
-use clap::Parser;
 
 fn main() -> ExitCode {
     // TLS for https S3 endpoints: rustls is built without a default provider. An error only
     // means a provider is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = cli::Cli::parse();
-    match commands::run(cli) {
+    match poof::run() {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {

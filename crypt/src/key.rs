@@ -64,16 +64,8 @@ impl Keys {
         };
         // The length argument only matters for password-hash strings (10..=64); the output length
         // comes from the buffer.
-        let params = scrypt::Params::new(
-            SCRYPT_LOG_N,
-            SCRYPT_R,
-            SCRYPT_P,
-            scrypt::Params::RECOMMENDED_LEN,
-        )
-        .map_err(|_| Error::KeyDerivation)?;
         let mut material = zeroize::Zeroizing::new([0u8; KEY_MATERIAL_SIZE]);
-        scrypt::scrypt(password.as_bytes(), salt, &params, material.as_mut())
-            .map_err(|_| Error::KeyDerivation)?;
+        scrypt_material(password.as_bytes(), salt, &mut material)?;
         keys.data.copy_from_slice(&material[..DATA_KEY_SIZE]);
         keys.name
             .copy_from_slice(&material[DATA_KEY_SIZE..DATA_KEY_SIZE + NAME_KEY_SIZE]);
@@ -98,6 +90,64 @@ impl Keys {
     }
 }
 
+/// rclone's scrypt over `password` and `salt`, filling `out`.
+fn scrypt_material(password: &[u8], salt: &[u8], out: &mut [u8; KEY_MATERIAL_SIZE]) -> Result<()> {
+    #[cfg(fuzzing)]
+    if fuzz_memo::get(password, salt, out) {
+        return Ok(());
+    }
+    // The length argument only matters for password-hash strings (10..=64); the output length
+    // comes from the buffer.
+    let params = scrypt::Params::new(
+        SCRYPT_LOG_N,
+        SCRYPT_R,
+        SCRYPT_P,
+        scrypt::Params::RECOMMENDED_LEN,
+    )
+    .map_err(|_| Error::KeyDerivation)?;
+    scrypt::scrypt(password, salt, &params, out).map_err(|_| Error::KeyDerivation)?;
+    #[cfg(fuzzing)]
+    fuzz_memo::put(password, salt, out);
+    Ok(())
+}
+
+/// Fuzz builds only (`--cfg fuzzing`, set by cargo-fuzz): scrypt costs tens of milliseconds,
+/// which would be most of each run of a target that resolves the crypt remotes of a fixed
+/// config (poof's `fuzz/remote_path`), so results are memoised per password and salt (the
+/// first few pairs only). A static cache of key material is no place for real secrets: it is
+/// never compiled into a normal build.
+#[cfg(fuzzing)]
+mod fuzz_memo {
+    use std::sync::{Mutex, MutexGuard, PoisonError};
+
+    use super::KEY_MATERIAL_SIZE;
+
+    type Memo = Vec<(Vec<u8>, Vec<u8>, [u8; KEY_MATERIAL_SIZE])>;
+    const ENTRIES: usize = 16;
+    static MEMO: Mutex<Memo> = Mutex::new(Vec::new());
+
+    fn memo() -> MutexGuard<'static, Memo> {
+        MEMO.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Copies the memoised material of `password` and `salt` into `out`; false if there is none.
+    pub(super) fn get(password: &[u8], salt: &[u8], out: &mut [u8; KEY_MATERIAL_SIZE]) -> bool {
+        let memo = memo();
+        let found = memo.iter().find(|(p, s, _)| p == password && s == salt);
+        found
+            .map(|(_, _, material)| out.copy_from_slice(material))
+            .is_some()
+    }
+
+    /// Memoises the material of `password` and `salt`, while there is room.
+    pub(super) fn put(password: &[u8], salt: &[u8], material: &[u8; KEY_MATERIAL_SIZE]) {
+        let mut memo = memo();
+        if memo.len() < ENTRIES {
+            memo.push((password.to_vec(), salt.to_vec(), *material));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +158,20 @@ mod tests {
         assert_eq!(k.data_key(), &[0; 32]);
         assert_eq!(k.name_key(), &[0; 32]);
         assert_eq!(k.name_tweak(), &[0; 16]);
+    }
+
+    #[test]
+    fn derivation_repeats() {
+        // Twice each: in a fuzz build the second derivation comes from the memo.
+        for _ in 0..2 {
+            let a = Keys::derive("pw", "").unwrap();
+            let b = Keys::derive("pw", "").unwrap();
+            let c = Keys::derive("pw", "salt").unwrap();
+            assert_eq!(a.data_key(), b.data_key());
+            assert_eq!(a.name_key(), b.name_key());
+            assert_eq!(a.name_tweak(), b.name_tweak());
+            assert_ne!(a.data_key(), c.data_key());
+        }
     }
 
     #[test]

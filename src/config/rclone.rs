@@ -38,13 +38,14 @@
 //! as is an empty key (`= v`) and an unclosed `` ` `` quote. Line continuations and multi-line
 //! values do not exist (rclone refuses them too). Values are wiped from memory on drop.
 //!
-//! The binary's modules have no doctests, so this example is not compiled:
+//! ```
+//! use poof::config::rclone::RcloneConfig;
 //!
-//! ```ignore
 //! let config = RcloneConfig::parse("[box]\ntype = local\ncopy_links = true\n")?;
 //! let section = config.section("box").unwrap();
 //! assert_eq!(section.get("type"), Some("local"));
 //! assert_eq!(section.get_bool("copy_links")?, Some(true));
+//! # Ok::<(), poof::config::rclone::ConfigError>(())
 //! ```
 
 use std::collections::HashMap;
@@ -793,7 +794,6 @@ impl Section {
     }
 
     /// The `(key, value)` pairs in file order.
-    #[cfg(test)]
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }

@@ -65,15 +65,9 @@ impl Location {
         if !is_valid_remote_name(name) {
             bail!("{name:?} is not a valid remote name (letters, digits, _ - . + @ and spaces, not starting with - or space)");
         }
-        let trimmed = path.trim_end_matches('/');
-        let path = if trimmed.is_empty() && path.starts_with('/') {
-            "/"
-        } else {
-            trimmed
-        };
         Ok(Location::Remote {
             name: name.to_owned(),
-            path: path.to_owned(),
+            path: without_trailing_slash(path).to_owned(),
         })
     }
 
@@ -102,7 +96,8 @@ impl Location {
                 Some((
                     Location::Remote {
                         name: name.clone(),
-                        path: parent.to_owned(),
+                        // `a//b` splits into `a/` and `b`: the parent as `parse` gives it.
+                        path: without_trailing_slash(parent).to_owned(),
                     },
                     leaf.to_owned(),
                 ))
@@ -130,6 +125,17 @@ impl std::fmt::Display for Location {
             Location::Local(path) => write!(f, "{}", path.display()),
             Location::Remote { name, path } => write!(f, "{name}:{path}"),
         }
+    }
+}
+
+/// A remote path without trailing `/`, except that a path of slashes only stays `/` (the root
+/// of a `type = local` remote).
+fn without_trailing_slash(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() && path.starts_with('/') {
+        "/"
+    } else {
+        trimmed
     }
 }
 
@@ -323,8 +329,21 @@ mod tests {
         let (parent, leaf) = remote("c", "f").split_leaf().unwrap();
         assert_eq!((parent, leaf.as_str()), (remote("c", ""), "f"));
         assert!(remote("c", "").split_leaf().is_none());
+        assert!(remote("l", "/").split_leaf().is_none());
         let (parent, leaf) = Location::Local("f".into()).split_leaf().unwrap();
         assert_eq!((parent, leaf.as_str()), (Location::Local(".".into()), "f"));
+    }
+
+    #[test]
+    fn split_leaf_parent_of_double_slash_is_as_parsed() {
+        // Found by fuzz/remote_path: the parent of `f//b` was `f/`, which `parse` never gives
+        // (and which printed and parsed back as `f`).
+        let (parent, leaf) = Location::parse("r:f//b").unwrap().split_leaf().unwrap();
+        assert_eq!((parent, leaf.as_str()), (remote("r", "f"), "b"));
+        let (parent, leaf) = Location::parse("l://b").unwrap().split_leaf().unwrap();
+        assert_eq!((parent, leaf.as_str()), (remote("l", "/"), "b"));
+        let (parent, _) = remote("l", "/a//b").split_leaf().unwrap();
+        assert_eq!(Location::parse(&parent.to_string()).unwrap(), parent);
     }
 
     #[test]

@@ -1,0 +1,38 @@
+//! poof: encrypted backup and restore of local folders to cloud storage, byte-compatible with
+//! rclone's crypt format and needing no rclone at run time.
+//!
+//! The `poof` binary is a thin `main` over [`run`], which parses the command line and runs one
+//! command. Two parsers are public so that fuzz targets and other tools can call them:
+//!
+//! - [`config::rclone::RcloneConfig`]: rclone's config file (sections, `key = value` pairs,
+//!   obscured passwords, `RCLONE_CONFIG_<REMOTE>_<KEY>` overrides), and the rest of [`config`]
+//!   (poof.conf, where the files live);
+//! - [`remote::Location`]: rclone's `name:path` syntax, and [`remote::open_backend`], which
+//!   resolves a location through the config's local, alias, crypt and s3 sections.
+//!
+//! The commands, the sync engine, progress reporting, locking and scheduling stay private to
+//! the crate.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+pub mod config;
+mod lock;
+mod progress;
+pub mod remote;
+mod schedule;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses the process's command line and runs the command it names; clap prints usage errors
+/// and `--help` itself and exits.
+///
+/// # Errors
+/// Any failure of the command, for the caller to print once (as a one-line chain, `{:#}`) and
+/// turn into a failure exit code.
+pub fn run() -> anyhow::Result<ExitCode> {
+    commands::run(cli::Cli::parse())
+}
