@@ -195,7 +195,7 @@ pub struct Timeouts {
 impl Timeouts {
     /// The defaults for transfers in chunks of `chunk` bytes, `concurrency` parts in flight:
     /// [`REQUEST_TIMEOUT`], and the time to move `chunk * concurrency` bytes at
-    /// [`SLOWEST_RATE`], at least [`REQUEST_TIMEOUT`] (8 MiB x 4: 128 s).
+    /// [`SLOWEST_RATE`], at least [`REQUEST_TIMEOUT`] (the default 5 MiB x 4: 80 s).
     pub fn for_chunks(chunk: usize, concurrency: usize) -> Timeouts {
         let in_flight = u64::try_from(chunk)
             .unwrap_or(u64::MAX)
@@ -1043,7 +1043,7 @@ mod tests {
     fn transfer_deadline_fits_the_chunks_in_flight_at_the_slowest_rate() {
         let t = Timeouts::for_chunks(DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY);
         assert_eq!(t.request, REQUEST_TIMEOUT);
-        assert_eq!(t.transfer, Duration::from_secs(128));
+        assert_eq!(t.transfer, Duration::from_secs(80));
         let small = Timeouts::for_chunks(MIN_CHUNK_SIZE, 1);
         assert_eq!(small.transfer, REQUEST_TIMEOUT);
         let huge = Timeouts::for_chunks(usize::MAX, usize::MAX);
