@@ -1,5 +1,5 @@
-//! Fault injection: poof killed with SIGKILL at random points, storage dying mid-run, a full
-//! disk. After every fault, every object under its real name decrypts fully to one complete
+//! Fault injection: poof killed with SIGKILL at random points, storage dying mid-run, storage
+//! that accepts connections and never answers, a full disk. After every fault, every object under its real name decrypts fully to one complete
 //! version of its file, no temporary file shows up as a real name, nothing is deleted, and a
 //! re-run converges to an exact copy.
 //!
@@ -38,6 +38,12 @@ const DEFAULT_SEED: u64 = 0x706f_6f66;
 const BLOCK: usize = 64 * 1024;
 /// How long a dead S3 endpoint may keep poof retrying before it must give up.
 const DEAD_STORAGE_LIMIT: Duration = Duration::from_secs(60);
+/// S3 deadline of the hung-server test, in seconds (`POOF_S3_TIMEOUT_SECS`; the default of
+/// 30 s per attempt would make a run take minutes).
+const HUNG_TIMEOUT_SECS: &str = "2";
+/// How long a hung S3 endpoint may keep poof waiting: 6 attempts of 2 s plus the retry waits
+/// (at most 23 s), with room for a loaded machine.
+const HUNG_STORAGE_LIMIT: Duration = Duration::from_secs(120);
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -572,6 +578,149 @@ fn storage_dies_during_download() {
     println!(
         "faults: dead storage during download: {complete} restored files complete, none deleted"
     );
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never answers (nor reads).
+struct HungServer {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl HungServer {
+    fn start() -> HungServer {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => held.push(conn),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            held.len()
+        });
+        HungServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops accepting, closes every connection, and returns how many there were.
+    fn stop(&mut self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .take()
+            .map_or(0, |t| t.join().expect("hung server thread"))
+    }
+}
+
+impl Drop for HungServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An S3 server that accepts connections and never answers: `ls` of the bucket and of a crypt
+/// remote over it, `sync` up to it and down from it, all at once. Each exits non-zero within
+/// [`HUNG_STORAGE_LIMIT`] with one error line naming the timeout; nothing local is deleted.
+#[test]
+fn storage_hangs() {
+    let s = Scratch::new();
+    let mut server = HungServer::start();
+    s.write_config(&format!(
+        "[s3]\ntype = s3\nprovider = Other\naccess_key_id = HUNG\nsecret_access_key = hung\n\
+         endpoint = http://127.0.0.1:{}\n\n{}",
+        server.port,
+        CryptOpts::default().section("c", "s3:bucket/enc")
+    ));
+    let src = s.path("src");
+    let down = s.path("down");
+    let files: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|i| (format!("d/f{i}.txt"), pattern(100 + i, i as u64)))
+        .collect();
+    for dir in [&src, &down] {
+        for (rel, bytes) in &files {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, bytes).expect("write");
+        }
+    }
+    let runs: Vec<(&str, Vec<String>)> = vec![
+        ("ls s3", vec!["ls".into(), "s3:bucket".into()]),
+        ("ls crypt", vec!["ls".into(), "c:".into()]),
+        (
+            "sync up",
+            vec![
+                "sync".into(),
+                "--no-progress".into(),
+                src.display().to_string(),
+                "c:data".into(),
+            ],
+        ),
+        (
+            "sync down",
+            vec![
+                "sync".into(),
+                "--no-progress".into(),
+                "c:data".into(),
+                down.display().to_string(),
+            ],
+        ),
+    ];
+    let start = Instant::now();
+    let children: Vec<_> = runs
+        .iter()
+        .map(|(label, args)| {
+            let child = s
+                .poof()
+                .args(args)
+                .env("POOF_S3_TIMEOUT_SECS", HUNG_TIMEOUT_SECS)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn poof");
+            (*label, child)
+        })
+        .collect();
+    for (label, child) in children {
+        let out = child.wait_with_output().expect("wait");
+        let took = start.elapsed();
+        let err = stderr(&out);
+        assert!(
+            !out.status.success(),
+            "{label}: succeeded against a hung server: {err}"
+        );
+        assert!(took < HUNG_STORAGE_LIMIT, "{label}: took {took:?}");
+        let errors: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("poof: error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{label}: not one error line: {err}");
+        assert!(
+            errors[0].contains("timeout"),
+            "{label}: no timeout named: {err}"
+        );
+        println!(
+            "faults: hung storage: {label} failed after {took:?}: {}",
+            errors[0]
+        );
+    }
+    let connections = server.stop();
+    assert!(connections > 0, "poof never connected");
+    for dir in [&src, &down] {
+        for (rel, bytes) in &files {
+            assert_eq!(&std::fs::read(dir.join(rel)).expect(rel), bytes, "{rel}");
+        }
+        assert_eq!(files_below(dir).len(), files.len(), "{}", dir.display());
+    }
 }
 
 /// A download into a folder on a 2 MiB tmpfs: the disk fills, poof fails with a clear error,

@@ -5,9 +5,11 @@
 //! returns, beside the backend, one warning per option OpenDAL cannot honour (the caller prints
 //! them once). [`ObjectBackend::loopback_s3`] builds the operator for an `rclone serve s3` on
 //! 127.0.0.1 (tests, and a local peer). Every operator gets the same layers in one place
-//! ([`finish`]): retries with jittered exponential back-off, bounded by [`RETRY_WAIT_BOUND`].
-//! A request that still fails after every retry marks the store unreachable, and every later
-//! request of the run fails at once ([`ObjectBackend::guard`]): a dead endpoint ends a run of
+//! ([`finish`]): retries with jittered exponential back-off, bounded by [`RETRY_WAIT_BOUND`],
+//! around deadlines ([`Timeouts`]), so that a server that accepts connections and never answers
+//! fails each attempt instead of hanging the run. A request that still fails after every retry
+//! (refused, unreachable or timed out) marks the store unreachable, and every later request of
+//! the run fails at once ([`ObjectBackend::guard`]): a dead or hung endpoint ends a run of
 //! thousands of files within one request's retries.
 //!
 //! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
@@ -27,7 +29,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ::opendal::layers::RetryLayer;
+use ::opendal::layers::{RetryLayer, TimeoutLayer};
 use ::opendal::services::S3;
 use ::opendal::{ErrorKind, Operator, Writer};
 use anyhow::{anyhow, bail, Context, Result};
@@ -81,7 +83,10 @@ const IGNORED_OPTIONS: &[(&str, &str)] = &[
 /// An object store bucket, optionally below a key prefix.
 #[derive(Debug, Clone)]
 pub struct ObjectBackend {
+    /// Transfers (reads and writes of contents): deadlines per chunk ([`Timeouts::transfer`]).
     op: Operator,
+    /// Requests without contents (stat, list, delete): [`Timeouts::request`] throughout.
+    meta: Operator,
     /// Set once a request failed after every retry (see [`ObjectBackend::guard`]).
     unreachable: Arc<AtomicBool>,
     describe: String,
@@ -159,11 +164,106 @@ fn retry_layer() -> RetryLayer {
         .with_max_times(RETRY_MAX_TIMES)
 }
 
-/// Adds the layers every operator gets.
-fn finish(builder: S3) -> Result<Operator> {
+/// Deadline of one request that moves no contents: a stat (HEAD), one page of a listing, one
+/// delete. A healthy store answers these in well under a second; a server that accepted the
+/// connection and went silent costs this much per attempt, so a hung store fails a request
+/// after `6 x 30 s` plus the retry waits ([`RETRY_WAIT_BOUND`]), 198 s when measured, and the
+/// rest of the run at once.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The slowest link a transfer must survive, in bytes per second: 256 KiB/s (about 2 Mbit/s),
+/// shared by every part in flight. A transfer deadline is the time to move one chunk per part in
+/// flight at this rate, so a large upload over a slow but working link is never cut off.
+pub const SLOWEST_RATE: u64 = 256 * 1024;
+
+/// Environment variable that sets every S3 deadline ([`Timeouts`]) to a whole number of
+/// seconds: for a link slower than [`SLOWEST_RATE`] (more), or tests of a hung server (less).
+pub const TIMEOUT_ENV: &str = "POOF_S3_TIMEOUT_SECS";
+
+/// The deadlines of OpenDAL's `TimeoutLayer`. Each attempt of a request gets its own: a
+/// timed-out attempt is a temporary error that the retry layer retries ([`RETRY_MAX_TIMES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Requests that move no contents: see [`REQUEST_TIMEOUT`].
+    pub request: Duration,
+    /// One step of a transfer: one chunk of a download, one part of an upload (or the single
+    /// PUT of an object of at most one chunk), one `write` that waits for a free part slot, the
+    /// final `close` that waits for the parts in flight.
+    pub transfer: Duration,
+}
+
+impl Timeouts {
+    /// The defaults for transfers in chunks of `chunk` bytes, `concurrency` parts in flight:
+    /// [`REQUEST_TIMEOUT`], and the time to move `chunk * concurrency` bytes at
+    /// [`SLOWEST_RATE`], at least [`REQUEST_TIMEOUT`] (the default 5 MiB x 4: 80 s).
+    pub fn for_chunks(chunk: usize, concurrency: usize) -> Timeouts {
+        let in_flight = u64::try_from(chunk)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX));
+        let transfer = Duration::from_secs(in_flight.div_ceil(SLOWEST_RATE));
+        Timeouts {
+            request: REQUEST_TIMEOUT,
+            transfer: transfer.max(REQUEST_TIMEOUT),
+        }
+    }
+
+    /// [`Timeouts::for_chunks`], or every deadline set from [`TIMEOUT_ENV`] when it is set.
+    ///
+    /// # Errors
+    /// [`TIMEOUT_ENV`] is set to something other than a positive whole number of seconds.
+    pub fn from_env(chunk: usize, concurrency: usize) -> Result<Timeouts> {
+        match std::env::var_os(TIMEOUT_ENV) {
+            None => Ok(Timeouts::for_chunks(chunk, concurrency)),
+            Some(text) => {
+                let all = parse_timeout_secs(&text.to_string_lossy())?;
+                Ok(Timeouts {
+                    request: all,
+                    transfer: all,
+                })
+            }
+        }
+    }
+}
+
+/// Parses the value of [`TIMEOUT_ENV`].
+fn parse_timeout_secs(text: &str) -> Result<Duration> {
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => bail!("{TIMEOUT_ENV} = {text:?}: not a positive whole number of seconds"),
+    }
+}
+
+/// The two operators of a backend, over one S3 client.
+struct Operators {
+    /// Deadlines per transfer step ([`Timeouts::transfer`]).
+    data: Operator,
+    /// [`Timeouts::request`] for everything.
+    meta: Operator,
+}
+
+/// Adds the layers every operator gets: deadlines inside, retries outside.
+///
+/// OpenDAL applies the layer added last outermost. The `TimeoutLayer` goes in first, so that
+/// each attempt the `RetryLayer` makes gets its own deadline and a timed-out attempt (a
+/// temporary error) is retried; the other order would let a deadline cut through the retries
+/// and drop a request body mid-retry (OpenDAL's `RetryLayer` documentation). The transfer
+/// deadline also bounds each part of a multipart upload, through the operation's executor.
+fn finish(builder: S3, timeouts: Timeouts) -> Result<Operators> {
     install_transport();
     let op = Operator::new(builder).context("cannot set up the S3 client")?;
-    Ok(op.layer(retry_layer()))
+    let layered = |io_timeout: Duration| {
+        op.clone()
+            .layer(
+                TimeoutLayer::new()
+                    .with_timeout(timeouts.request)
+                    .with_io_timeout(io_timeout),
+            )
+            .layer(retry_layer())
+    };
+    Ok(Operators {
+        data: layered(timeouts.transfer),
+        meta: layered(timeouts.request),
+    })
 }
 
 /// Parses rclone's size syntax: a number with an optional binary suffix (`b`, `k`, `M`, `G`,
@@ -294,8 +394,11 @@ impl ObjectBackend {
                 warnings.push(format!("[{name}] {key} = {value} is ignored: {why}"));
             }
         }
+        let timeouts = Timeouts::from_env(chunk, concurrency)?;
+        let ops = finish(b, timeouts).with_context(|| format!("[{name}]"))?;
         let backend = ObjectBackend {
-            op: finish(b).with_context(|| format!("[{name}]"))?,
+            op: ops.data,
+            meta: ops.meta,
             unreachable: Arc::default(),
             describe: format!("{name}:{}", path.trim_matches('/')),
             chunk,
@@ -308,12 +411,24 @@ impl ObjectBackend {
     /// keys, no credentials from the environment or EC2 metadata.
     ///
     /// # Errors
-    /// An empty bucket name, or an operator OpenDAL refuses.
+    /// An empty bucket name, an invalid [`TIMEOUT_ENV`], or an operator OpenDAL refuses.
     pub fn loopback_s3(
         port: u16,
         bucket_and_prefix: &str,
         access_key: &str,
         secret_key: &str,
+    ) -> Result<ObjectBackend> {
+        let timeouts = Timeouts::from_env(DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY)?;
+        Self::loopback(port, bucket_and_prefix, access_key, secret_key, timeouts)
+    }
+
+    /// [`ObjectBackend::loopback_s3`] with the given deadlines.
+    fn loopback(
+        port: u16,
+        bucket_and_prefix: &str,
+        access_key: &str,
+        secret_key: &str,
+        timeouts: Timeouts,
     ) -> Result<ObjectBackend> {
         let Some((bucket, root)) = split_bucket(bucket_and_prefix) else {
             bail!("{bucket_and_prefix:?}: no bucket");
@@ -328,8 +443,10 @@ impl ObjectBackend {
             .secret_access_key(secret_key)
             .disable_config_load()
             .disable_ec2_metadata();
+        let ops = finish(b, timeouts)?;
         Ok(ObjectBackend {
-            op: finish(b)?,
+            op: ops.data,
+            meta: ops.meta,
             unreachable: Arc::default(),
             describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
             chunk: DEFAULT_CHUNK_SIZE,
@@ -337,7 +454,7 @@ impl ObjectBackend {
         })
     }
 
-    /// The OpenDAL operator.
+    /// The OpenDAL operator of transfers (reads and writes of contents).
     pub fn operator(&self) -> &Operator {
         &self.op
     }
@@ -481,7 +598,7 @@ impl ObjectBackend {
             format!("{dir}/")
         };
         let what = || format!("cannot list {}/{dir}", self.describe);
-        let lister = match self.op.lister_with(&prefix).recursive(recursive).await {
+        let lister = match self.meta.lister_with(&prefix).recursive(recursive).await {
             Ok(l) => l,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err).with_context(what),
@@ -545,7 +662,7 @@ impl ObjectBackend {
     }
 
     async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
-        let meta = match self.op.stat(path).await {
+        let meta = match self.meta.stat(path).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => {
@@ -684,7 +801,7 @@ impl ObjectBackend {
     }
 
     async fn raw_remove(&self, path: &str) -> Result<()> {
-        self.op
+        self.meta
             .delete(path)
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
@@ -777,24 +894,40 @@ impl ObjectBackend {
 
     /// Marks the store unreachable when `result` failed after every retry (OpenDAL's
     /// persistent errors: temporary ones whose retries ran out).
+    /// A hung store's error says so first: OpenDAL's own message ("io operation timeout
+    /// reached") does not tell a user that every attempt went unanswered.
     fn guard<T>(&self, result: Result<T>) -> Result<T> {
-        if let Err(err) = &result {
-            if err.chain().any(is_retries_exhausted) {
+        match result {
+            Err(err) if err.chain().any(is_retries_exhausted) => {
                 self.unreachable.store(true, Ordering::Relaxed);
+                if err.chain().any(is_timed_out) {
+                    let attempts = RETRY_MAX_TIMES.saturating_add(1);
+                    return Err(err.context(format!(
+                        "{}: timeout: no answer to {attempts} attempts in a row (the server \
+                         accepts connections but does not respond; {TIMEOUT_ENV} sets the \
+                         deadline in seconds)",
+                        self.describe
+                    )));
+                }
+                Err(err)
             }
+            other => other,
         }
-        result
     }
 }
 
 /// True when `err` (directly or inside an I/O error) is an OpenDAL error saying the store
 /// could not be reached even after the retries: a persistent error caused by a refused
-/// connection or an unreachable host. An HTTP error answer (403, 404, 5xx) or a body cut
-/// short concerns one request only, so it does not count.
+/// connection, an unreachable host, or a deadline missed by every attempt (a hung server). An
+/// HTTP error answer (403, 404, 5xx) or a body cut short concerns one request only, so it does
+/// not count.
 fn is_retries_exhausted(err: &(dyn std::error::Error + 'static)) -> bool {
-    let unreachable = |e: &::opendal::Error| {
+    opendal_error(err).is_some_and(|e| {
         if !e.is_persistent() {
             return false;
+        }
+        if is_timeout(e) {
+            return true;
         }
         let mut cause = std::error::Error::source(e);
         while let Some(c) = cause {
@@ -811,14 +944,28 @@ fn is_retries_exhausted(err: &(dyn std::error::Error + 'static)) -> bool {
             cause = c.source();
         }
         false
-    };
-    if let Some(e) = err.downcast_ref::<::opendal::Error>() {
-        return unreachable(e);
-    }
-    err.downcast_ref::<io::Error>()
-        .and_then(|io| io.get_ref())
-        .and_then(|inner| inner.downcast_ref::<::opendal::Error>())
-        .is_some_and(unreachable)
+    })
+}
+
+/// True when `err` (directly or inside an I/O error) is a deadline every attempt missed.
+fn is_timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    opendal_error(err).is_some_and(|e| e.is_persistent() && is_timeout(e))
+}
+
+/// `err` as an OpenDAL error, directly or inside an I/O error (download streams).
+fn opendal_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ::opendal::Error> {
+    err.downcast_ref::<::opendal::Error>().or_else(|| {
+        err.downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<::opendal::Error>())
+    })
+}
+
+/// True for a missed deadline of OpenDAL's `TimeoutLayer` ("operation timeout reached", "io
+/// operation timeout reached") or of a multipart part ("write part timeout"): OpenDAL marks
+/// them only by kind and message (pinned by the `hung_endpoint_*` test).
+fn is_timeout(e: &::opendal::Error) -> bool {
+    e.kind() == ErrorKind::Unexpected && e.message().contains("timeout")
 }
 
 /// A download stream that marks its store unreachable when a read fails after every retry.
@@ -890,6 +1037,59 @@ mod tests {
         let again = backend.list("", true).await.unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(1));
         assert!(format!("{again:#}").contains("giving up"), "{again:#}");
+    }
+
+    #[test]
+    fn transfer_deadline_fits_the_chunks_in_flight_at_the_slowest_rate() {
+        let t = Timeouts::for_chunks(DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY);
+        assert_eq!(t.request, REQUEST_TIMEOUT);
+        assert_eq!(t.transfer, Duration::from_secs(80));
+        let small = Timeouts::for_chunks(MIN_CHUNK_SIZE, 1);
+        assert_eq!(small.transfer, REQUEST_TIMEOUT);
+        let huge = Timeouts::for_chunks(usize::MAX, usize::MAX);
+        assert!(huge.transfer > Duration::from_secs(1 << 40));
+    }
+
+    #[test]
+    fn timeout_env_value_is_whole_positive_seconds() {
+        assert_eq!(parse_timeout_secs(" 3 ").unwrap(), Duration::from_secs(3));
+        for bad in ["0", "-1", "1.5", "", "x"] {
+            let err = parse_timeout_secs(bad).unwrap_err().to_string();
+            assert!(err.contains(TIMEOUT_ENV), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hung_endpoint_times_out_every_attempt_then_fails_at_once() {
+        // Connections are accepted (by the kernel's backlog) and never answered.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let second = Duration::from_secs(1);
+        let timeouts = Timeouts {
+            request: second,
+            transfer: second,
+        };
+        let backend = ObjectBackend::loopback(port, "bucket", "k", "s", timeouts).unwrap();
+        let start = std::time::Instant::now();
+        let err = backend.stat("x").await.unwrap_err();
+        let took = start.elapsed();
+        let attempts = u32::try_from(RETRY_MAX_TIMES).unwrap() + 1;
+        assert!(
+            took >= second * attempts,
+            "no retry happened: {took:?} {err:#}"
+        );
+        assert!(
+            took < second * attempts + RETRY_WAIT_BOUND + Duration::from_secs(5),
+            "{took:?}"
+        );
+        let msg = format!("{err:#}");
+        assert!(msg.contains("timeout: no answer to 6 attempts"), "{msg}");
+        assert!(msg.contains("operation timeout reached"), "{msg}");
+        let start = std::time::Instant::now();
+        let again = backend.list("", true).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(format!("{again:#}").contains("giving up"), "{again:#}");
+        drop(listener);
     }
 
     /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
