@@ -306,6 +306,35 @@ fn random_hex() -> String {
     )
 }
 
+/// Creates the temporary file `temp` in `parent` (and `parent` with its ancestors when
+/// missing: usually the sync made it already, so that costs nothing per file), locked until
+/// dropped, and the guard that removes it unless disarmed.
+fn create_temp(parent: &Path, temp: &Path) -> Result<(fs::File, TempGuard)> {
+    let create = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(temp)
+    };
+    let file = match create() {
+        Err(err) if err.kind() == ErrorKind::NotFound => {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+            create()
+        }
+        other => other,
+    }
+    .with_context(|| format!("cannot create {}", temp.display()))?;
+    // Armed only now: a name that was taken belongs to someone else.
+    let guard = TempGuard {
+        path: Some(temp.to_path_buf()),
+    };
+    // Held until the rename: tells remove_stale_temps the file is being written.
+    file.lock()
+        .with_context(|| format!("cannot lock {}", temp.display()))?;
+    Ok((file, guard))
+}
+
 /// Removes a temporary file when dropped, unless disarmed after the final rename.
 struct TempGuard {
     path: Option<PathBuf>,
@@ -356,19 +385,7 @@ async fn write_whole(
     opts: PutOptions,
 ) -> Result<u64> {
     blocking(move || {
-        fs::create_dir_all(&parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-        let mut guard = TempGuard {
-            path: Some(temp.clone()),
-        };
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .with_context(|| format!("cannot create {}", temp.display()))?;
-        // Held until the rename: tells remove_stale_temps the file is being written.
-        file.lock()
-            .with_context(|| format!("cannot lock {}", temp.display()))?;
+        let (mut file, mut guard) = create_temp(&parent, &temp)?;
         file.write_all(&bytes)
             .with_context(|| format!("cannot write {}", temp.display()))?;
         if let Some(mtime) = opts.mtime {
@@ -528,19 +545,7 @@ impl Backend for LocalBackend {
         // tokio's file adapter (a second buffer, and a trip to the pool per chunk).
         let handle = tokio::runtime::Handle::current();
         blocking(move || {
-            fs::create_dir_all(&parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-            let mut guard = TempGuard {
-                path: Some(temp.clone()),
-            };
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-                .with_context(|| format!("cannot create {}", temp.display()))?;
-            // Held until the rename: tells remove_stale_temps the file is being written.
-            file.lock()
-                .with_context(|| format!("cannot lock {}", temp.display()))?;
+            let (mut file, mut guard) = create_temp(&parent, &temp)?;
             let mut buf = vec![0u8; COPY_BUFFER_SIZE];
             let mut written = 0u64;
             loop {
