@@ -32,6 +32,7 @@
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep] [--only W1,W4]
 #        bench/compare.sh --report bench/scratch/run-...   (the table of a kept run again)
+# --keep keeps bench/scratch/run-*/ (times, facts and logs, not the copies) for --report.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -383,7 +384,10 @@ report "$RUN"
 # --- the trash goes last ------------------------------------------------------------------
 cleanup
 server_pid=
+# --keep keeps the run's times, facts and logs (for --report), not its copies: two full runs
+# of copies do not fit on the machines this was written on.
+mv "$RUN/dst" "$RUN/out" "$TRASH/"
 if [ "$keep" = 0 ]; then
   mv "$RUN" "$TRASH/"
-  rm -rf "$TRASH"
 fi
+rm -rf "$TRASH"
