@@ -20,7 +20,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
@@ -295,7 +295,7 @@ fn dir_id(path: &Path) -> Result<(u64, u64)> {
 fn random_hex() -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
-        std::time::SystemTime::now()
+        SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
@@ -306,44 +306,73 @@ fn random_hex() -> String {
     )
 }
 
-/// Creates the temporary file `temp` in `parent` (and `parent` with its ancestors when
-/// missing: usually the sync made it already, so that costs nothing per file), locked until
-/// dropped, and the guard that removes it unless disarmed.
-fn create_temp(parent: &Path, temp: &Path) -> Result<(fs::File, TempGuard)> {
-    let create = || {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(temp)
-    };
-    let file = match create() {
-        Err(err) if err.kind() == ErrorKind::NotFound => {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-            create()
+/// A temporary file being written beside its target: locked while open, and removed when
+/// dropped unless [`TempFile::commit`] renamed it.
+struct TempFile {
+    file: fs::File,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl TempFile {
+    /// Creates the temporary file `temp` in `parent` (and `parent` with its ancestors when
+    /// missing: usually the sync made it already, so that costs nothing per file) and locks
+    /// it, which tells [`Backend::remove_stale_temps`] it is being written.
+    fn create(parent: &Path, temp: &Path) -> Result<TempFile> {
+        let create = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(temp)
+        };
+        let file = match create() {
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+                create()
+            }
+            other => other,
         }
-        other => other,
+        .with_context(|| format!("cannot create {}", temp.display()))?;
+        // Owned (and removed on failure) only now: a name that was taken is someone else's.
+        let temp = TempFile {
+            file,
+            path: temp.to_path_buf(),
+            committed: false,
+        };
+        temp.file
+            .lock()
+            .with_context(|| format!("cannot lock {}", temp.path.display()))?;
+        Ok(temp)
     }
-    .with_context(|| format!("cannot create {}", temp.display()))?;
-    // Armed only now: a name that was taken belongs to someone else.
-    let guard = TempGuard {
-        path: Some(temp.to_path_buf()),
-    };
-    // Held until the rename: tells remove_stale_temps the file is being written.
-    file.lock()
-        .with_context(|| format!("cannot lock {}", temp.display()))?;
-    Ok((file, guard))
+
+    /// Sets the modification time and renames the file to `full` while it is still open, so
+    /// the lock covers the temporary name until it is gone.
+    fn commit(mut self, full: &Path, mtime: Option<SystemTime>) -> Result<()> {
+        if let Some(mtime) = mtime {
+            filetime::set_file_handle_times(
+                &self.file,
+                None,
+                Some(filetime::FileTime::from_system_time(mtime)),
+            )
+            .with_context(|| format!("cannot set the time of {}", self.path.display()))?;
+        }
+        fs::rename(&self.path, full).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                self.path.display(),
+                full.display()
+            )
+        })?;
+        self.committed = true;
+        Ok(())
+    }
 }
 
-/// Removes a temporary file when dropped, unless disarmed after the final rename.
-struct TempGuard {
-    path: Option<PathBuf>,
-}
-
-impl Drop for TempGuard {
+impl Drop for TempFile {
     fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
+        if !self.committed {
+            let _ = fs::remove_file(&self.path);
         }
     }
 }
@@ -385,22 +414,11 @@ async fn write_whole(
     opts: PutOptions,
 ) -> Result<u64> {
     blocking(move || {
-        let (mut file, mut guard) = create_temp(&parent, &temp)?;
-        file.write_all(&bytes)
+        let mut file = TempFile::create(&parent, &temp)?;
+        file.file
+            .write_all(&bytes)
             .with_context(|| format!("cannot write {}", temp.display()))?;
-        if let Some(mtime) = opts.mtime {
-            filetime::set_file_handle_times(
-                &file,
-                None,
-                Some(filetime::FileTime::from_system_time(mtime)),
-            )
-            .with_context(|| format!("cannot set the time of {}", temp.display()))?;
-        }
-        // Renamed while still open, so the lock covers the temporary name until it is gone.
-        fs::rename(&temp, &full)
-            .with_context(|| format!("cannot rename {} to {}", temp.display(), full.display()))?;
-        guard.path = None;
-        drop(file);
+        file.commit(&full, opts.mtime)?;
         Ok(bytes.len() as u64)
     })
     .await
@@ -545,7 +563,7 @@ impl Backend for LocalBackend {
         // tokio's file adapter (a second buffer, and a trip to the pool per chunk).
         let handle = tokio::runtime::Handle::current();
         blocking(move || {
-            let (mut file, mut guard) = create_temp(&parent, &temp)?;
+            let mut file = TempFile::create(&parent, &temp)?;
             let mut buf = vec![0u8; COPY_BUFFER_SIZE];
             let mut written = 0u64;
             loop {
@@ -555,7 +573,8 @@ impl Backend for LocalBackend {
                 if n == 0 {
                     break;
                 }
-                file.write_all(buf.get(..n).unwrap_or_default())
+                file.file
+                    .write_all(buf.get(..n).unwrap_or_default())
                     .with_context(|| format!("cannot write {}", temp.display()))?;
                 written = written.saturating_add(n as u64);
             }
@@ -567,20 +586,7 @@ impl Backend for LocalBackend {
                     );
                 }
             }
-            if let Some(mtime) = opts.mtime {
-                filetime::set_file_handle_times(
-                    &file,
-                    None,
-                    Some(filetime::FileTime::from_system_time(mtime)),
-                )
-                .with_context(|| format!("cannot set the time of {}", temp.display()))?;
-            }
-            // Renamed while still open, so the lock covers the temporary name until it is gone.
-            fs::rename(&temp, &full).with_context(|| {
-                format!("cannot rename {} to {}", temp.display(), full.display())
-            })?;
-            guard.path = None;
-            drop(file);
+            file.commit(&full, opts.mtime)?;
             Ok(written)
         })
         .await
