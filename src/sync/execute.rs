@@ -226,7 +226,7 @@ async fn transfer(
     // do not carry it): for a small file it runs beside the read rather than before it.
     let source_mtime = || async {
         if !needs_stat {
-            return Ok(entry.mtime);
+            return Ok::<_, anyhow::Error>(entry.mtime);
         }
         Ok(src
             .stat(&entry.path)
@@ -238,7 +238,6 @@ async fn transfer(
         // Small files go through memory whole: one read and one write request, without a
         // stream's tasks and buffers (most of a backup's files, and most of its time).
         let (mtime, data) = tokio::join!(source_mtime(), src.get(&entry.path, entry.size));
-        let mtime: Result<_> = mtime;
         let mtime = mtime?;
         let data = data.context("cannot read the source")?;
         progress.inc_bytes(data.len() as u64);
@@ -255,10 +254,9 @@ async fn transfer(
         };
         dst.put_bytes(&entry.path, data, opts).await?
     } else {
-        let mtime: Result<_> = source_mtime().await;
         let opts = PutOptions {
             size: Some(entry.size),
-            mtime: mtime?,
+            mtime: source_mtime().await?,
         };
         let reader = src
             .open(&entry.path, None)
