@@ -479,6 +479,26 @@ fn kill_restore() {
     );
 }
 
+/// A restore folder after a failed or interrupted restore: no temporary file left, every file
+/// but the user's own `keep.txt` one complete version of its source. Returns the count.
+fn check_interrupted_restore(dir: &Path, tree: &Tree) -> usize {
+    let mut complete = 0;
+    for rel in files_below(dir) {
+        let leaf = rel.rsplit('/').next().unwrap_or(&rel);
+        assert!(
+            !(leaf.starts_with('.') && leaf.ends_with(".partial")),
+            "{rel}: temporary file left behind"
+        );
+        if rel == "keep.txt" {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(&rel)).expect("read");
+        assert!(tree.version_of(&rel, &bytes).is_some(), "{rel}: truncated");
+        complete += 1;
+    }
+    complete
+}
+
 /// Kills the S3 server (by PID) once `trigger` says the run is under way.
 fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vault) -> bool) {
     let start = Instant::now();
@@ -557,20 +577,7 @@ fn storage_dies_during_download() {
     let cmd = vault.restore_cmd(&restored);
     let watch = target.clone();
     kill_server_during(&mut vault, cmd, move |_| files_below(&watch).len() > 3);
-    let mut complete = 0;
-    for rel in files_below(&target) {
-        let leaf = rel.rsplit('/').next().unwrap_or(&rel);
-        assert!(
-            !(leaf.starts_with('.') && leaf.ends_with(".partial")),
-            "{rel}: temporary file left behind"
-        );
-        if rel == "keep.txt" {
-            continue;
-        }
-        let bytes = std::fs::read(target.join(&rel)).expect("read");
-        assert!(tree.version_of(&rel, &bytes).is_some(), "{rel}: truncated");
-        complete += 1;
-    }
+    let complete = check_interrupted_restore(&target, &tree);
     assert_eq!(
         std::fs::read(target.join("keep.txt")).expect("kept"),
         b"mine"
@@ -776,20 +783,7 @@ fn disk_full_during_download() {
         err.contains("No space left on device"),
         "the error does not say the disk is full: {err}"
     );
-    let mut complete = 0;
-    for rel in files_below(&data) {
-        let leaf = rel.rsplit('/').next().unwrap_or(&rel);
-        assert!(
-            !(leaf.starts_with('.') && leaf.ends_with(".partial")),
-            "{rel}: temporary file left behind"
-        );
-        if rel == "keep.txt" {
-            continue;
-        }
-        let bytes = std::fs::read(data.join(&rel)).expect("read");
-        assert!(tree.version_of(&rel, &bytes).is_some(), "{rel}: truncated");
-        complete += 1;
-    }
+    let complete = check_interrupted_restore(&data, &tree);
     assert_eq!(std::fs::read(data.join("keep.txt")).expect("kept"), b"mine");
     println!(
         "faults: disk full: poof failed ({} error lines), {complete} complete files, no \
