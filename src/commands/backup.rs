@@ -35,7 +35,7 @@ use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::progress::{summary_line, Progress};
-use crate::remote::backend::{Backend, ByteStream, Entry, Features, PutOptions};
+use crate::remote::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
 use crate::remote::local::LocalBackend;
 use crate::remote::{open_backend, Location};
 use crate::sync::{execute::execute, plan::plan, Plan, SyncOptions, SyncStats};
@@ -529,6 +529,18 @@ impl HideLock {
     }
 }
 
+impl BlockingIo for HideLock {
+    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        self.refuse(path)?;
+        self.inner.read_whole(path, size)
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.refuse(path)?;
+        self.inner.write_whole(path, data, opts)
+    }
+}
+
 #[async_trait]
 impl Backend for HideLock {
     fn describe(&self) -> String {
@@ -564,6 +576,24 @@ impl Backend for HideLock {
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
         self.refuse(path)?;
         self.inner.put(path, data, opts).await
+    }
+
+    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        self.refuse(path)?;
+        self.inner.get(path, size).await
+    }
+
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.refuse(path)?;
+        self.inner.put_bytes(path, data, opts).await
+    }
+
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        Some(self)
+    }
+
+    async fn remove_stale_temps(&self) -> Result<usize> {
+        self.inner.remove_stale_temps().await
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
@@ -666,6 +696,19 @@ mod tests {
         assert_eq!(names, ["kept"]);
         assert!(hidden.stat(LOCK_FILE).await.unwrap().is_none());
         assert!(hidden.remove(LOCK_FILE).await.is_err());
-        assert!(dir.path().join(LOCK_FILE).exists());
+        // Whole-file reads and writes, async and blocking, refuse it as well.
+        assert!(hidden.get(LOCK_FILE, 2).await.is_err());
+        let opts = PutOptions::default();
+        assert!(hidden
+            .put_bytes(LOCK_FILE, b"2\n".to_vec(), opts)
+            .await
+            .is_err());
+        let blocking = hidden.blocking_io().unwrap();
+        assert!(blocking.read_whole(LOCK_FILE, 2).is_err());
+        assert!(blocking
+            .write_whole(LOCK_FILE, b"2\n".to_vec(), opts)
+            .is_err());
+        assert_eq!(blocking.read_whole("kept", 1).unwrap(), b"x");
+        assert_eq!(std::fs::read(dir.path().join(LOCK_FILE)).unwrap(), b"1\n");
     }
 }

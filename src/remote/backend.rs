@@ -138,6 +138,14 @@ pub trait Backend: Send + Sync {
             .await
     }
 
+    /// The same whole-file reads and writes as [`Backend::get`] and [`Backend::put_bytes`],
+    /// done on the calling thread, when this backend's I/O is plain system calls (a local
+    /// folder, a crypt remote over one): engines copying many small files between two such
+    /// backends run them on their own threads, without a trip to the blocking pool per file.
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        None
+    }
+
     /// Removes the temporary files of interrupted writes (a killed run's `.partial` files
     /// in a local folder) that listings since the last call came across and that no running
     /// write holds, and returns how many. Backends without such files remove nothing.
@@ -153,4 +161,15 @@ pub trait Backend: Send + Sync {
 
     /// Removes an empty directory (nothing to do on object stores).
     async fn rmdir(&self, path: &str) -> Result<()>;
+}
+
+/// Whole-file I/O on the calling thread (see [`Backend::blocking_io`]): the same paths,
+/// results and contract as the async [`Backend::get`] and [`Backend::put_bytes`]. The calls
+/// block, so they belong on threads of their own, never on the async runtime's workers.
+pub trait BlockingIo: Send + Sync {
+    /// [`Backend::get`] on the calling thread.
+    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>>;
+
+    /// [`Backend::put_bytes`] on the calling thread.
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64>;
 }

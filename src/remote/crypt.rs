@@ -21,7 +21,7 @@ use poof_crypt::{content, ContentCipher, Keys, NameCipher, NameEncoding, NameMod
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use zeroize::Zeroizing;
 
-use super::backend::{Backend, ByteStream, Entry, Features, PutOptions};
+use super::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
 use crate::config::rclone::Section;
 
 mod parallel;
@@ -161,12 +161,76 @@ impl CryptBackend {
         (!plain.chars().any(|c| c.is_control())).then_some(plain)
     }
 
+    /// The size of the stored file of `size` plaintext bytes.
+    fn stored_size(&self, size: u64) -> u64 {
+        match self.settings.content {
+            Some(_) => content::encrypted_size(size),
+            None => size,
+        }
+    }
+
+    /// The plaintext of a whole stored file (a damaged block is a warning or an error, as
+    /// the content settings say).
+    fn open_whole(&self, path: &str, stored: Vec<u8>) -> Result<Vec<u8>> {
+        let Some(cipher) = &self.settings.content else {
+            return Ok(stored);
+        };
+        let (plain, bad_blocks) = cipher
+            .decrypt_bytes(&stored)
+            .with_context(|| format!("{}: {path}: cannot decrypt", self.describe))?;
+        for index in bad_blocks {
+            parallel::warn_bad_block(index);
+        }
+        Ok(plain)
+    }
+
+    /// The stored form of a whole file.
+    fn seal_whole(&self, plain: Vec<u8>) -> Vec<u8> {
+        match &self.settings.content {
+            Some(cipher) => cipher.encrypt_bytes(&plain),
+            None => plain,
+        }
+    }
+
+    /// The plaintext size of a put that stored `written` bytes.
+    fn plain_written(&self, path: &str, written: u64) -> Result<u64> {
+        self.plain_size(written)
+            .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
+    }
+
+    /// The inner backend's blocking I/O (there whenever this backend offers its own).
+    fn inner_blocking(&self) -> Result<&dyn BlockingIo> {
+        self.inner
+            .blocking_io()
+            .with_context(|| format!("{}: the storage below has no blocking I/O", self.describe))
+    }
+
     /// The plaintext size of a file of `encrypted` bytes.
     fn plain_size(&self, encrypted: u64) -> poof_crypt::Result<u64> {
         match self.settings.content {
             Some(_) => content::decrypted_size(encrypted),
             None => Ok(encrypted),
         }
+    }
+}
+
+/// Whole files through the inner backend's blocking I/O, with the same steps as the async
+/// [`Backend::get`] and [`Backend::put_bytes`].
+impl BlockingIo for CryptBackend {
+    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        let stored = self
+            .inner_blocking()?
+            .read_whole(&self.enc_file(path), self.stored_size(size))?;
+        self.open_whole(path, stored)
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let written = self.inner_blocking()?.write_whole(
+            &self.enc_file(path),
+            self.seal_whole(data),
+            opts,
+        )?;
+        self.plain_written(path, written)
     }
 }
 
@@ -394,34 +458,27 @@ impl Backend for CryptBackend {
             mtime: opts.mtime,
         };
         let written = self.inner.put(&enc, sealed, inner_opts).await?;
-        content::decrypted_size(written)
-            .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
+        self.plain_written(path, written)
     }
 
     async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        let enc = self.enc_file(path);
-        let Some(cipher) = &self.settings.content else {
-            return self.inner.get(&enc, size).await;
-        };
-        let sealed = self.inner.get(&enc, content::encrypted_size(size)).await?;
-        let (plain, bad_blocks) = cipher
-            .decrypt_bytes(&sealed)
-            .with_context(|| format!("{}: {path}: cannot decrypt", self.describe))?;
-        for index in bad_blocks {
-            parallel::warn_bad_block(index);
-        }
-        Ok(plain)
+        let stored = self
+            .inner
+            .get(&self.enc_file(path), self.stored_size(size))
+            .await?;
+        self.open_whole(path, stored)
     }
 
     async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        let enc = self.enc_file(path);
-        let Some(cipher) = &self.settings.content else {
-            return self.inner.put_bytes(&enc, data, opts).await;
-        };
-        let sealed = cipher.encrypt_bytes(&data);
-        let written = self.inner.put_bytes(&enc, sealed, opts).await?;
-        content::decrypted_size(written)
-            .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
+        let written = self
+            .inner
+            .put_bytes(&self.enc_file(path), self.seal_whole(data), opts)
+            .await?;
+        self.plain_written(path, written)
+    }
+
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        self.inner.blocking_io().map(|_| self as &dyn BlockingIo)
     }
 
     async fn remove_stale_temps(&self) -> Result<usize> {
@@ -602,6 +659,66 @@ mod tests {
     }
 
     const SIZES: &[usize] = &[0, 1, 65535, 65536, 65537, 200_000];
+
+    #[tokio::test]
+    async fn blocking_whole_files_match_the_async_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 7);
+        let opts = PutOptions {
+            size: None,
+            mtime: Some(mtime),
+        };
+        for extra in [
+            "",
+            "filename_encryption = off\ndirectory_name_encryption = false\n",
+        ] {
+            for no_data in [false, true] {
+                let extra = format!("{extra}no_data_encryption = {no_data}\n");
+                let c = CryptBackend::new(inner.clone(), settings(&extra), "c:".into());
+                let io = c
+                    .blocking_io()
+                    .expect("crypt over a local folder has blocking I/O");
+                for &n in SIZES {
+                    let bytes = data(n);
+                    let (a, b) = (format!("a{no_data}/f{n}"), format!("b{no_data}/f{n}"));
+                    // Written blocking, read async; written async, read blocking.
+                    assert_eq!(io.write_whole(&a, bytes.clone(), opts).unwrap(), n as u64);
+                    assert_eq!(c.get(&a, n as u64).await.unwrap(), bytes);
+                    assert_eq!(
+                        c.put_bytes(&b, bytes.clone(), opts).await.unwrap(),
+                        n as u64
+                    );
+                    assert_eq!(io.read_whole(&b, n as u64).unwrap(), bytes);
+                    let st = c.stat(&a).await.unwrap().unwrap();
+                    assert_eq!((st.size, st.mtime), (n as u64, Some(mtime)));
+                }
+            }
+        }
+        // A damaged file fails the blocking read as it fails the async one.
+        let c = CryptBackend::new(inner.clone(), settings(""), "c:".into());
+        let io = c.blocking_io().unwrap();
+        io.write_whole("x", data(1000), opts).unwrap();
+        let stored = inner.list("", false).await.unwrap().unwrap();
+        let enc = &stored
+            .iter()
+            .find(|e| e.size == 1000 + 32 + 16)
+            .unwrap()
+            .path;
+        let full = dir.path().join(enc);
+        let mut raw = std::fs::read(&full).unwrap();
+        raw[100] ^= 1;
+        std::fs::write(&full, raw).unwrap();
+        assert!(io.read_whole("x", 1000).is_err());
+        assert!(c.get("x", 1000).await.is_err());
+    }
+
+    #[test]
+    fn no_blocking_io_over_object_stores() {
+        let store: Arc<dyn Backend> = Arc::new(crate::sync::testing::MemBackend::object_store());
+        let c = CryptBackend::new(store, settings(""), "c:".into());
+        assert!(c.blocking_io().is_none());
+    }
 
     #[tokio::test]
     async fn put_list_stat_open_round_trip_with_ranges() {

@@ -26,7 +26,7 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
-use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::backend::{Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions};
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -401,27 +401,47 @@ async fn put_small(
             if written > size { "at least " } else { "" }
         );
     }
-    write_whole(bytes, parent, temp, full, opts).await
+    blocking(move || write_file(&bytes, &parent, &temp, &full, opts.mtime)).await
 }
 
-/// Writes a file held in memory: folder, temporary file, data, time and rename in one trip
-/// to the blocking pool.
-async fn write_whole(
-    bytes: Vec<u8>,
-    parent: PathBuf,
-    temp: PathBuf,
-    full: PathBuf,
-    opts: PutOptions,
+/// Writes a file held in memory: temporary file (and folder when missing), data, time and
+/// rename.
+fn write_file(
+    bytes: &[u8],
+    parent: &Path,
+    temp: &Path,
+    full: &Path,
+    mtime: Option<SystemTime>,
 ) -> Result<u64> {
-    blocking(move || {
-        let mut file = TempFile::create(&parent, &temp)?;
-        file.file
-            .write_all(&bytes)
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        file.commit(&full, opts.mtime)?;
-        Ok(bytes.len() as u64)
-    })
-    .await
+    let mut file = TempFile::create(parent, temp)?;
+    file.file
+        .write_all(bytes)
+        .with_context(|| format!("cannot write {}", temp.display()))?;
+    file.commit(full, mtime)?;
+    Ok(bytes.len() as u64)
+}
+
+/// Reads a whole file; `size` is its listed size, the capacity to start with (a file that
+/// grew since is still read whole: callers compare the length with the listing).
+fn read_file(full: &Path, size: u64) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    // Through `take`, std's read_to_end does not ask the file its size and position first:
+    // two system calls less per file, as the size is known.
+    fs::File::open(full)
+        .and_then(|file| file.take(u64::MAX).read_to_end(&mut out))
+        .with_context(|| format!("cannot read {}", full.display()))?;
+    Ok(out)
+}
+
+impl BlockingIo for LocalBackend {
+    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        read_file(&self.full(path)?, size)
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let (full, parent, temp) = self.put_paths(path)?;
+        write_file(&data, &parent, &temp, &full, opts.mtime)
+    }
 }
 
 #[async_trait]
@@ -538,19 +558,16 @@ impl Backend for LocalBackend {
 
     async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
         let full = self.full(path)?;
-        blocking(move || {
-            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            fs::File::open(&full)
-                .and_then(|mut file| file.read_to_end(&mut out))
-                .with_context(|| format!("cannot read {}", full.display()))?;
-            Ok(out)
-        })
-        .await
+        blocking(move || read_file(&full, size)).await
     }
 
     async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let (full, parent, temp) = self.put_paths(path)?;
-        write_whole(data, parent, temp, full, opts).await
+        blocking(move || write_file(&data, &parent, &temp, &full, opts.mtime)).await
+    }
+
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        Some(self)
     }
 
     async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {

@@ -8,7 +8,9 @@
 //! 3. Files are copied `transfers` at a time: `open` on the source streams into `put` on the
 //!    destination with the source modification time. `put` is atomic (see
 //!    [`Backend`]'s contract), so a failure leaves the older version in place. A failed file is
-//!    reported on stderr in one line naming the path and the cause, and counted.
+//!    reported on stderr in one line naming the path and the cause, and counted. Between two
+//!    local folders (plain or crypt) the copies run on `transfers` threads of their own, small
+//!    files with blocking calls ([`Backend::blocking_io`]); otherwise as async tasks.
 //! 4. Only when the run has had **no error at all**: destination files missing from the source
 //!    are deleted, then destination directories missing from the source, deepest first.
 //!    Otherwise `not deleting N files because there were errors` is printed and nothing is
@@ -21,6 +23,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{bail, Context, Result};
@@ -29,7 +33,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{CopyReason, Plan, SyncOptions, SyncStats};
 use crate::progress::Progress;
-use crate::remote::backend::{Backend, ByteStream, Entry, PutOptions};
+use crate::remote::backend::{Backend, BlockingIo, ByteStream, Entry, PutOptions};
 
 /// Prefix of lines reporting an error.
 const ERROR: &str = "ERROR : ";
@@ -157,30 +161,103 @@ async fn transfer_all(
     } else {
         plan.copies.iter().collect()
     };
+    if let Some(io) = blocking_pair(src, dst) {
+        transfer_on_threads(src, dst, io, &order, opts, progress, stats);
+        return;
+    }
     let mut outcomes = stream::iter(order)
         .map(|(entry, reason)| async move {
             (entry, *reason, transfer(src, dst, entry, progress).await)
         })
         .buffer_unordered(opts.transfers.max(1));
     while let Some((entry, reason, outcome)) = outcomes.next().await {
-        match outcome {
-            Ok(bytes) => {
-                stats.transferred += 1;
-                stats.bytes = stats.bytes.saturating_add(bytes);
-                if opts.verbose {
-                    let what = match reason {
-                        CopyReason::New => "new",
-                        CopyReason::SizeDiffers
-                        | CopyReason::MtimeDiffers
-                        | CopyReason::ContentDiffers => "replaced existing",
-                    };
-                    progress.log(&format!("{INFO}{}: Copied ({what})", entry.path));
-                }
+        record(entry, reason, outcome, opts, progress, stats);
+    }
+}
+
+/// The blocking I/O of both sides, when both have it and the runtime can lend a worker to
+/// threads of their own ([`tokio::task::block_in_place`] needs a multi-thread runtime).
+fn blocking_pair<'a>(
+    src: &'a dyn Backend,
+    dst: &'a dyn Backend,
+) -> Option<(&'a dyn BlockingIo, &'a dyn BlockingIo)> {
+    let flavor = tokio::runtime::Handle::try_current().ok()?.runtime_flavor();
+    if flavor != tokio::runtime::RuntimeFlavor::MultiThread {
+        return None;
+    }
+    Some((src.blocking_io()?, dst.blocking_io()?))
+}
+
+/// Runs the copies on `--transfers` threads of their own, each taking the next file in
+/// `order` until none is left: small files are read, sealed or opened, and written on the
+/// thread with blocking calls (no trip to the blocking pool, so no thread hand-over per
+/// file); larger ones stream as in [`transfer`], driven by the thread. Outcomes are
+/// counted here as they come.
+fn transfer_on_threads(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    io: (&dyn BlockingIo, &dyn BlockingIo),
+    order: &[&(Entry, CopyReason)],
+    opts: &SyncOptions,
+    progress: &Progress,
+    stats: &mut SyncStats,
+) {
+    let handle = tokio::runtime::Handle::current();
+    let next = AtomicUsize::new(0);
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let (sender, outcomes) = mpsc::channel();
+            for _ in 0..opts.transfers.max(1) {
+                let (sender, handle, next) = (sender.clone(), &handle, &next);
+                scope.spawn(move || {
+                    while let Some((entry, reason)) =
+                        order.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let outcome = if entry.size <= WHOLE_FILE_SIZE && !needs_stat(src, entry) {
+                            transfer_whole_now(io, entry, progress)
+                        } else {
+                            handle.block_on(transfer(src, dst, entry, progress))
+                        };
+                        if sender.send((entry, *reason, outcome)).is_err() {
+                            break;
+                        }
+                    }
+                });
             }
-            Err(e) => {
-                stats.errors += 1;
-                progress.log(&format!("{ERROR}{}: Failed to copy: {e:#}", entry.path));
+            drop(sender);
+            for (entry, reason, outcome) in outcomes {
+                record(entry, reason, outcome, opts, progress, stats);
             }
+        });
+    });
+}
+
+/// Counts (and with `-v` prints) the outcome of one copy.
+fn record(
+    entry: &Entry,
+    reason: CopyReason,
+    outcome: Result<u64>,
+    opts: &SyncOptions,
+    progress: &Progress,
+    stats: &mut SyncStats,
+) {
+    match outcome {
+        Ok(bytes) => {
+            stats.transferred += 1;
+            stats.bytes = stats.bytes.saturating_add(bytes);
+            if opts.verbose {
+                let what = match reason {
+                    CopyReason::New => "new",
+                    CopyReason::SizeDiffers
+                    | CopyReason::MtimeDiffers
+                    | CopyReason::ContentDiffers => "replaced existing",
+                };
+                progress.log(&format!("{INFO}{}: Copied ({what})", entry.path));
+            }
+        }
+        Err(e) => {
+            stats.errors += 1;
+            progress.log(&format!("{ERROR}{}: Failed to copy: {e:#}", entry.path));
         }
     }
 }
@@ -214,6 +291,56 @@ fn spread_by_folder(copies: &[(Entry, CopyReason)]) -> Vec<&(Entry, CopyReason)>
 /// once.
 const WHOLE_FILE_SIZE: u64 = 1024 * 1024;
 
+/// True when the source's listing did not give the file's modification time, which then
+/// costs a request of its own.
+fn needs_stat(src: &dyn Backend, entry: &Entry) -> bool {
+    entry.mtime.is_none() && !src.features().mtime_in_listing
+}
+
+/// Fails when the source gave another length than its listing said.
+fn check_read(entry: &Entry, read: usize) -> Result<()> {
+    if read as u64 != entry.size {
+        bail!(
+            "the source changed during the copy: listed {} bytes, read {read}",
+            entry.size
+        );
+    }
+    Ok(())
+}
+
+/// Fails when the destination took another length than the source's listing said.
+fn check_written(entry: &Entry, written: u64) -> Result<()> {
+    if written != entry.size {
+        bail!(
+            "the source changed during the copy: listed {} bytes, copied {written}",
+            entry.size
+        );
+    }
+    Ok(())
+}
+
+/// Copies one small file whose modification time is listed, on the calling thread, with the
+/// backends' blocking I/O (`(source, destination)`), and returns the bytes written.
+fn transfer_whole_now(
+    (src, dst): (&dyn BlockingIo, &dyn BlockingIo),
+    entry: &Entry,
+    progress: &Progress,
+) -> Result<u64> {
+    let data = src
+        .read_whole(&entry.path, entry.size)
+        .context("cannot read the source")?;
+    progress.inc_bytes(data.len() as u64);
+    check_read(entry, data.len())?;
+    let opts = PutOptions {
+        size: Some(entry.size),
+        mtime: entry.mtime,
+    };
+    let written = dst.write_whole(&entry.path, data, opts)?;
+    check_written(entry, written)?;
+    progress.inc_file();
+    Ok(written)
+}
+
 /// Copies one file and returns the bytes written.
 async fn transfer(
     src: &dyn Backend,
@@ -221,7 +348,7 @@ async fn transfer(
     entry: &Entry,
     progress: &Progress,
 ) -> Result<u64> {
-    let needs_stat = entry.mtime.is_none() && !src.features().mtime_in_listing;
+    let needs_stat = needs_stat(src, entry);
     // The modification time of an object store's file costs a request of its own (listings
     // do not carry it): for a small file it runs beside the read rather than before it.
     let source_mtime = || async {
@@ -241,13 +368,7 @@ async fn transfer(
         let mtime = mtime?;
         let data = data.context("cannot read the source")?;
         progress.inc_bytes(data.len() as u64);
-        if data.len() as u64 != entry.size {
-            bail!(
-                "the source changed during the copy: listed {} bytes, read {}",
-                entry.size,
-                data.len()
-            );
-        }
+        check_read(entry, data.len())?;
         let opts = PutOptions {
             size: Some(entry.size),
             mtime,
@@ -270,12 +391,7 @@ async fn transfer(
         // destination's, and the backends' messages say which.
         dst.put(&entry.path, counted, opts).await?
     };
-    if written != entry.size {
-        bail!(
-            "the source changed during the copy: listed {} bytes, copied {written}",
-            entry.size
-        );
-    }
+    check_written(entry, written)?;
     progress.inc_file();
     Ok(written)
 }

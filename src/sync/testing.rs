@@ -16,7 +16,9 @@ use anyhow::{anyhow, bail, Result};
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
-use crate::remote::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use crate::remote::backend::{
+    Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions,
+};
 
 /// Contents of a [`MemBackend`].
 #[derive(Default)]
@@ -38,6 +40,8 @@ pub struct MemBackend {
     max_in_flight: AtomicUsize,
     mutations: AtomicUsize,
     stats: AtomicUsize,
+    blocking: bool,
+    blocking_calls: AtomicUsize,
 }
 
 /// A fixed point in time plus `secs` seconds, for readable tests.
@@ -55,6 +59,8 @@ impl MemBackend {
             max_in_flight: AtomicUsize::new(0),
             mutations: AtomicUsize::new(0),
             stats: AtomicUsize::new(0),
+            blocking: false,
+            blocking_calls: AtomicUsize::new(0),
         }
     }
 
@@ -92,6 +98,13 @@ impl MemBackend {
     /// Makes every `put` wait this long (to let transfers overlap).
     pub fn put_delay(mut self, delay: Duration) -> MemBackend {
         self.put_delay = delay;
+        self
+    }
+
+    /// Offers [`BlockingIo`] when `on` (as a local folder does), which lets the engine copy
+    /// small files on threads of its own.
+    pub fn blocking(mut self, on: bool) -> MemBackend {
+        self.blocking = on;
         self
     }
 
@@ -156,6 +169,11 @@ impl MemBackend {
         self.mutations.load(Ordering::SeqCst)
     }
 
+    /// Calls of its [`BlockingIo`].
+    pub fn blocking_calls(&self) -> usize {
+        self.blocking_calls.load(Ordering::SeqCst)
+    }
+
     /// `stat` calls.
     pub fn stats(&self) -> usize {
         self.stats.load(Ordering::SeqCst)
@@ -163,6 +181,73 @@ impl MemBackend {
 
     fn mutated(&self) {
         self.mutations.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The bytes of a file, or of a range of it.
+    fn read(&self, path: &str, range: Option<Range<u64>>) -> Result<Vec<u8>> {
+        let state = self.lock();
+        if state.fail_open.contains(path) {
+            bail!("mem: open {path}: injected failure");
+        }
+        let (data, _) = state
+            .files
+            .get(path)
+            .ok_or_else(|| anyhow!("mem: open {path}: not found"))?;
+        Ok(match range {
+            None => data.clone(),
+            Some(r) => {
+                let start = usize::try_from(r.start)?.min(data.len());
+                let end = usize::try_from(r.end)?.clamp(start, data.len());
+                data.get(start..end).unwrap_or_default().to_vec()
+            }
+        })
+    }
+
+    /// Counts a write in flight until the returned guard drops.
+    fn start_put(&self) -> InFlight<'_> {
+        self.mutated();
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(&self.in_flight)
+    }
+
+    /// Stores a written file.
+    fn store(&self, path: &str, bytes: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let mut state = self.lock();
+        if state.fail_put.contains(path) {
+            bail!("mem: put {path}: injected failure");
+        }
+        let len = bytes.len() as u64;
+        state.missing = false;
+        state.files.insert(
+            path.into(),
+            (bytes, opts.mtime.unwrap_or_else(SystemTime::now)),
+        );
+        Ok(len)
+    }
+}
+
+/// A write in flight (see [`MemBackend::max_in_flight`]).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl BlockingIo for MemBackend {
+    fn read_whole(&self, path: &str, _size: u64) -> Result<Vec<u8>> {
+        self.blocking_calls.fetch_add(1, Ordering::SeqCst);
+        self.read(path, None)
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.blocking_calls.fetch_add(1, Ordering::SeqCst);
+        let in_flight = self.start_put();
+        std::thread::sleep(self.put_delay);
+        drop(in_flight);
+        self.store(path, data, opts)
     }
 }
 
@@ -252,45 +337,21 @@ impl Backend for MemBackend {
     }
 
     async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
-        let state = self.lock();
-        if state.fail_open.contains(path) {
-            bail!("mem: open {path}: injected failure");
-        }
-        let (data, _) = state
-            .files
-            .get(path)
-            .ok_or_else(|| anyhow!("mem: open {path}: not found"))?;
-        let data = match range {
-            None => data.clone(),
-            Some(r) => {
-                let start = usize::try_from(r.start)?.min(data.len());
-                let end = usize::try_from(r.end)?.clamp(start, data.len());
-                data.get(start..end).unwrap_or_default().to_vec()
-            }
-        };
-        Ok(Box::pin(std::io::Cursor::new(data)))
+        Ok(Box::pin(std::io::Cursor::new(self.read(path, range)?)))
     }
 
     async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
-        self.mutated();
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let in_flight = self.start_put();
         tokio::time::sleep(self.put_delay).await;
         let mut bytes = Vec::new();
         let read = data.read_to_end(&mut bytes).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        drop(in_flight);
         read?;
-        let mut state = self.lock();
-        if state.fail_put.contains(path) {
-            bail!("mem: put {path}: injected failure");
-        }
-        let len = bytes.len() as u64;
-        state.missing = false;
-        state.files.insert(
-            path.into(),
-            (bytes, opts.mtime.unwrap_or_else(SystemTime::now)),
-        );
-        Ok(len)
+        self.store(path, bytes, opts)
+    }
+
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        self.blocking.then_some(self as &dyn BlockingIo)
     }
 
     async fn remove(&self, path: &str) -> Result<()> {

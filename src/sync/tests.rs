@@ -124,26 +124,46 @@ async fn plan_file_against_directory_is_a_problem() {
     assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
 }
 
-#[tokio::test]
+/// The engine copies with async tasks, or on threads of its own when both sides offer
+/// blocking I/O (local folders) and the runtime has several threads: the tests of copying
+/// run both ways, on such a runtime.
+const BOTH_WAYS: [bool; 2] = [false, true];
+
+/// Checks that the way asked for was the way taken: blocking calls only on threads.
+fn assert_way(blocking: bool, src: &MemBackend, dst: &MemBackend) {
+    let calls = src.blocking_calls() + dst.blocking_calls();
+    assert_eq!(calls > 0, blocking, "blocking I/O calls: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_copies_and_deletes() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("a", b"new", at(1))
-            .file("d/b", b"bb", at(2)),
-    );
-    let dst = Arc::new(
-        MemBackend::local()
-            .file("a", b"old", at(0))
-            .file("gone", b"g", at(0)),
-    );
-    let stats = run(&src, &dst, &SyncOptions::default()).await;
-    assert_eq!(dst.paths(), ["a", "d/b"]);
-    assert_eq!(dst.get("a").unwrap(), (b"new".to_vec(), at(1)));
-    assert_eq!(dst.get("d/b").unwrap().1, at(2), "source mtime kept");
-    assert_eq!(
-        (stats.transferred, stats.bytes, stats.deleted, stats.errors),
-        (2, 5, 1, 0)
-    );
+    // Above the size copied whole: streamed, on the threads as well.
+    let big: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i % 251) as u8).collect();
+    for blocking in BOTH_WAYS {
+        let src = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .file("a", b"new", at(1))
+                .file("d/b", b"bb", at(2))
+                .file("d/big", &big, at(3)),
+        );
+        let dst = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .file("a", b"old", at(0))
+                .file("gone", b"g", at(0)),
+        );
+        let stats = run(&src, &dst, &SyncOptions::default()).await;
+        assert_eq!(dst.paths(), ["a", "d/b", "d/big"]);
+        assert_eq!(dst.get("a").unwrap(), (b"new".to_vec(), at(1)));
+        assert_eq!(dst.get("d/b").unwrap().1, at(2), "source mtime kept");
+        assert_eq!(dst.get("d/big").unwrap(), (big.clone(), at(3)));
+        assert_eq!(
+            (stats.transferred, stats.bytes, stats.deleted, stats.errors),
+            (3, 5 + big.len() as u64, 1, 0)
+        );
+        assert_way(blocking, &src, &dst);
+    }
 }
 
 #[tokio::test]
@@ -159,36 +179,63 @@ async fn copy_never_deletes() {
     assert_eq!(stats.planned_deletes, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_transfer_skips_delete_phase() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("ok", b"1", at(0))
-            .file("bad", b"2", at(0)),
-    );
-    let dst = Arc::new(
-        MemBackend::local()
-            .file("extra", b"x", at(0))
-            .fail_put("bad"),
-    );
+    for blocking in BOTH_WAYS {
+        let src = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .file("ok", b"1", at(0))
+                .file("bad", b"2", at(0)),
+        );
+        let dst = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .file("extra", b"x", at(0))
+                .fail_put("bad"),
+        );
+        let stats = run(&src, &dst, &SyncOptions::default()).await;
+        assert_eq!(dst.paths(), ["extra", "ok"], "extra kept, ok copied");
+        assert_eq!((stats.errors, stats.deleted), (1, 0));
+        assert!(stats.deletes_skipped);
+        assert_way(blocking, &src, &dst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_open_is_counted_not_fatal() {
+    for blocking in BOTH_WAYS {
+        let src = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .file("ok", b"1", at(0))
+                .file("bad", b"2", at(0))
+                .fail_open("bad"),
+        );
+        let dst = Arc::new(MemBackend::local().blocking(blocking));
+        let stats = run(&src, &dst, &SyncOptions::default()).await;
+        assert_eq!(dst.paths(), ["ok"]);
+        assert_eq!((stats.transferred, stats.errors), (1, 1));
+        assert_way(blocking, &src, &dst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_io_on_one_side_only_copies_with_tasks() {
+    let src = Arc::new(MemBackend::local().blocking(true).file("a", b"1", at(0)));
+    let dst = Arc::new(MemBackend::object_store());
     let stats = run(&src, &dst, &SyncOptions::default()).await;
-    assert_eq!(dst.paths(), ["extra", "ok"], "extra kept, ok copied");
-    assert_eq!((stats.errors, stats.deleted), (1, 0));
-    assert!(stats.deletes_skipped);
+    assert_eq!((stats.transferred, stats.errors), (1, 0));
+    assert_eq!(src.blocking_calls(), 0);
 }
 
 #[tokio::test]
-async fn failed_open_is_counted_not_fatal() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("ok", b"1", at(0))
-            .file("bad", b"2", at(0))
-            .fail_open("bad"),
-    );
-    let dst = Arc::new(MemBackend::local());
+async fn single_thread_runtime_copies_with_tasks() {
+    let src = Arc::new(MemBackend::local().blocking(true).file("a", b"1", at(0)));
+    let dst = Arc::new(MemBackend::local().blocking(true));
     let stats = run(&src, &dst, &SyncOptions::default()).await;
-    assert_eq!(dst.paths(), ["ok"]);
-    assert_eq!((stats.transferred, stats.errors), (1, 1));
+    assert_eq!((stats.transferred, stats.errors), (1, 0));
+    assert_eq!(src.blocking_calls() + dst.blocking_calls(), 0);
 }
 
 #[tokio::test]
@@ -310,21 +357,28 @@ async fn checksum_read_failure_is_a_problem() {
     assert_eq!(plan.problems.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_limit_is_respected() {
-    let mut src = MemBackend::local();
-    for i in 0..12 {
-        src = src.file(&format!("f{i:02}"), b"data", at(0));
+    for blocking in BOTH_WAYS {
+        let mut src = MemBackend::local().blocking(blocking);
+        for i in 0..12 {
+            src = src.file(&format!("f{i:02}"), b"data", at(0));
+        }
+        let src = Arc::new(src);
+        let dst = Arc::new(
+            MemBackend::local()
+                .blocking(blocking)
+                .put_delay(Duration::from_millis(20)),
+        );
+        let opts = SyncOptions {
+            transfers: 3,
+            ..SyncOptions::default()
+        };
+        let stats = run(&src, &dst, &opts).await;
+        assert_eq!(stats.transferred, 12);
+        assert_eq!(dst.max_in_flight(), 3);
+        assert_way(blocking, &src, &dst);
     }
-    let src = Arc::new(src);
-    let dst = Arc::new(MemBackend::local().put_delay(Duration::from_millis(20)));
-    let opts = SyncOptions {
-        transfers: 3,
-        ..SyncOptions::default()
-    };
-    let stats = run(&src, &dst, &opts).await;
-    assert_eq!(stats.transferred, 12);
-    assert_eq!(dst.max_in_flight(), 3);
 }
 
 #[tokio::test]
