@@ -25,6 +25,7 @@
 # to 20x slower for minutes after a mass delete. So nothing is deleted before or between timed
 # runs: every run writes to a fresh destination, results of an earlier invocation are renamed
 # into bench/scratch/trash/ at the start, and the trash is deleted only once all runs are done.
+# A run that starts less than 7 minutes after the previous one deleted its copies waits first.
 #
 # The outputs of W1 and W6 (few, large files) are deleted as soon as their workload is done,
 # which keeps a full run near 20 GB of disk; that deletes few inodes, so file creation does
@@ -206,6 +207,17 @@ big_bytes=$(stat -c %s "$CORPUS/big/big.bin")
 small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 mixed_bytes=$(find "$CORPUS/mixed" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 mixed_files=$(find "$CORPUS/mixed" -type f | wc -l)
+
+# --- a mass delete slows file creation for minutes: wait until the last one is old enough --
+# (each invocation ends by deleting its copies, and stamps the time in $WORK/.last-delete)
+settle=420
+if [ -f "$WORK/.last-delete" ]; then
+  age=$(($(date +%s) - $(stat -c %Y "$WORK/.last-delete")))
+  if [ "$age" -lt "$settle" ]; then
+    log "the last run deleted its copies ${age}s ago: waiting $((settle - age))s for the disk to settle"
+    sleep $((settle - age))
+  fi
+fi
 
 # --- results of earlier invocations go aside, deleted at the very end ---------------------
 TRASH=$WORK/trash
@@ -391,3 +403,4 @@ if [ "$keep" = 0 ]; then
   mv "$RUN" "$TRASH/"
 fi
 rm -rf "$TRASH"
+touch "$WORK/.last-delete"
