@@ -1,4 +1,5 @@
-//! Local folders as a [`Backend`], with std I/O on tokio's blocking pool.
+//! Local folders as a [`Backend`], with std I/O on tokio's blocking pool, and as
+//! [`BlockingIo`] for engines that copy small files on threads of their own.
 //!
 //! [`LocalBackend`] is rooted at a folder and maps relative `/`-separated paths below it. It
 //! does not use OpenDAL's `fs` service, which fsyncs on every close and lists about 20 times
