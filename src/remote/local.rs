@@ -100,8 +100,6 @@ impl LocalBackend {
         &self.root
     }
 
-    /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
-    /// segments so that nothing escapes the root.
     /// The full path of a file to write, its folder, and a fresh temporary name beside it.
     fn put_paths(&self, rel: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
         let full = self.full(rel)?;
@@ -117,6 +115,8 @@ impl LocalBackend {
         Ok((full, parent, temp))
     }
 
+    /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
+    /// segments so that nothing escapes the root.
     fn full(&self, rel: &str) -> Result<PathBuf> {
         if rel.is_empty() {
             return Ok(self.root.clone());
@@ -379,7 +379,7 @@ impl Drop for TempFile {
 }
 
 /// [`Backend::put`] of a file of at most [`SMALL_FILE_SIZE`] bytes: the stream is read into
-/// memory, then written by [`write_whole`].
+/// memory, then written by [`write_file`].
 async fn put_small(
     mut data: ByteStream,
     size: u64,

@@ -26,6 +26,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
@@ -297,26 +298,38 @@ fn needs_stat(src: &dyn Backend, entry: &Entry) -> bool {
     entry.mtime.is_none() && !src.features().mtime_in_listing
 }
 
-/// Fails when the source gave another length than its listing said.
-fn check_read(entry: &Entry, read: usize) -> Result<()> {
+/// Counts a small file read whole from the source, checks its length against the listing,
+/// and gives the options of its write.
+fn whole_file_read(
+    entry: &Entry,
+    read: usize,
+    mtime: Option<SystemTime>,
+    progress: &Progress,
+) -> Result<PutOptions> {
+    progress.inc_bytes(read as u64);
     if read as u64 != entry.size {
         bail!(
             "the source changed during the copy: listed {} bytes, read {read}",
             entry.size
         );
     }
-    Ok(())
+    Ok(PutOptions {
+        size: Some(entry.size),
+        mtime,
+    })
 }
 
-/// Fails when the destination took another length than the source's listing said.
-fn check_written(entry: &Entry, written: u64) -> Result<()> {
+/// Checks the length the destination took against the source's listing and counts the file
+/// done; returns the bytes written.
+fn copy_done(entry: &Entry, written: u64, progress: &Progress) -> Result<u64> {
     if written != entry.size {
         bail!(
             "the source changed during the copy: listed {} bytes, copied {written}",
             entry.size
         );
     }
-    Ok(())
+    progress.inc_file();
+    Ok(written)
 }
 
 /// Copies one small file whose modification time is listed, on the calling thread, with the
@@ -329,16 +342,9 @@ fn transfer_whole_now(
     let data = src
         .read_whole(&entry.path, entry.size)
         .context("cannot read the source")?;
-    progress.inc_bytes(data.len() as u64);
-    check_read(entry, data.len())?;
-    let opts = PutOptions {
-        size: Some(entry.size),
-        mtime: entry.mtime,
-    };
+    let opts = whole_file_read(entry, data.len(), entry.mtime, progress)?;
     let written = dst.write_whole(&entry.path, data, opts)?;
-    check_written(entry, written)?;
-    progress.inc_file();
-    Ok(written)
+    copy_done(entry, written, progress)
 }
 
 /// Copies one file and returns the bytes written.
@@ -367,12 +373,7 @@ async fn transfer(
         let (mtime, data) = tokio::join!(source_mtime(), src.get(&entry.path, entry.size));
         let mtime = mtime?;
         let data = data.context("cannot read the source")?;
-        progress.inc_bytes(data.len() as u64);
-        check_read(entry, data.len())?;
-        let opts = PutOptions {
-            size: Some(entry.size),
-            mtime,
-        };
+        let opts = whole_file_read(entry, data.len(), mtime, progress)?;
         dst.put_bytes(&entry.path, data, opts).await?
     } else {
         let opts = PutOptions {
@@ -391,9 +392,7 @@ async fn transfer(
         // destination's, and the backends' messages say which.
         dst.put(&entry.path, counted, opts).await?
     };
-    check_written(entry, written)?;
-    progress.inc_file();
-    Ok(written)
+    copy_done(entry, written, progress)
 }
 
 async fn delete_phase(
