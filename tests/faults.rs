@@ -212,7 +212,7 @@ impl Vault {
         }
         for rel in files_below(&self.enc) {
             let leaf = rel.rsplit('/').next().unwrap_or(&rel);
-            // poof's `.<name>.<hex>.partial`, or `rclone serve s3`'s own `.rclone_temp_put_*`
+            // poof's `.poof-<hex>-<hex>.partial`, or `rclone serve s3`'s own `.rclone_temp_put_*`
             // in the served folder: encrypted names never start with a dot.
             if leaf.starts_with('.') {
                 temps += 1;
@@ -383,7 +383,7 @@ fn kill_backups(vault: &Vault, label: &str) {
             // What a kill inside a write leaves (kills do not always land in one), beside a
             // stored object: the re-run must remove it too.
             let dir = vault.enc.join(object).parent().unwrap().to_path_buf();
-            std::fs::write(dir.join(".planted.0123abcd.partial"), b"killed").unwrap();
+            std::fs::write(dir.join(poof::remote::local::temp_name()), b"killed").unwrap();
         }
         // The re-run converges.
         let out = run(&mut vault.backup_cmd());

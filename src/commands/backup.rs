@@ -130,6 +130,23 @@ impl Job {
         follow_links: bool,
     ) -> Arc<dyn Backend> {
         let local = LocalBackend::new(dir.to_path_buf()).following_links(follow_links);
+        self.hide_lock(folder, dir, local)
+    }
+
+    /// The local side of `folder` restored into `base/<cloud folder>` (`download --to`):
+    /// `base` is trusted as the user named it, the cloud folder's components below it are
+    /// not (a symbolic link there is refused, as one deeper down).
+    ///
+    /// # Errors
+    /// The cloud folder is not a clean relative path.
+    pub fn restore_backend(&self, folder: &Folder, base: &Path) -> Result<Arc<dyn Backend>> {
+        let local = LocalBackend::below(base, &folder.cloud)?;
+        let dir = local.root().to_path_buf();
+        Ok(self.hide_lock(folder, &dir, local))
+    }
+
+    /// `local`, with the run lock hidden when `dir` is the folder that holds poof's config.
+    fn hide_lock(&self, folder: &Folder, dir: &Path, local: LocalBackend) -> Arc<dyn Backend> {
         match &folder.confdir_rel {
             Some(rel) if dir == folder.local => Arc::new(HideLock {
                 inner: local,

@@ -91,7 +91,16 @@ async fn download_folder(
             return Outcome::Failed;
         }
     };
-    let local = job.local_backend(folder, &dest, false);
+    let local = match args.to.as_ref() {
+        Some(base) => match job.restore_backend(folder, base) {
+            Ok(local) => local,
+            Err(e) => {
+                eprintln!("poof: error: {label}: {e:#}; nothing changed");
+                return Outcome::Failed;
+            }
+        },
+        None => job.local_backend(folder, &dest, false),
+    };
     match remote.list("", false).await {
         Ok(Some(_)) => {}
         Ok(None) => {

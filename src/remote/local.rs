@@ -6,15 +6,39 @@
 //! slower than a plain `read_dir` walk. Listings carry sizes and modification times and come
 //! in rclone's walk order: each folder's entries sorted by name, folders visited breadth first.
 //!
-//! [`Backend::put`] writes to a hidden temporary name in the destination folder
-//! (`.<name>.<8 hex digits>.partial`), sets the exact modification time on it, then renames it
-//! over the real name; a failed or cancelled put removes the temporary file. A process killed
-//! mid-put (SIGKILL, power loss) cannot remove it: listings skip such names
-//! ([`is_temp_name`]), so that a leftover never shows up as a file (nor, below a crypt
-//! remote, as an undecryptable name that would fail every later run).
-//! Symbolic links are skipped with a warning on stderr.
+//! # Temporary files
+//!
+//! [`Backend::put`] writes to a temporary file in the destination folder, sets the exact
+//! modification time on it, then renames it over the real name; a failed or cancelled put
+//! removes the temporary file. Its name is [`temp_name`]: `.poof-<16 hex>-<16 hex>.partial`,
+//! 47 bytes whatever the real name (so a name of up to 255 bytes can be written), where the
+//! second half is a hash of poof's own domain string and the first half. Only names whose hash
+//! checks ([`is_temp_name`]) are poof's: a user's `.draft.20241231.partial`, or any other name,
+//! is data, listed and copied like every file. A process killed mid-put (SIGKILL, power loss)
+//! cannot remove its temporary file: listings skip verified temporary names (so a leftover
+//! never shows up as a file, nor below a crypt remote as a name that does not decrypt), and
+//! [`Backend::remove_stale_temps`] removes those that no running put holds locked.
+//!
+//! # Symbolic links
+//!
+//! Listings skip symbolic links with a warning (unless [`LocalBackend::following_links`]).
+//! Writes never go through one: every write (put, the temporary file, mkdir, remove, rmdir)
+//! checks each folder between the trusted base and the file without following links
+//! (`symlink_metadata`) and creates missing folders one by one, so that a link inside the
+//! destination (`dest/dir -> /elsewhere`) makes that file fail with "refusing to write through
+//! the symbolic link dest/dir", the link and its target untouched. The root is trusted as the
+//! user named it (it may be a link: the user chose it); [`LocalBackend::below`] roots a
+//! backend at a trusted base plus components that are checked too (`download --to DIR` trusts
+//! `DIR`, not `DIR/<cloud folder>`). A final name that is a link is replaced by the rename
+//! (the link itself, never its target). Folders checked (or created) once are remembered for
+//! the backend's life, so 20,000 files in a few folders cost a few extra system calls.
+//!
+//! The check is not atomic with the write: a link swapped in for a checked folder by another
+//! process while the run goes on (a race that needs someone writing to the destination at
+//! the same time) is not seen. Closing it needs `openat` with `O_NOFOLLOW` on every
+//! component, which std does not offer without `unsafe`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
@@ -32,26 +56,67 @@ use super::backend::{Backend, BlockingIo, ByteStream, Entry, EntryKind, Features
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
-/// Hex digits of the random part of a temporary name.
-const TEMP_RANDOM_DIGITS: usize = 8;
+/// Prefix of the temporary files of [`Backend::put`].
+const TEMP_PREFIX: &str = ".poof-";
 
-/// True for the names [`Backend::put`] gives its temporary files:
-/// `.<name>.<8 hex digits>.partial` with a non-empty `<name>`.
+/// Hex digits of the random part of a temporary name, and of its tag.
+const TEMP_HEX_DIGITS: usize = 16;
+
+/// Length in bytes of every temporary name: `.poof-<16 hex>-<16 hex>.partial`.
+const TEMP_NAME_LEN: usize =
+    TEMP_PREFIX.len() + TEMP_HEX_DIGITS + 1 + TEMP_HEX_DIGITS + PARTIAL_SUFFIX.len();
+
+/// What the tag of a temporary name hashes before its random part: only poof's names verify.
+const TEMP_DOMAIN: &[u8] = b"poof temporary file name, version 1\0";
+
+/// The tag of a temporary name's random part: the first 8 bytes of
+/// SHA-256(`TEMP_DOMAIN` || random), in lowercase hex.
+fn temp_tag(random: &[u8]) -> [u8; TEMP_HEX_DIGITS] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(TEMP_DOMAIN)
+        .chain_update(random)
+        .finalize();
+    let mut out = [0u8; TEMP_HEX_DIGITS];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        pair.copy_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+    }
+    out
+}
+
+/// A fresh temporary name for [`Backend::put`]: `.poof-<16 hex random>-<16 hex tag>.partial`,
+/// [`TEMP_NAME_LEN`] bytes whatever the name of the file it becomes.
+pub fn temp_name() -> String {
+    let random = random_hex();
+    let tag = temp_tag(random.as_bytes());
+    format!(
+        "{TEMP_PREFIX}{random}-{}{PARTIAL_SUFFIX}",
+        String::from_utf8_lossy(&tag)
+    )
+}
+
+/// True only for the names [`temp_name`] makes: the right length, prefix and suffix, and a tag
+/// that matches the random part. Any other name (`.draft.20241231.partial` included) is a
+/// user's file. Names of another length cost one comparison.
 pub fn is_temp_name(name: &str) -> bool {
+    if name.len() != TEMP_NAME_LEN {
+        return false;
+    }
     let Some(inner) = name
-        .strip_prefix('.')
+        .strip_prefix(TEMP_PREFIX)
         .and_then(|n| n.strip_suffix(PARTIAL_SUFFIX))
     else {
         return false;
     };
-    match inner.rsplit_once('.') {
-        Some((stem, random)) => {
-            !stem.is_empty()
-                && random.len() == TEMP_RANDOM_DIGITS
-                && random.bytes().all(|b| b.is_ascii_hexdigit())
-        }
-        None => false,
-    }
+    let Some((random, tag)) = inner.split_once('-') else {
+        return false;
+    };
+    random.len() == TEMP_HEX_DIGITS
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && tag.as_bytes() == temp_tag(random.as_bytes())
 }
 
 /// Size of the buffer that copies a stream into a file.
@@ -74,17 +139,51 @@ pub struct LocalBackend {
     /// Temporary files of interrupted writes met by listings, for
     /// [`Backend::remove_stale_temps`].
     temps_seen: Arc<Mutex<Vec<PathBuf>>>,
+    /// The folders writes may go through (see the module docs).
+    folders: Arc<Folders>,
 }
 
 impl LocalBackend {
     /// A backend rooted at `root` (which need not exist yet: listing it then gives `Ok(None)`,
-    /// and `put` creates it). Symbolic links are skipped with a warning.
+    /// and `put` creates it). Symbolic links are skipped with a warning. The root is trusted
+    /// as given (it may be a link); folders below it are checked by every write.
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
+        let root = root.into();
         LocalBackend {
-            root: root.into(),
+            folders: Arc::new(Folders::new(root.clone())),
+            root,
             follow_links: false,
             temps_seen: Arc::default(),
         }
+    }
+
+    /// A backend rooted at `base/rel`, where `base` is trusted as given but the components of
+    /// `rel` (a clean `/`-separated relative path) are not: a symbolic link among them fails
+    /// listings and writes, as one below the root does.
+    ///
+    /// # Errors
+    /// `rel` is empty, absolute, or holds `.`, `..` or empty segments.
+    pub fn below(base: impl Into<PathBuf>, rel: &str) -> Result<LocalBackend> {
+        let base = base.into();
+        let clean = !rel.is_empty()
+            && Path::new(rel)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+            && !rel
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..");
+        if !clean {
+            bail!(
+                "{rel:?} is not a clean relative path below {}",
+                base.display()
+            );
+        }
+        Ok(LocalBackend {
+            root: base.join(rel),
+            follow_links: false,
+            temps_seen: Arc::default(),
+            folders: Arc::new(Folders::new(base)),
+        })
     }
 
     /// Lists what symbolic links point to as if it were there (rclone's `-L`), a folder
@@ -103,15 +202,11 @@ impl LocalBackend {
     /// The full path of a file to write, its folder, and a fresh temporary name beside it.
     fn put_paths(&self, rel: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
         let full = self.full(rel)?;
-        let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
+        let (Some(parent), Some(_)) = (full.parent(), full.file_name()) else {
             bail!("cannot write {}: not a file path", full.display());
         };
         let parent = parent.to_path_buf();
-        let temp = parent.join(format!(
-            ".{}.{}{PARTIAL_SUFFIX}",
-            name.to_string_lossy(),
-            random_hex()
-        ));
+        let temp = parent.join(temp_name());
         Ok((full, parent, temp))
     }
 
@@ -132,6 +227,113 @@ impl LocalBackend {
             );
         }
         Ok(self.root.join(rel_path))
+    }
+}
+
+/// The folders that writes of a [`LocalBackend`] go through: each one below the trusted base
+/// is checked without following links (or created) once, then remembered.
+#[derive(Debug)]
+struct Folders {
+    /// Trusted as the user named it: the root, or the base of [`LocalBackend::below`].
+    base: PathBuf,
+    /// Folders at or below `base` found (or made) to be real folders, reached through real
+    /// folders only.
+    checked: Mutex<HashSet<PathBuf>>,
+}
+
+/// The error of a write through a symbolic link.
+fn link_refused(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "refusing to write through the symbolic link {}",
+        path.display()
+    )
+}
+
+impl Folders {
+    fn new(base: PathBuf) -> Folders {
+        Folders {
+            base,
+            checked: Mutex::default(),
+        }
+    }
+
+    fn is_checked(&self, dir: &Path) -> bool {
+        self.checked.lock().is_ok_and(|set| set.contains(dir))
+    }
+
+    fn remember(&self, dir: &Path) {
+        if let Ok(mut set) = self.checked.lock() {
+            set.insert(dir.to_path_buf());
+        }
+    }
+
+    /// Forgets `dir` (removed, or found missing): the next write through it checks again.
+    fn forget(&self, dir: &Path) {
+        if let Ok(mut set) = self.checked.lock() {
+            set.remove(dir);
+        }
+    }
+
+    /// Makes sure `dir` (the base or a folder below it) is a real folder reached from the
+    /// base through real folders only: with `create`, missing folders are made one by one;
+    /// without, a missing one ends the check (nothing below it exists to write through).
+    ///
+    /// # Errors
+    /// A component is a symbolic link ("refusing to write through the symbolic link ...") or
+    /// not a folder, `dir` is not below the base, or a folder cannot be read or made.
+    fn ensure(&self, dir: &Path, create: bool) -> Result<()> {
+        if self.is_checked(dir) {
+            return Ok(());
+        }
+        let rel = dir.strip_prefix(&self.base).map_err(|_| {
+            anyhow::anyhow!("{} is not below {}", dir.display(), self.base.display())
+        })?;
+        let mut path = self.base.clone();
+        if !self.is_checked(&path) {
+            // The base is the user's choice: followed if a link, made with its parents.
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => bail!("cannot write below {}: not a folder", path.display()),
+                Err(err) if err.kind() == ErrorKind::NotFound && create => {
+                    fs::create_dir_all(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                }
+                Err(err) if err.kind() == ErrorKind::NotFound => return Ok(()),
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot read {}", path.display()))
+                }
+            }
+            self.remember(&path);
+        }
+        for part in rel.components() {
+            path.push(part);
+            if self.is_checked(&path) {
+                continue;
+            }
+            if !check_folder(&path, create)? {
+                return Ok(());
+            }
+            self.remember(&path);
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `path` is a real folder, not following links; a missing one is made when
+/// `create` (true), else reported missing (false).
+fn check_folder(path: &Path, create: bool) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(true),
+        Ok(meta) if meta.file_type().is_symlink() => Err(link_refused(path)),
+        Ok(_) => bail!("cannot write below {}: not a folder", path.display()),
+        Err(err) if err.kind() == ErrorKind::NotFound && create => match fs::create_dir(path) {
+            Ok(()) => Ok(true),
+            // Made meanwhile by another write (or swapped for something else): look again.
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => check_folder(path, false),
+            Err(err) => Err(err).with_context(|| format!("cannot create {}", path.display())),
+        },
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
@@ -292,7 +494,8 @@ fn dir_id(path: &Path) -> Result<(u64, u64)> {
     Ok((meta.dev(), meta.ino()))
 }
 
-/// Eight random hex digits for temporary names (std's per-process random hasher keys).
+/// Sixteen random hex digits for temporary names (std's random hasher keys, which differ per
+/// thread and per call, over the time: no system call).
 fn random_hex() -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
@@ -300,11 +503,7 @@ fn random_hex() -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
-    format!(
-        "{:0width$x}",
-        hasher.finish() as u32,
-        width = TEMP_RANDOM_DIGITS
-    )
+    format!("{:0width$x}", hasher.finish(), width = TEMP_HEX_DIGITS)
 }
 
 /// A temporary file being written beside its target: locked while open, and removed when
@@ -317,9 +516,11 @@ struct TempFile {
 
 impl TempFile {
     /// Creates the temporary file `temp` in `parent` (and `parent` with its ancestors when
-    /// missing: usually the sync made it already, so that costs nothing per file) and locks
-    /// it, which tells [`Backend::remove_stale_temps`] it is being written.
-    fn create(parent: &Path, temp: &Path) -> Result<TempFile> {
+    /// missing, one by one and never through a symbolic link: usually the sync made and
+    /// checked them already, so that costs a look-up per file) and locks it, which tells
+    /// [`Backend::remove_stale_temps`] it is being written.
+    fn create(folders: &Folders, parent: &Path, temp: &Path) -> Result<TempFile> {
+        folders.ensure(parent, true)?;
         let create = || {
             fs::OpenOptions::new()
                 .write(true)
@@ -328,8 +529,9 @@ impl TempFile {
         };
         let file = match create() {
             Err(err) if err.kind() == ErrorKind::NotFound => {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
+                // Removed since it was checked: check (and make) it again.
+                folders.forget(parent);
+                folders.ensure(parent, true)?;
                 create()
             }
             other => other,
@@ -383,6 +585,7 @@ impl Drop for TempFile {
 async fn put_small(
     mut data: ByteStream,
     size: u64,
+    folders: Arc<Folders>,
     parent: PathBuf,
     temp: PathBuf,
     full: PathBuf,
@@ -402,19 +605,20 @@ async fn put_small(
             if written > size { "at least " } else { "" }
         );
     }
-    blocking(move || write_file(&bytes, &parent, &temp, &full, opts.mtime)).await
+    blocking(move || write_file(&folders, &bytes, &parent, &temp, &full, opts.mtime)).await
 }
 
 /// Writes a file held in memory: temporary file (and folder when missing), data, time and
 /// rename.
 fn write_file(
+    folders: &Folders,
     bytes: &[u8],
     parent: &Path,
     temp: &Path,
     full: &Path,
     mtime: Option<SystemTime>,
 ) -> Result<u64> {
-    let mut file = TempFile::create(parent, temp)?;
+    let mut file = TempFile::create(folders, parent, temp)?;
     file.file
         .write_all(bytes)
         .with_context(|| format!("cannot write {}", temp.display()))?;
@@ -441,7 +645,7 @@ impl BlockingIo for LocalBackend {
 
     fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let (full, parent, temp) = self.put_paths(path)?;
-        write_file(&data, &parent, &temp, &full, opts.mtime)
+        write_file(&self.folders, &data, &parent, &temp, &full, opts.mtime)
     }
 }
 
@@ -464,7 +668,15 @@ impl Backend for LocalBackend {
         let rel = dir.to_owned();
         let follow = self.follow_links;
         let seen = self.temps_seen.clone();
+        let folders = self.folders.clone();
+        let untrusted_root = folders.base != self.root;
+        let root = self.root.clone();
         blocking(move || {
+            if untrusted_root {
+                // Rooted below a trusted base: a link on the way would list (and then write)
+                // outside it.
+                folders.ensure(&root, false)?;
+            }
             let mut temps = Vec::new();
             let listed = walk(&full, &rel, recursive, follow, &mut temps);
             if let Ok(mut all) = seen.lock() {
@@ -564,7 +776,8 @@ impl Backend for LocalBackend {
 
     async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let (full, parent, temp) = self.put_paths(path)?;
-        blocking(move || write_file(&data, &parent, &temp, &full, opts.mtime)).await
+        let folders = self.folders.clone();
+        blocking(move || write_file(&folders, &data, &parent, &temp, &full, opts.mtime)).await
     }
 
     fn blocking_io(&self) -> Option<&dyn BlockingIo> {
@@ -574,14 +787,15 @@ impl Backend for LocalBackend {
     async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
         let (full, parent, temp) = self.put_paths(path)?;
         if let Some(size) = opts.size.filter(|s| *s <= SMALL_FILE_SIZE) {
-            return put_small(data, size, parent, temp, full, opts).await;
+            return put_small(data, size, self.folders.clone(), parent, temp, full, opts).await;
         }
         // One thread of the blocking pool writes the whole file with std I/O, pulling the
         // stream through the runtime's handle: one buffer and one thread per file, instead of
         // tokio's file adapter (a second buffer, and a trip to the pool per chunk).
         let handle = tokio::runtime::Handle::current();
+        let folders = self.folders.clone();
         blocking(move || {
-            let mut file = TempFile::create(&parent, &temp)?;
+            let mut file = TempFile::create(&folders, &parent, &temp)?;
             let mut buf = vec![0u8; COPY_BUFFER_SIZE];
             let mut written = 0u64;
             loop {
@@ -612,7 +826,11 @@ impl Backend for LocalBackend {
 
     async fn remove(&self, path: &str) -> Result<()> {
         let full = self.full(path)?;
+        let folders = self.folders.clone();
         blocking(move || {
+            if let Some(parent) = full.parent() {
+                folders.ensure(parent, false)?;
+            }
             fs::remove_file(&full).with_context(|| format!("cannot delete {}", full.display()))
         })
         .await
@@ -620,15 +838,19 @@ impl Backend for LocalBackend {
 
     async fn mkdir(&self, path: &str) -> Result<()> {
         let full = self.full(path)?;
-        blocking(move || {
-            fs::create_dir_all(&full).with_context(|| format!("cannot create {}", full.display()))
-        })
-        .await
+        let folders = self.folders.clone();
+        blocking(move || folders.ensure(&full, true)).await
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
         let full = self.full(path)?;
+        let folders = self.folders.clone();
         blocking(move || {
+            if let Some(parent) = full.parent() {
+                folders.ensure(parent, false)?;
+            }
+            // A symbolic link in its place is not a folder: remove_dir refuses it.
+            folders.forget(&full);
             fs::remove_dir(&full).with_context(|| format!("cannot remove {}", full.display()))
         })
         .await
@@ -668,28 +890,35 @@ mod tests {
 
     #[test]
     fn temp_names_are_recognised_exactly() {
-        assert!(is_temp_name(".report.pdf.0123abcd.partial"));
-        assert!(is_temp_name(&format!(
-            ".x.{}{PARTIAL_SUFFIX}",
-            random_hex()
-        )));
-        assert!(!is_temp_name("report.pdf.0123abcd.partial"));
-        assert!(!is_temp_name("..0123abcd.partial"));
-        assert!(!is_temp_name(".report.0123abcg.partial"));
-        assert!(!is_temp_name(".report.0123abc.partial"));
+        let name = temp_name();
+        assert_eq!(name.len(), TEMP_NAME_LEN);
+        assert!(is_temp_name(&name), "{name}");
+        assert_ne!(temp_name(), name, "fresh random part");
+        // A forged or damaged tag, and the names of poof's earlier temporary files, are data.
+        let mut forged = name.clone().into_bytes();
+        forged[23] = if forged[23] == b'0' { b'1' } else { b'0' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(!is_temp_name(&forged), "{forged}");
+        assert!(!is_temp_name(&name.to_uppercase()));
+        assert!(!is_temp_name(
+            ".poof-0123456789abcdef-0123456789abcdef.partial"
+        ));
+        assert!(!is_temp_name(".report.pdf.0123abcd.partial"));
+        assert!(!is_temp_name(".draft.20241231.partial"));
         assert!(!is_temp_name(".partial"));
         assert!(!is_temp_name(".bashrc"));
     }
 
     #[tokio::test]
-    async fn leftover_temp_file_of_a_killed_put_is_not_listed() {
+    async fn leftover_temp_file_of_a_killed_put_is_not_listed_but_lookalikes_are() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
-        std::fs::write(dir.path().join(".a.txt.0123abcd.partial"), b"half").unwrap();
+        std::fs::write(dir.path().join(temp_name()), b"half").unwrap();
+        std::fs::write(dir.path().join(".a.txt.0123abcd.partial"), b"mine").unwrap();
         let b = LocalBackend::new(dir.path());
         let all = b.list("", true).await.unwrap().unwrap();
         let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, ["a.txt"]);
+        assert_eq!(paths, [".a.txt.0123abcd.partial", "a.txt"]);
     }
 
     #[tokio::test]
@@ -697,12 +926,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = LocalBackend::new(dir.path());
         std::fs::create_dir_all(dir.path().join("d")).unwrap();
-        let dead = dir.path().join("d/.f.0123abcd.partial");
-        let live = dir.path().join(".g.89abcdef.partial");
-        let lookalike = dir.path().join(".h.xyz.partial");
+        let dead = dir.path().join("d").join(temp_name());
+        let live = dir.path().join(temp_name());
+        let lookalikes = [
+            dir.path().join(".h.xyz.partial"),
+            dir.path().join(".g.89abcdef.partial"),
+            dir.path()
+                .join(".poof-0123456789abcdef-0123456789abcdef.partial"),
+        ];
         std::fs::write(&dead, b"killed").unwrap();
         std::fs::write(&live, b"being written").unwrap();
-        std::fs::write(&lookalike, b"a user's file").unwrap();
+        for file in &lookalikes {
+            std::fs::write(file, b"a user's file").unwrap();
+        }
         let writer = std::fs::File::open(&live).unwrap();
         writer.lock().unwrap();
         // Nothing is removed before a listing has seen the files.
@@ -711,11 +947,115 @@ mod tests {
         assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
         assert!(!dead.exists());
         assert!(live.exists(), "a temporary file being written is kept");
-        assert!(lookalike.exists(), "not poof's name: a user's file");
+        for file in &lookalikes {
+            assert!(file.exists(), "not poof's name: a user's file");
+        }
         drop(writer);
         b.list("", true).await.unwrap();
         assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
         assert!(!live.exists());
+    }
+
+    #[tokio::test]
+    async fn names_of_up_to_255_bytes_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        for len in [238, 250, 255] {
+            let name = "n".repeat(len);
+            b.put_bytes(&name, b"long".to_vec(), PutOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(fs::read(dir.path().join(&name)).unwrap(), b"long");
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_through_a_link_below_the_root_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("y"), b"outside").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("dir")).unwrap();
+        let b = LocalBackend::new(dir.path());
+        let link = dir.path().join("dir");
+        let refused = format!(
+            "refusing to write through the symbolic link {}",
+            link.display()
+        );
+        let err = b
+            .put_bytes("dir/x", b"x".to_vec(), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(format!("{err:#}"), refused);
+        let err = b
+            .put("dir/sub/x", stream(b"x"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(format!("{err:#}"), refused);
+        let err = b
+            .write_whole("dir/x", b"x".to_vec(), PutOptions::default())
+            .unwrap_err();
+        assert_eq!(format!("{err:#}"), refused);
+        assert_eq!(
+            format!("{:#}", b.mkdir("dir/sub").await.unwrap_err()),
+            refused
+        );
+        assert_eq!(format!("{:#}", b.mkdir("dir").await.unwrap_err()), refused);
+        assert_eq!(
+            format!("{:#}", b.remove("dir/y").await.unwrap_err()),
+            refused
+        );
+        assert!(b.rmdir("dir").await.is_err());
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        let left: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!(fs::read(outside.path().join("y")).unwrap(), b"outside");
+        // Real folders are made one by one, and remembered.
+        b.put_bytes("a/b/c", b"c".to_vec(), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(fs::read(dir.path().join("a/b/c")).unwrap(), b"c");
+        // A folder removed after its check is checked (and made) again.
+        fs::remove_file(dir.path().join("a/b/c")).unwrap();
+        b.rmdir("a/b").await.unwrap();
+        b.put_bytes("a/b/d", b"d".to_vec(), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(fs::read(dir.path().join("a/b/d")).unwrap(), b"d");
+    }
+
+    #[tokio::test]
+    async fn a_root_below_a_trusted_base_is_checked_too() {
+        let base = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("f"), b"outside").unwrap();
+        std::os::unix::fs::symlink(outside.path(), base.path().join("docs")).unwrap();
+        let b = LocalBackend::below(base.path(), "docs").unwrap();
+        let refused = format!(
+            "refusing to write through the symbolic link {}",
+            base.path().join("docs").display()
+        );
+        assert_eq!(
+            format!("{:#}", b.list("", true).await.unwrap_err()),
+            refused
+        );
+        let err = b
+            .put_bytes("f", b"new".to_vec(), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(format!("{err:#}"), refused);
+        assert_eq!(fs::read(outside.path().join("f")).unwrap(), b"outside");
+        // The same base, a real folder: made on the first write. The base itself may be a link.
+        let trusted = base.path().join("trusted");
+        std::os::unix::fs::symlink(outside.path(), &trusted).unwrap();
+        let b = LocalBackend::below(&trusted, "n1/sub").unwrap();
+        assert_eq!(b.list("", true).await.unwrap(), None);
+        b.put_bytes("g", b"g".to_vec(), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(fs::read(outside.path().join("n1/sub/g")).unwrap(), b"g");
+        for bad in ["", "..", "a/../b", "/abs", "a//b", "a/./b"] {
+            assert!(LocalBackend::below(base.path(), bad).is_err(), "{bad:?}");
+        }
     }
 
     #[tokio::test]
