@@ -166,6 +166,47 @@ fn ls_and_cat_of_a_fifo_say_it_is_not_a_regular_file() {
 }
 
 #[test]
+fn sync_of_a_fifo_or_a_link_to_a_file_says_what_it_is() {
+    let s = scratch_with_files();
+    let fifo = s.path("src/pipe");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink(s.path("src/a.txt"), s.path("link")).unwrap();
+    for (source, says) in [
+        (&fifo, "not a regular file or folder"),
+        (&s.path("link"), "followed only with --copy-links"),
+    ] {
+        let out = run_bounded(
+            s.poof()
+                .args(["sync", "--no-progress"])
+                .arg(source)
+                .arg(s.path("dst")),
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("does not exist"), "{err}");
+        assert!(!s.path("dst").exists());
+    }
+    // With -L the link's file is copied under the link's name, as rclone -L does.
+    let out = run_bounded(
+        s.poof()
+            .args(["sync", "--no-progress", "-L"])
+            .arg(s.path("link"))
+            .arg(s.path("dst")),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    run_ok(
+        s.rclone()
+            .args(["sync", "-L"])
+            .arg(s.path("link"))
+            .arg(s.path("dst-rclone")),
+    );
+    assert_eq!(snapshot(&s.path("dst")), snapshot(&s.path("dst-rclone")));
+}
+
+/// Not a regression (both already worked): a guard that the FIFO check above leaves a single
+/// file's `ls` and `cat` as rclone's.
+#[test]
 fn ls_and_cat_of_a_single_file_match_rclone() {
     let s = scratch_with_files();
     run_ok(s.rclone().arg("copy").arg(s.path("src")).arg("secret:docs"));

@@ -111,23 +111,37 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
 }
 
 /// When `loc` names a single file (not a folder): the backend of its parent folder and the
-/// file's entry (its path is the file name). A local path is looked at directly (a link is a
-/// file only with `--copy-links`); a remote one costs one `stat` of the last segment.
+/// file's entry (its path is the file name). A local path is looked at directly; a remote one
+/// costs one `stat` of the last segment.
 ///
 /// # Errors
-/// The parent cannot be opened or its `stat` fails.
+/// The parent cannot be opened or its `stat` fails; a local FIFO, socket or device; a local
+/// link to a file without `--copy-links`.
 async fn single_file(
     loc: &Location,
     copy_links: bool,
     open: &dyn Fn(&Location) -> Result<Arc<dyn Backend>>,
 ) -> Result<Option<(Arc<dyn Backend>, Entry)>> {
     if let Location::Local(path) = loc {
-        let meta = if copy_links {
-            std::fs::metadata(path)
-        } else {
-            std::fs::symlink_metadata(path)
+        // The root of a local source may be a link to a folder; a link to a file is followed
+        // only with --copy-links, as every link below the root.
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(None);
         };
-        if !meta.is_ok_and(|meta| meta.is_file()) {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink());
+        if meta.is_file() && is_link && !copy_links {
+            bail!(
+                "{}: a symbolic link to a file, followed only with --copy-links (-L); nothing changed",
+                path.display()
+            );
+        }
+        if !meta.is_file() && !meta.is_dir() {
+            bail!(
+                "{}: not a regular file or folder; nothing changed",
+                path.display()
+            );
+        }
+        if !meta.is_file() {
             return Ok(None);
         }
     }
