@@ -149,7 +149,11 @@ async fn single_file(
         return Ok(None);
     };
     let parent = open(&parent)?;
-    match parent.stat(&leaf).await? {
+    let found = parent
+        .stat(&leaf)
+        .await
+        .with_context(|| format!("cannot read the source {leaf} in {}", parent.describe()))?;
+    match found {
         Some(entry) if !entry.is_dir() => Ok(Some((parent, entry))),
         _ => Ok(None),
     }

@@ -240,17 +240,13 @@ fn transfer_on_threads<'a>(
     tokio::task::block_in_place(|| {
         std::thread::scope(|scope| {
             let (sender, outcomes) = mpsc::channel();
-            let mut started = 0;
-            for _ in 0..threads {
+            let (started, error) = start_workers(threads, || {
                 let (sender, work) = (sender.clone(), &work);
-                match std::thread::Builder::new().spawn_scoped(scope, move || work(sender)) {
-                    Ok(_) => started += 1,
-                    Err(err) => {
-                        refused = Some((started, err));
-                        break;
-                    }
-                }
-            }
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || work(sender))
+                    .map(drop)
+            });
+            refused = error.map(|err| (started, err));
             if started == 0 {
                 work(sender);
             } else {
@@ -262,12 +258,31 @@ fn transfer_on_threads<'a>(
         });
     });
     if let Some((started, err)) = refused {
+        let copied_on = if started == 0 {
+            "the files were copied one at a time"
+        } else {
+            "the files were copied on those"
+        };
         progress.log(&format!(
-            "{ERROR}the system refused a copy thread ({started} of {threads} started, the \
-             files were copied on those): {err}"
+            "{ERROR}the system refused a copy thread ({started} of {threads} started, \
+             {copied_on}; nothing will be deleted): {err}"
         ));
         stats.errors += 1;
     }
+}
+
+/// Starts up to `threads` workers with `spawn`, stopping at the first the system refuses;
+/// returns how many started and that refusal.
+fn start_workers(
+    threads: usize,
+    mut spawn: impl FnMut() -> io::Result<()>,
+) -> (usize, Option<io::Error>) {
+    for started in 0..threads {
+        if let Err(err) = spawn() {
+            return (started, Some(err));
+        }
+    }
+    (threads, None)
 }
 
 /// How many workers copy `files` files when `--transfers` is `transfers`: never more than
@@ -566,7 +581,26 @@ impl AsyncRead for Counted {
 
 #[cfg(test)]
 mod tests {
-    use super::{rclone_size, spread_by_folder, worker_count, CopyReason, Entry, MAX_TRANSFERS};
+    use super::{
+        rclone_size, spread_by_folder, start_workers, worker_count, CopyReason, Entry,
+        MAX_TRANSFERS,
+    };
+
+    #[test]
+    fn a_refused_thread_stops_the_start_and_is_returned() {
+        let mut calls = 0;
+        let (started, refused) = start_workers(8, || {
+            calls += 1;
+            if calls == 3 {
+                Err(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!((started, calls), (2, 3));
+        assert!(refused.is_some());
+        assert!(matches!(start_workers(4, || Ok(())), (4, None)));
+    }
 
     #[test]
     fn workers_are_bounded_by_the_files_and_the_ceiling() {
