@@ -127,11 +127,11 @@ pub struct RunArgs {
     /// Print what would change, change nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Files transferred at once
+    /// Files transferred at once, 1 to 256 (never more threads than files to copy)
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
           value_parser = transfer_count, allow_negative_numbers = true)]
     pub transfers: usize,
-    /// Files compared (stat'ed) at once
+    /// Files compared (stat'ed) at once, 1 to 256
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
           value_parser = checker_count, allow_negative_numbers = true)]
     pub checkers: usize,
@@ -230,7 +230,7 @@ pub struct CryptcheckArgs {
     pub source: String,
     /// The crypt remote holding their encrypted copy, e.g. `secret:docs`
     pub dest: String,
-    /// Files compared at once
+    /// Files compared at once, 1 to 256
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
           value_parser = checker_count, allow_negative_numbers = true)]
     pub checkers: usize,
@@ -326,6 +326,13 @@ mod tests {
             let err = worker_count(bad, 256).unwrap_err();
             assert!(err.contains("from 1 to 256"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn help_states_the_ceilings() {
+        // The flags' help says "1 to 256": keep it in step with the constants.
+        assert_eq!(crate::sync::MAX_TRANSFERS, 256);
+        assert_eq!(crate::sync::MAX_CHECKERS, 256);
     }
 
     #[test]
