@@ -127,13 +127,13 @@ pub struct RunArgs {
     /// Print what would change, change nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Files transferred at once
+    /// Files transferred at once, 1 to 256 (never more threads than files to copy)
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_TRANSFERS,
-          value_parser = at_least_one)]
+          value_parser = transfer_count, allow_negative_numbers = true)]
     pub transfers: usize,
-    /// Files compared (stat'ed) at once
+    /// Files compared (stat'ed) at once, 1 to 256
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
-          value_parser = at_least_one)]
+          value_parser = checker_count, allow_negative_numbers = true)]
     pub checkers: usize,
     /// No progress bar or periodic progress lines (the summaries are still printed)
     #[arg(long)]
@@ -230,9 +230,9 @@ pub struct CryptcheckArgs {
     pub source: String,
     /// The crypt remote holding their encrypted copy, e.g. `secret:docs`
     pub dest: String,
-    /// Files compared at once
+    /// Files compared at once, 1 to 256
     #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_CHECKERS,
-          value_parser = at_least_one)]
+          value_parser = checker_count, allow_negative_numbers = true)]
     pub checkers: usize,
     /// No progress bar or periodic progress lines
     #[arg(long)]
@@ -287,11 +287,57 @@ pub struct CatArgs {
     pub location: String,
 }
 
-/// A count of parallel workers: a whole number, at least 1.
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
+/// `--transfers`: a whole number from 1 to [`crate::sync::MAX_TRANSFERS`].
+fn transfer_count(text: &str) -> Result<usize, String> {
+    worker_count(text, crate::sync::MAX_TRANSFERS)
+}
+
+/// `--checkers`: a whole number from 1 to [`crate::sync::MAX_CHECKERS`].
+fn checker_count(text: &str) -> Result<usize, String> {
+    worker_count(text, crate::sync::MAX_CHECKERS)
+}
+
+/// A count of parallel workers: a whole number from 1 to `max`. Anything else (0, a negative
+/// number, a number too large for the machine) is refused with the range, before any work.
+fn worker_count(text: &str, max: usize) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {max}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_counts_are_bounded() {
+        assert_eq!(worker_count("1", 256), Ok(1));
+        assert_eq!(worker_count("256", 256), Ok(256));
+        for bad in [
+            "0",
+            "-1",
+            "257",
+            "4294967296",
+            "99999999999999999999999",
+            "x",
+            "",
+        ] {
+            let err = worker_count(bad, 256).unwrap_err();
+            assert!(err.contains("from 1 to 256"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn help_states_the_ceilings() {
+        // The flags' help says "1 to 256": keep it in step with the constants.
+        assert_eq!(crate::sync::MAX_TRANSFERS, 256);
+        assert_eq!(crate::sync::MAX_CHECKERS, 256);
+    }
+
+    #[test]
+    fn negative_transfers_reach_the_parser() {
+        let err = Cli::try_parse_from(["poof", "backup", "--transfers", "-3"]).unwrap_err();
+        assert!(err.to_string().contains("from 1 to"), "{err}");
     }
 }

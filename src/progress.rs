@@ -106,12 +106,16 @@ impl Progress {
         let (tx, rx) = mpsc::channel::<()>();
         let shown = Arc::clone(&counters);
         let started = Instant::now();
-        // Stops on a message or when every sender is gone.
-        let thread = std::thread::spawn(move || {
+        // Stops on a message or when every sender is gone. The lines are a courtesy: when the
+        // system refuses the thread, the run goes on without them (its summary still prints).
+        let spawned = std::thread::Builder::new().spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
                 eprintln!("{}", progress_line(&shown, started.elapsed()));
             }
         });
+        let Ok(thread) = spawned else {
+            return Progress::with(counters, Reporter::Hidden);
+        };
         Progress::with(
             counters,
             Reporter::Lines {

@@ -15,6 +15,8 @@ mod faults;
 mod hostile;
 /// Hostile files in real folders: names like temporary files, long names, links in a restore.
 mod hostile_files;
+/// Hostile flags and misleading messages: worker counts, run summaries, FIFOs, single files.
+mod hostile_flags;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.

@@ -504,10 +504,12 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
     let folders = job.folders();
     for folder in &folders {
         let outcome = runtime.block_on(backup_folder(&job, folder, &args.run, &args.guard, global));
-        match outcome {
+        match &outcome {
             Outcome::Skipped => skipped += 1,
             Outcome::Refused => refused += 1,
+            // A folder whose run had errors failed too: the counts agree with the exit code.
             Outcome::Failed => failed += 1,
+            Outcome::Ran(stats) if stats.errors > 0 => failed += 1,
             Outcome::Ran(_) => {}
         }
         count(&mut totals, &outcome);

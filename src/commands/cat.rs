@@ -2,7 +2,9 @@
 //! writes them; a directory's files one after another in listing order.
 //!
 //! `--offset` counts from the start (from the end when negative), `--count` limits the bytes
-//! per file (all of them when negative). Ranged reads of crypt files fetch only the blocks the
+//! per file (all of them when negative). An `--offset` past the end of a file is an error (as
+//! rclone says over a crypt remote); one from the end larger than the file starts at its first
+//! byte. Ranged reads of crypt files fetch only the blocks the
 //! range needs.
 
 use std::ops::Range;
@@ -10,7 +12,7 @@ use std::process::ExitCode;
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use tokio::io::AsyncReadExt;
 
 use super::target::{report_undecryptable, resolve, sort_walk_order, Target};
@@ -48,6 +50,13 @@ async fn copy_file(
     args: &CatArgs,
     out: &mut impl Write,
 ) -> Result<()> {
+    if args.offset > 0 && args.offset.unsigned_abs() > size {
+        // As rclone over a crypt remote: an offset past the end is an error, not an empty read.
+        bail!(
+            "{path}: --offset {} is beyond the end of the file ({size} bytes)",
+            args.offset
+        );
+    }
     let range = byte_range(size, args.offset, args.count);
     if range.as_ref().is_some_and(|r| r.start >= r.end) {
         return Ok(());

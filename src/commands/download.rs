@@ -43,10 +43,10 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
     let mut refused = 0;
     for folder in &folders {
         let outcome = runtime.block_on(download_folder(&job, folder, args, global));
-        if !matches!(outcome, Outcome::Ran(_)) {
+        // A folder whose run had errors failed too: the count agrees with the exit code.
+        if !count(&mut totals, &outcome) {
             refused += 1;
         }
-        count(&mut totals, &outcome);
     }
     eprintln!(
         "poof: download of {} folders ({refused} refused or failed): {}",

@@ -5,7 +5,9 @@
 //! progress reporter (a bar on a terminal, periodic lines otherwise, none with
 //! `--no-progress` or `--quiet`) and always end with one summary line on stderr
 //! ([`crate::progress::summary_line`]). `sync` deletes destination files missing from the
-//! source; `copy` never deletes. The exit code is 0 only when the run had no error at all.
+//! source; `copy` never deletes. A SOURCE naming a single file copies that file into DEST
+//! under its own name, as rclone does, and deletes nothing there. The exit code is 0 only when
+//! the run had no error at all.
 //!
 //! The rclone config file is read only when a location names a remote, so that syncing two
 //! local folders needs no config file.
@@ -13,13 +15,16 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::ops::Range;
+
 use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::progress::{summary_line, Progress};
-use crate::remote::backend::Backend;
+use crate::remote::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
 use crate::remote::local::LocalBackend;
 use crate::remote::{open_backend, Location};
 use crate::sync::{SourceProblems, SyncOptions, SyncStats};
@@ -41,15 +46,35 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         );
     }
     let config = load_config(paths, [&src_loc, &dst_loc])?;
-    let src: Arc<dyn Backend> = match &src_loc {
-        Location::Local(path) if args.copy_links => {
-            Arc::new(LocalBackend::new(path.clone()).following_links(true))
-        }
-        _ => open_backend(&config, &src_loc)
-            .with_context(|| format!("cannot open the source {}", args.source))?,
+    let runtime = crate::commands::backup::runtime()?;
+    let open_source = |loc: &Location| -> Result<Arc<dyn Backend>> {
+        Ok(match loc {
+            Location::Local(path) if args.copy_links => {
+                Arc::new(LocalBackend::new(path.clone()).following_links(true))
+            }
+            _ => open_backend(&config, loc)
+                .with_context(|| format!("cannot open the source {}", args.source))?,
+        })
     };
-    let dst = open_backend(&config, &dst_loc)
+    let mut dst = open_backend(&config, &dst_loc)
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
+    let src = match runtime.block_on(single_file(&src_loc, args.copy_links, &open_source))? {
+        // A single file goes into DEST under its own name, and nothing else there is looked
+        // at, let alone deleted (as rclone).
+        Some((parent, entry)) => {
+            dst = Arc::new(OneFile {
+                inner: dst,
+                name: entry.path.clone(),
+                entry: None,
+            });
+            Arc::new(OneFile {
+                inner: parent,
+                name: entry.path.clone(),
+                entry: Some(entry),
+            }) as Arc<dyn Backend>
+        }
+        None => open_source(&src_loc)?,
+    };
     let opts = SyncOptions {
         dry_run: args.run.dry_run,
         checksum: args.checksum,
@@ -61,7 +86,6 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         source_problems: Some(undecryptable(&src)),
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);
-    let runtime = crate::commands::backup::runtime()?;
     let outcome = runtime.block_on(crate::sync::sync(src, dst, &opts, &progress));
     progress.finish();
     let stats = match outcome {
@@ -84,6 +108,134 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// When `loc` names a single file (not a folder): the backend of its parent folder and the
+/// file's entry (its path is the file name). A local path is looked at directly; a remote one
+/// costs one `stat` of the last segment.
+///
+/// # Errors
+/// The parent cannot be opened or its `stat` fails; a local FIFO, socket or device; a local
+/// link to a file without `--copy-links`.
+async fn single_file(
+    loc: &Location,
+    copy_links: bool,
+    open: &dyn Fn(&Location) -> Result<Arc<dyn Backend>>,
+) -> Result<Option<(Arc<dyn Backend>, Entry)>> {
+    if let Location::Local(path) = loc {
+        // The root of a local source may be a link to a folder; a link to a file is followed
+        // only with --copy-links, as every link below the root.
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(None);
+        };
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink());
+        if meta.is_file() && is_link && !copy_links {
+            bail!(
+                "{}: a symbolic link to a file, followed only with --copy-links (-L); nothing changed",
+                path.display()
+            );
+        }
+        if !meta.is_file() && !meta.is_dir() {
+            bail!(
+                "{}: not a regular file or folder; nothing changed",
+                path.display()
+            );
+        }
+        if !meta.is_file() {
+            return Ok(None);
+        }
+    }
+    let Some((parent, leaf)) = loc.split_leaf() else {
+        return Ok(None);
+    };
+    let parent = open(&parent)?;
+    let found = parent
+        .stat(&leaf)
+        .await
+        .with_context(|| format!("cannot read the source {leaf} in {}", parent.describe()))?;
+    match found {
+        Some(entry) if !entry.is_dir() => Ok(Some((parent, entry))),
+        _ => Ok(None),
+    }
+}
+
+/// A folder seen through one file name only: its listing holds that file alone (when it is
+/// there), so that syncing a single file copies it and neither sees nor deletes anything else.
+/// Every other call goes to the folder.
+struct OneFile {
+    inner: Arc<dyn Backend>,
+    /// The file name, relative to the folder.
+    name: String,
+    /// The file's entry when already known (the source); else it is `stat`ed when listed.
+    entry: Option<Entry>,
+}
+
+#[async_trait]
+impl Backend for OneFile {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn features(&self) -> Features {
+        self.inner.features()
+    }
+
+    fn take_undecryptable(&self) -> Vec<String> {
+        self.inner.take_undecryptable()
+    }
+
+    async fn list(&self, dir: &str, _recursive: bool) -> Result<Option<Vec<Entry>>> {
+        if !dir.is_empty() {
+            return Ok(None);
+        }
+        let entry = match &self.entry {
+            Some(entry) => Some(entry.clone()),
+            None => self.inner.stat(&self.name).await?,
+        };
+        // Absent: the folder is treated as new (made if it is missing, which is harmless when
+        // it exists).
+        Ok(entry.map(|entry| vec![entry]))
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        self.inner.stat(path).await
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        self.inner.open(path, range).await
+    }
+
+    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
+        self.inner.put(path, data, opts).await
+    }
+
+    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
+        self.inner.get(path, size).await
+    }
+
+    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.inner.put_bytes(path, data, opts).await
+    }
+
+    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
+        self.inner.blocking_io()
+    }
+
+    async fn remove_stale_temps(&self) -> Result<usize> {
+        self.inner.remove_stale_temps().await
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.inner.remove(path).await
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        self.inner.mkdir(path).await
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        self.inner.rmdir(path).await
+    }
 }
 
 /// Names the source listing could not decrypt, as errors of the run (nothing is deleted then).

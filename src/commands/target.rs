@@ -78,6 +78,15 @@ impl Target {
 /// ("directory not found", as rclone says).
 pub async fn resolve(paths: &Paths, text: &str, recursive: bool) -> Result<Target> {
     let loc = Location::parse(text)?;
+    if let Location::Local(path) = &loc {
+        // A FIFO, socket or device is neither listed nor read (opening a FIFO would wait
+        // for a writer forever): say what it is rather than "not found".
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_dir() && !meta.is_file() {
+                bail!("{text}: not a regular file or folder; nothing read");
+            }
+        }
+    }
     let config = config_for(paths, &loc)?;
     let backend = open_backend(&config, &loc)?;
     if let Some(entries) = backend.list("", recursive).await? {

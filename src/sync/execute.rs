@@ -9,8 +9,11 @@
 //!    destination with the source modification time. `put` is atomic (see
 //!    [`Backend`]'s contract), so a failure leaves the older version in place. A failed file is
 //!    reported on stderr in one line naming the path and the cause, and counted. Between two
-//!    local folders (plain or crypt) the copies run on `transfers` threads of their own, small
-//!    files with blocking calls ([`Backend::blocking_io`]); otherwise as async tasks.
+//!    local folders (plain or crypt) the copies run on threads of their own, small files with
+//!    blocking calls ([`Backend::blocking_io`]); otherwise as async tasks. Threads and tasks
+//!    are bounded by the work: never more than the files to copy nor than
+//!    [`super::MAX_TRANSFERS`] ([`worker_count`]); a thread the system refuses is one error of
+//!    the run, never a panic.
 //! 4. Only when the run has had **no error at all**: destination files missing from the source
 //!    are deleted, then destination directories missing from the source, deepest first.
 //!    Otherwise `not deleting N files because there were errors` is printed and nothing is
@@ -32,7 +35,7 @@ use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
 use tokio::io::{AsyncRead, ReadBuf};
 
-use super::{CopyReason, Plan, SyncOptions, SyncStats};
+use super::{CopyReason, Plan, SyncOptions, SyncStats, MAX_TRANSFERS};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, BlockingIo, ByteStream, Entry, PutOptions};
 
@@ -170,7 +173,7 @@ async fn transfer_all(
         .map(|(entry, reason)| async move {
             (entry, *reason, transfer(src, dst, entry, progress).await)
         })
-        .buffer_unordered(opts.transfers.max(1));
+        .buffer_unordered(worker_count(opts.transfers, plan.copies.len()).max(1));
     while let Some((entry, reason, outcome)) = outcomes.next().await {
         record(entry, reason, outcome, opts, progress, stats);
     }
@@ -189,48 +192,104 @@ fn blocking_pair<'a>(
     Some((src.blocking_io()?, dst.blocking_io()?))
 }
 
-/// Runs the copies on `--transfers` threads of their own, each taking the next file in
-/// `order` until none is left: small files are read, sealed or opened, and written on the
-/// thread with blocking calls (no trip to the blocking pool, so no thread hand-over per
-/// file); larger ones stream as in [`transfer`], driven by the thread. Outcomes are
-/// counted here as they come.
-fn transfer_on_threads(
+/// Runs the copies on threads of their own, `--transfers` of them but never more than there
+/// are files (nor than [`MAX_TRANSFERS`]), each taking the next file in `order` until none is
+/// left: small files are read, sealed or opened, and written on the thread with blocking calls
+/// (no trip to the blocking pool, so no thread hand-over per file); larger ones stream as in
+/// [`transfer`], driven by the thread. Outcomes are counted here as they come.
+///
+/// A thread the system refuses is one error of the run (so nothing is deleted), never a
+/// panic: the threads that did start take every file; when none did, the calling thread
+/// copies them itself.
+fn transfer_on_threads<'a>(
     src: &dyn Backend,
     dst: &dyn Backend,
     io: (&dyn BlockingIo, &dyn BlockingIo),
-    order: &[&(Entry, CopyReason)],
+    order: &[&'a (Entry, CopyReason)],
     opts: &SyncOptions,
     progress: &Progress,
     stats: &mut SyncStats,
 ) {
+    let threads = worker_count(opts.transfers, order.len());
+    if threads == 0 {
+        return;
+    }
+    if opts.verbose {
+        progress.log(&format!(
+            "{INFO}copying {} files on {threads} threads",
+            order.len()
+        ));
+    }
     let handle = tokio::runtime::Handle::current();
     let next = AtomicUsize::new(0);
+    // Takes files until none is left, sending each outcome back.
+    let work = |sender: mpsc::Sender<(&'a (Entry, CopyReason), Result<u64>)>| {
+        while let Some(copy) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let entry = &copy.0;
+            let outcome = if entry.size <= WHOLE_FILE_SIZE && !needs_stat(src, entry) {
+                transfer_whole_now(io, entry, progress)
+            } else {
+                handle.block_on(transfer(src, dst, entry, progress))
+            };
+            if sender.send((*copy, outcome)).is_err() {
+                break;
+            }
+        }
+    };
+    let mut refused = None;
     tokio::task::block_in_place(|| {
         std::thread::scope(|scope| {
             let (sender, outcomes) = mpsc::channel();
-            for _ in 0..opts.transfers.max(1) {
-                let (sender, handle, next) = (sender.clone(), &handle, &next);
-                scope.spawn(move || {
-                    while let Some((entry, reason)) =
-                        order.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        let outcome = if entry.size <= WHOLE_FILE_SIZE && !needs_stat(src, entry) {
-                            transfer_whole_now(io, entry, progress)
-                        } else {
-                            handle.block_on(transfer(src, dst, entry, progress))
-                        };
-                        if sender.send((entry, *reason, outcome)).is_err() {
-                            break;
-                        }
-                    }
-                });
+            let (started, error) = start_workers(threads, || {
+                let (sender, work) = (sender.clone(), &work);
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || work(sender))
+                    .map(drop)
+            });
+            refused = error.map(|err| (started, err));
+            if started == 0 {
+                work(sender);
+            } else {
+                drop(sender);
             }
-            drop(sender);
-            for (entry, reason, outcome) in outcomes {
-                record(entry, reason, outcome, opts, progress, stats);
+            for ((entry, reason), outcome) in outcomes {
+                record(entry, *reason, outcome, opts, progress, stats);
             }
         });
     });
+    if let Some((started, err)) = refused {
+        let copied_on = if started == 0 {
+            "the files were copied one at a time"
+        } else {
+            "the files were copied on those"
+        };
+        progress.log(&format!(
+            "{ERROR}the system refused a copy thread ({started} of {threads} started, \
+             {copied_on}; nothing will be deleted): {err}"
+        ));
+        stats.errors += 1;
+    }
+}
+
+/// Starts up to `threads` workers with `spawn`, stopping at the first the system refuses;
+/// returns how many started and that refusal.
+fn start_workers(
+    threads: usize,
+    mut spawn: impl FnMut() -> io::Result<()>,
+) -> (usize, Option<io::Error>) {
+    for started in 0..threads {
+        if let Err(err) = spawn() {
+            return (started, Some(err));
+        }
+    }
+    (threads, None)
+}
+
+/// How many workers copy `files` files when `--transfers` is `transfers`: never more than
+/// the files (an idle worker is a thread or a task for nothing) nor than [`MAX_TRANSFERS`],
+/// and at least one when there is work.
+pub fn worker_count(transfers: usize, files: usize) -> usize {
+    transfers.clamp(1, MAX_TRANSFERS).min(files)
 }
 
 /// Counts (and with `-v` prints) the outcome of one copy.
@@ -290,7 +349,7 @@ fn spread_by_folder(copies: &[(Entry, CopyReason)]) -> Vec<&(Entry, CopyReason)>
 /// Files up to this size are copied through memory whole ([`Backend::get`] and
 /// [`Backend::put_bytes`]): at most `--transfers` of them (plain and sealed) are in memory at
 /// once.
-const WHOLE_FILE_SIZE: u64 = 1024 * 1024;
+pub const WHOLE_FILE_SIZE: u64 = 1024 * 1024;
 
 /// True when the source's listing did not give the file's modification time, which then
 /// costs a request of its own.
@@ -441,7 +500,7 @@ async fn delete_phase(
     }
     let mut outcomes = stream::iter(&plan.deletes)
         .map(|entry| async move { (entry, dst.remove(&entry.path).await) })
-        .buffer_unordered(opts.transfers.max(1));
+        .buffer_unordered(worker_count(opts.transfers, plan.deletes.len()).max(1));
     while let Some((entry, outcome)) = outcomes.next().await {
         match outcome {
             Ok(()) => {
@@ -522,7 +581,35 @@ impl AsyncRead for Counted {
 
 #[cfg(test)]
 mod tests {
-    use super::{rclone_size, spread_by_folder, CopyReason, Entry};
+    use super::{
+        rclone_size, spread_by_folder, start_workers, worker_count, CopyReason, Entry,
+        MAX_TRANSFERS,
+    };
+
+    #[test]
+    fn a_refused_thread_stops_the_start_and_is_returned() {
+        let mut calls = 0;
+        let (started, refused) = start_workers(8, || {
+            calls += 1;
+            if calls == 3 {
+                Err(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!((started, calls), (2, 3));
+        assert!(refused.is_some());
+        assert!(matches!(start_workers(4, || Ok(())), (4, None)));
+    }
+
+    #[test]
+    fn workers_are_bounded_by_the_files_and_the_ceiling() {
+        assert_eq!(worker_count(100_000, 20), 20);
+        assert_eq!(worker_count(usize::MAX, 1_000_000), MAX_TRANSFERS);
+        assert_eq!(worker_count(4, 20), 4);
+        assert_eq!(worker_count(0, 20), 1);
+        assert_eq!(worker_count(8, 0), 0);
+    }
 
     #[test]
     fn rclone_sizes_match_rclone_dry_run_lines() {
