@@ -13,6 +13,8 @@ mod crypt_interop;
 mod faults;
 /// The hostile input table: damaged objects, forged names, broken configs, a wrong password.
 mod hostile;
+/// Hostile configs: overlapping or escaping cloud names, a folder added twice, device configs.
+mod hostile_config;
 /// Hostile files in real folders: names like temporary files, long names, links in a restore.
 mod hostile_files;
 /// Hostile flags and misleading messages: worker counts, run summaries, FIFOs, single files.

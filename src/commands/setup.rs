@@ -7,6 +7,7 @@
 //! real with no cloud account. The file stays a valid rclone config that the real rclone reads
 //! the same way. Every printed config has its secrets masked.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::ConfigArgs;
-use crate::config::poof::{PoofConfig, CRYPT_REMOTE, PLAIN_REMOTE};
+use crate::commands::backup::real;
+use crate::config::poof::{cloud_name, PoofConfig, CONFIG_CLOUD_DIR, CRYPT_REMOTE, PLAIN_REMOTE};
 use crate::config::rclone::RcloneConfig;
 use crate::config::{files, Paths, POOF_CONF, RCLONE_CONF};
 
@@ -63,25 +65,18 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
         if !dir.is_dir() {
             bail!("{} is not a folder: poof backs up folders", dir.display());
         }
-        let name = match &args.name {
-            Some(n) => n.clone(),
-            None => dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .context("give a cloud folder name with --name")?,
-        };
-        let key = dir.display().to_string();
-        if let Some((other, _)) = conf.paths.iter().find(|(l, c)| **c == name && **l != key) {
-            bail!("cloud folder {name:?} is already used by {other}: choose another with --name");
+        if add_path(&mut conf, paths, &dir, args.name.as_deref())? {
+            conf.save(&paths.poofconf)?;
         }
-        conf.paths.insert(key, name);
-        let text = serde_json::to_string(&conf)?;
-        PoofConfig::parse(&text, &paths.poofconf)?;
-        conf.save(&paths.poofconf)?;
     } else if let Some(dir) = &args.remove {
         let key = std::path::absolute(dir)?.display().to_string();
         let key = key.trim_end_matches('/');
-        if conf.paths.remove(key).is_none() {
+        let listed = conf
+            .paths
+            .keys()
+            .find(|local| local.trim_end_matches('/') == key)
+            .cloned();
+        if listed.and_then(|local| conf.paths.remove(&local)).is_none() {
             bail!(
                 "{key} is not one of the paths in {}",
                 paths.poofconf.display()
@@ -92,6 +87,67 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
     let text = files::read_private(&paths.poofconf)?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds `dir -> name` (default: the folder's own name) to `conf`'s paths; false when `dir` is
+/// already there under that name (said on stderr, nothing to save).
+///
+/// Refused, with `conf` unchanged: a name [`cloud_name`] refuses; `dir` already backed up under
+/// another name (renaming would strand its backup: say how to do it on purpose); a cloud folder
+/// equal to, inside or around another folder's (a backup of one would delete the other's
+/// files), including `poof-config`, where poof keeps the backup of its config folder.
+fn add_path(conf: &mut PoofConfig, paths: &Paths, dir: &Path, name: Option<&str>) -> Result<bool> {
+    let key = dir.display().to_string();
+    let key = match key.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        trimmed => trimmed.to_owned(),
+    };
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("give a cloud folder name with --name")?,
+    };
+    let name = match cloud_name(&name) {
+        Ok(normal) => normal.into_owned(),
+        Err(why) => bail!("cloud folder name {name:?} {why}; nothing changed"),
+    };
+    let same_dir = conf
+        .paths
+        .iter()
+        .find(|(local, _)| local.trim_end_matches('/') == key);
+    if let Some((_, existing)) = same_dir {
+        if *existing == name {
+            eprintln!("poof: {key} is already backed up to cloud folder {name:?}; nothing changed");
+            return Ok(false);
+        }
+        bail!(
+            "{key} is already backed up to cloud folder {existing:?}: poof does not rename it silently (the backup under {existing:?} would be left behind); to rename it on purpose run `poof config --remove {key}`, then `poof config --add {key} --name {name}`"
+        );
+    }
+    let is_confdir = real(dir) == real(&paths.confdir);
+    let config_listed = conf.paths.values().any(|c| c == CONFIG_CLOUD_DIR);
+    if !is_confdir && !config_listed {
+        let reserved = PoofConfig {
+            paths: BTreeMap::from([(
+                paths.confdir.display().to_string(),
+                CONFIG_CLOUD_DIR.to_owned(),
+            )]),
+            ..conf.clone()
+        };
+        if let Some(clash) = reserved.overlap_with(&key, &name) {
+            bail!("{clash} (poof keeps the backup of its config folder in {CONFIG_CLOUD_DIR:?}); nothing changed");
+        }
+    }
+    if let Some(clash) = conf.overlap_with(&key, &name) {
+        bail!("{clash}; nothing changed");
+    }
+    let mut added = conf.clone();
+    added.paths.insert(key, name);
+    PoofConfig::parse(&serde_json::to_string(&added)?, &paths.poofconf)?;
+    *conf = added;
+    Ok(true)
 }
 
 /// The vault folder of the embedded default: `$XDG_DATA_HOME/poof/vault`, else

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::files;
@@ -67,7 +67,7 @@ impl PoofConfig {
     /// # Errors
     /// Invalid JSON, a missing key, a relative local path, an empty or escaping cloud name.
     pub fn parse(text: &str, origin: &Path) -> Result<PoofConfig> {
-        let conf: PoofConfig = serde_json::from_str(text).map_err(|e| {
+        let mut conf: PoofConfig = serde_json::from_str(text).map_err(|e| {
             let what = if e.is_data() {
                 format!("{e}")
             } else {
@@ -82,52 +82,86 @@ impl PoofConfig {
         Ok(conf)
     }
 
-    fn validate(&self, origin: &Path) -> Result<()> {
+    /// Checks the values and rewrites each cloud name in its normal form ([`cloud_name`]).
+    fn validate(&mut self, origin: &Path) -> Result<()> {
         let o = origin.display();
-        if self.bucket.trim().is_empty() || self.bucket.contains('/') {
-            bail!(
-                "{o}: key \"bucket\" = {:?} must be a non-empty name without '/'",
-                self.bucket
-            );
+        if let Err(why) = check_bucket(&self.bucket) {
+            bail!("{o}: key \"bucket\" = {:?} {why}", self.bucket);
         }
         if self.remote.trim().is_empty() || self.remote.contains(':') {
             bail!("{o}: key \"remote\" = {:?} must name a section of the rclone config file (without ':')", self.remote);
         }
-        for (local, cloud) in &self.paths {
+        for (local, cloud) in &mut self.paths {
             if !Path::new(local).is_absolute() {
                 bail!(
                     "{o}: paths key {local:?} is not an absolute path; write it from / (e.g. {:?})",
                     std::env::current_dir()
-                        .map(|d| d.join(local).display().to_string())
+                        .map(|d| d.join(local.as_str()).display().to_string())
                         .unwrap_or_default()
                 );
             }
             if Path::new(local).is_file() {
                 bail!("{o}: paths key {local:?} is a file; poof backs up folders: name its folder instead");
             }
-            let bad = cloud.is_empty()
-                || cloud.starts_with('/')
-                || cloud
-                    .split('/')
-                    .any(|seg| seg.is_empty() || seg == "." || seg == "..");
-            if bad {
-                bail!("{o}: paths[{local:?}] = {cloud:?} must be a relative cloud folder name without empty, '.' or '..' parts");
+            match cloud_name(cloud) {
+                Ok(normal) => {
+                    if normal != cloud.as_str() {
+                        *cloud = normal.into_owned();
+                    }
+                }
+                Err(why) => bail!("{o}: paths[{local:?}] = {cloud:?}: the cloud folder name {why}"),
             }
         }
+        if let Some(clash) = self.overlap() {
+            bail!("{o}: {clash}");
+        }
         Ok(())
+    }
+
+    /// The first two folders whose cloud folders overlap (the same folder, or one inside the
+    /// other), in words: a backup of the outer one would delete the inner one's files.
+    /// Names are compared per `/`-separated part, ignoring case (a case-insensitive storage
+    /// holds `Docs` and `docs` in one folder).
+    pub fn overlap(&self) -> Option<String> {
+        let folders: Vec<(&str, &str, Vec<String>)> = self
+            .paths
+            .iter()
+            .map(|(local, cloud)| (local.as_str(), cloud.as_str(), cloud_key(cloud)))
+            .collect();
+        for (i, a) in folders.iter().enumerate() {
+            for b in folders.iter().skip(i + 1) {
+                if let Some(why) = overlap_words(a, b) {
+                    return Some(why);
+                }
+            }
+        }
+        None
+    }
+
+    /// Why adding `local -> cloud` (a normal name) would overlap a folder already in `paths`,
+    /// worded from the new folder's side; `None` when it would not.
+    pub fn overlap_with(&self, local: &str, cloud: &str) -> Option<String> {
+        let new = (local, cloud, cloud_key(cloud));
+        self.paths
+            .iter()
+            .find_map(|(l, c)| overlap_words(&new, &(l.as_str(), c.as_str(), cloud_key(c))))
     }
 
     /// Reads and validates poof.conf, warning when its permissions let others read it.
     ///
     /// # Errors
-    /// A missing or unreadable file, a world-writable file, or what [`PoofConfig::parse`] rejects.
+    /// A missing or unreadable file, anything but a regular file of a sane size, a
+    /// world-writable file, or what [`PoofConfig::parse`] rejects.
     pub fn load(path: &Path) -> Result<PoofConfig> {
-        let text = files::read_private(path).with_context(|| {
-            format!(
-                "{}: cannot read poof.conf; create it with `poof config`",
-                path.display()
-            )
-        })?;
+        let text = match files::read_private(path) {
+            Ok(text) => text,
+            Err(e) if is_not_found(&e) => bail!(
+                "{}: cannot read poof.conf ({}); create it with `poof config`",
+                path.display(),
+                e.root_cause()
+            ),
+            Err(e) => return Err(e),
+        };
         PoofConfig::parse(&text, path)
     }
 
@@ -156,6 +190,89 @@ impl PoofConfig {
             .iter()
             .map(|(local, cloud)| (PathBuf::from(local.trim_end_matches('/')), cloud.as_str()))
     }
+}
+
+/// True when the chain of `e` ends in a file that does not exist.
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.root_cause()
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// A cloud folder name in its normal form: `a//b` is `a/b` and a trailing `/` is dropped
+/// (borrowed when already normal, the common case).
+///
+/// # Errors
+/// Why the name is refused, in words completing "the cloud folder name ...": empty, absolute
+/// (`/docs`), with a `.` or `..` part (it could leave the bucket), or with a control character
+/// (a line break in a name would break every message and log line naming it).
+pub fn cloud_name(name: &str) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
+    if name.starts_with('/') {
+        return Err("is absolute: write it without the leading '/'".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("contains a control character: choose a name without one".to_owned());
+    }
+    let mut parts = name.split('/').filter(|p| !p.is_empty()).peekable();
+    if parts.peek().is_none() {
+        return Err("is empty: give a name".to_owned());
+    }
+    if name.split('/').any(|p| p == "." || p == "..") {
+        return Err("has a '.' or '..' part, which could reach outside the bucket".to_owned());
+    }
+    if !name.ends_with('/') && !name.contains("//") {
+        return Ok(std::borrow::Cow::Borrowed(name));
+    }
+    Ok(std::borrow::Cow::Owned(parts.collect::<Vec<_>>().join("/")))
+}
+
+/// Why a `bucket` value is refused, in words completing "key "bucket" = ... ": it names one
+/// folder (or bucket) on the plain remote, so it may not be empty, hold a `/`, be `.` or `..`
+/// (`..` would put every backup beside the vault instead of in it) or hold a control character.
+fn check_bucket(bucket: &str) -> std::result::Result<(), &'static str> {
+    if bucket.trim().is_empty() || bucket.contains('/') {
+        return Err("must be a non-empty name without '/'");
+    }
+    if bucket == "." || bucket == ".." {
+        return Err("must be a name, not '.' or '..' (which would leave the remote's folder)");
+    }
+    if bucket.chars().any(char::is_control) {
+        return Err("contains a control character: choose a name without one");
+    }
+    Ok(())
+}
+
+/// The parts of a normal cloud name as compared for overlaps (lower case).
+fn cloud_key(cloud: &str) -> Vec<String> {
+    cloud
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Why the cloud folders of `a` and `b` (each local folder, cloud name, [`cloud_key`])
+/// overlap, or `None` when they do not.
+fn overlap_words(a: &(&str, &str, Vec<String>), b: &(&str, &str, Vec<String>)) -> Option<String> {
+    let ((local_a, name_a, key_a), (local_b, name_b, key_b)) = (a, b);
+    let common = key_a.len().min(key_b.len());
+    if key_a.get(..common) != key_b.get(..common) {
+        return None;
+    }
+    let fix = "a backup of one would delete the other's files; give each folder its own cloud \
+               folder, neither inside the other (`poof config --remove DIR`, then `poof config \
+               --add DIR --name NAME`)";
+    Some(match key_a.len().cmp(&key_b.len()) {
+        std::cmp::Ordering::Equal => format!(
+            "cloud folder {name_a:?} of {local_a:?} is already used by {local_b:?} (as {name_b:?}): {fix}"
+        ),
+        std::cmp::Ordering::Greater => format!(
+            "cloud folder {name_a:?} of {local_a:?} is inside cloud folder {name_b:?} of {local_b:?}: {fix}"
+        ),
+        std::cmp::Ordering::Less => format!(
+            "cloud folder {name_b:?} of {local_b:?} is inside cloud folder {name_a:?} of {local_a:?}: {fix}"
+        ),
+    })
 }
 
 fn rand_bytes<const N: usize>() -> [u8; N] {
@@ -215,6 +332,63 @@ mod tests {
             );
             assert!(parse(&text).is_err(), "{cloud:?}");
         }
+    }
+
+    fn with_paths(bucket: &str, paths: &[(&str, &str)]) -> Result<PoofConfig> {
+        let conf = PoofConfig {
+            bucket: bucket.to_owned(),
+            conf_file: "x".to_owned(),
+            paths: paths
+                .iter()
+                .map(|(l, c)| ((*l).to_owned(), (*c).to_owned()))
+                .collect(),
+            remote: "r".to_owned(),
+        };
+        parse(&serde_json::to_string(&conf).unwrap())
+    }
+
+    #[test]
+    fn cloud_names_are_normalised_and_control_characters_refused() {
+        assert!(matches!(
+            cloud_name("a/b"),
+            Ok(std::borrow::Cow::Borrowed("a/b"))
+        ));
+        assert_eq!(cloud_name("a//b/").unwrap(), "a/b");
+        for bad in ["x\ny", "a\u{7f}", "a\u{85}", "//", "./a", "a/.", "/a"] {
+            assert!(cloud_name(bad).is_err(), "{bad:?}");
+        }
+        let c = with_paths("b", &[("/tmp/x", "a//b/")]).unwrap();
+        assert_eq!(c.paths["/tmp/x"], "a/b");
+    }
+
+    #[test]
+    fn overlapping_cloud_folders_are_refused_naming_both() {
+        for (a, b) in [
+            ("n1", "n1/sub"),
+            ("n1/sub", "n1"),
+            ("n1", "n1"),
+            ("Docs", "docs/x"),
+            ("n1", "n1//"),
+        ] {
+            let err = with_paths("b", &[("/tmp/x", a), ("/tmp/y", b)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("/tmp/x") && err.contains("/tmp/y"), "{err}");
+        }
+        for (a, b) in [("n1", "n10"), ("n1", "n1 sub"), ("a/b", "a/c")] {
+            assert!(
+                with_paths("b", &[("/tmp/x", a), ("/tmp/y", b)]).is_ok(),
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn escaping_buckets_are_refused() {
+        for bucket in ["..", ".", "a/b", "", "b\n"] {
+            assert!(with_paths(bucket, &[]).is_err(), "{bucket:?}");
+        }
+        assert!(with_paths("..b", &[]).is_ok());
     }
 
     #[test]

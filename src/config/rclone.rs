@@ -55,6 +55,8 @@ use std::path::{Path, PathBuf};
 use poof_crypt::config_file;
 use zeroize::Zeroizing;
 
+use super::files;
+
 /// The environment variable holding the password of an encrypted config file, as in rclone.
 pub const CONFIG_PASS_ENV: &str = "RCLONE_CONFIG_PASS";
 
@@ -145,6 +147,11 @@ pub struct ConfigError {
 pub enum ConfigErrorKind {
     /// The file could not be read.
     Read(std::io::Error),
+    /// The path names something other than a regular file (the text says what: a device,
+    /// a FIFO, a folder); nothing was read from it.
+    NotRegular(&'static str),
+    /// The file is larger than [`files::MAX_CONFIG_SIZE`] (its size, or a lower bound).
+    TooLarge(u64),
     /// The file (or its decrypted contents) is not UTF-8 text.
     NotUtf8,
     /// The file is encrypted and no password was given (or it is empty or all whitespace).
@@ -294,6 +301,8 @@ impl fmt::Display for ConfigError {
                 f,
                 "cannot read the file: {e}; check the path and permissions"
             ),
+            K::NotRegular(what) => write!(f, "{}", files::ConfigFileError::NotRegular(what)),
+            K::TooLarge(size) => write!(f, "{}", files::ConfigFileError::TooLarge(*size)),
             K::NotUtf8 => f.write_str("not UTF-8 text; is this an rclone config file?"),
             K::WorldWritable => f.write_str(
                 "writable by every user: refusing to use it; fix with `chmod 600` on the file",
@@ -465,19 +474,27 @@ fn write_value(out: &mut String, value: &str) {
     }
 }
 
-/// rclone's boolean syntax (Go's `strconv.ParseBool`).
-/// Fails with [`ConfigErrorKind::WorldWritable`] when every user may write the file at `path`
-/// (a missing file is left to the read that follows, which names the cause).
-fn refuse_world_writable(path: &Path) -> Result<(), ConfigErrorKind> {
+/// Refuses a config file every user may write (`meta` is a regular file's, see
+/// [`files::open_config`]).
+fn refuse_world_writable(meta: &std::fs::Metadata) -> Result<(), ConfigErrorKind> {
     use std::os::unix::fs::PermissionsExt;
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o002 != 0 => {
-            Err(ConfigErrorKind::WorldWritable)
+    if meta.permissions().mode() & 0o002 != 0 {
+        return Err(ConfigErrorKind::WorldWritable);
+    }
+    Ok(())
+}
+
+impl From<files::ConfigFileError> for ConfigErrorKind {
+    fn from(e: files::ConfigFileError) -> ConfigErrorKind {
+        match e {
+            files::ConfigFileError::Io(io) => ConfigErrorKind::Read(io),
+            files::ConfigFileError::NotRegular(what) => ConfigErrorKind::NotRegular(what),
+            files::ConfigFileError::TooLarge(size) => ConfigErrorKind::TooLarge(size),
         }
-        _ => Ok(()),
     }
 }
 
+/// rclone's boolean syntax (Go's `strconv.ParseBool`).
 fn parse_bool(value: &str) -> Option<bool> {
     match value {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
@@ -602,9 +619,10 @@ impl RcloneConfig {
         password: Option<&str>,
     ) -> Result<RcloneConfig, ConfigError> {
         let fail = |kind| ConfigError::new(kind).in_file(path, false);
-        refuse_world_writable(path).map_err(fail)?;
+        let (file, meta) = files::open_config(path).map_err(|e| fail(e.into()))?;
+        refuse_world_writable(&meta).map_err(fail)?;
         let bytes =
-            Zeroizing::new(std::fs::read(path).map_err(|e| fail(ConfigErrorKind::Read(e)))?);
+            Zeroizing::new(files::read_capped(file, meta.len()).map_err(|e| fail(e.into()))?);
         let text = std::str::from_utf8(&bytes).map_err(|_| fail(ConfigErrorKind::NotUtf8))?;
         if !config_file::is_encrypted(text) {
             return RcloneConfig::parse(text).map_err(|e| e.in_file(path, false));
