@@ -13,6 +13,10 @@
 //! ([`is_temp_name`]), so that a leftover never shows up as a file (nor, below a crypt
 //! remote, as an undecryptable name that would fail every later run).
 //! Symbolic links are skipped with a warning on stderr.
+//!
+//! Paths are in rclone's Standard name form ([`super::encoding`]): listings map each name on
+//! disk to it (a control character to its picture, a byte that is not UTF-8 to `‛XX`), and
+//! every path given to the backend is mapped back to the bytes on disk.
 
 use std::collections::VecDeque;
 use std::fs;
@@ -28,6 +32,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
 use super::backend::{Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::encoding;
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -115,8 +120,8 @@ impl LocalBackend {
         Ok((full, parent, temp))
     }
 
-    /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
-    /// segments so that nothing escapes the root.
+    /// The filesystem path of a relative path (Standard form, mapped to the names on disk),
+    /// refusing `..`, absolute paths and empty segments so that nothing escapes the root.
     fn full(&self, rel: &str) -> Result<PathBuf> {
         if rel.is_empty() {
             return Ok(self.root.clone());
@@ -131,8 +136,35 @@ impl LocalBackend {
                 self.root.display()
             );
         }
-        Ok(self.root.join(rel_path))
+        if !rel.bytes().any(|b| b == 0xE2) {
+            // No picture and no quote rune: the path is its own disk form.
+            return Ok(self.root.join(rel_path));
+        }
+        let mut full = self.root.clone();
+        for segment in rel.split('/') {
+            let disk = encoding::to_disk(segment.as_bytes());
+            encoding::check_disk_name(&disk).map_err(|why| {
+                anyhow::anyhow!(
+                    "{:?} cannot be a name below {}: {why}",
+                    encoding::printable(rel),
+                    self.root.display()
+                )
+            })?;
+            full.push(disk_name(&disk));
+        }
+        Ok(full)
     }
+}
+
+/// A name on disk as an OS string.
+fn disk_name(bytes: &[u8]) -> &std::ffi::OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+}
+
+/// A path on disk as poof prints it: its names in Standard form, so that no control
+/// character reaches the terminal.
+fn shown(path: &Path) -> String {
+    encoding::to_standard(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).into_owned()
 }
 
 /// Runs blocking file-system work on tokio's blocking pool.
@@ -174,8 +206,8 @@ fn entry_of(rel: String, meta: &fs::Metadata) -> Option<Entry> {
     })
 }
 
-/// Lists one folder, sorted by name; symbolic links (unless followed), special files and names
-/// that are not UTF-8 are skipped with a warning.
+/// Lists one folder, sorted by name (in Standard form); symbolic links (unless followed) and
+/// special files are skipped with a warning.
 fn read_dir_sorted(
     path: &Path,
     rel: &str,
@@ -186,23 +218,19 @@ fn read_dir_sorted(
     let iter = fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
     for item in iter {
         let item = item.with_context(|| format!("cannot list {}", path.display()))?;
-        let Some(name) = item.file_name().to_str().map(str::to_owned) else {
-            eprintln!(
-                "poof: warning: skipping {}: the name is not UTF-8",
-                item.path().display()
-            );
-            continue;
-        };
+        let os_name = item.file_name();
+        let name =
+            encoding::to_standard(std::os::unix::ffi::OsStrExt::as_bytes(os_name.as_os_str()));
         let mut meta = item
             .metadata()
-            .with_context(|| format!("cannot read {}", item.path().display()))?;
+            .with_context(|| format!("cannot read {}", shown(&item.path())))?;
         if follow_links && meta.file_type().is_symlink() {
             match fs::metadata(item.path()) {
                 Ok(target) => meta = target,
                 Err(err) => {
                     eprintln!(
                         "poof: warning: skipping symbolic link {}: {err}",
-                        item.path().display()
+                        shown(&item.path())
                     );
                     continue;
                 }
@@ -216,7 +244,7 @@ fn read_dir_sorted(
         if meta.file_type().is_symlink() {
             eprintln!(
                 "poof: warning: skipping symbolic link {}",
-                item.path().display()
+                shown(&item.path())
             );
             continue;
         }
@@ -224,7 +252,7 @@ fn read_dir_sorted(
             Some(entry) => out.push(entry),
             None => eprintln!(
                 "poof: warning: skipping {}: not a regular file or folder",
-                item.path().display()
+                shown(&item.path())
             ),
         }
     }
@@ -262,7 +290,7 @@ fn walk(
                 if !e.is_dir() {
                     return true;
                 }
-                let sub = path.join(e.name());
+                let sub = path.join(disk_name(&encoding::to_disk(e.name().as_bytes())));
                 match dir_id(&sub) {
                     Ok(id) if seen.insert(id) => true,
                     _ => {
@@ -277,7 +305,8 @@ fn walk(
         }
         if recursive {
             for entry in entries.iter().filter(|e| e.is_dir()) {
-                queue.push_back((path.join(entry.name()), entry.path.clone()));
+                let disk = encoding::to_disk(entry.name().as_bytes());
+                queue.push_back((path.join(disk_name(&disk)), entry.path.clone()));
             }
         }
         out.extend(entries);
