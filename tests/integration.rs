@@ -13,6 +13,8 @@ mod crypt_interop;
 mod faults;
 /// The hostile input table: damaged objects, forged names, broken configs, a wrong password.
 mod hostile;
+/// Hostile file names (control characters, invalid UTF-8, rclone's quote rune) both ways.
+mod hostile_names;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
