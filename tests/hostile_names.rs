@@ -10,6 +10,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::Output;
 
+use crate::harness::home::Home;
 use crate::harness::{run, CryptOpts, Scratch};
 
 /// Names Linux allows and rclone round-trips, with the file content each gets.
@@ -285,4 +286,74 @@ fn random_byte_names_round_trip_through_a_vault() {
     assert!(stderr(&out).contains("too long"), "{}", stderr(&out));
     std::fs::remove_file(s.path("src").join(std::ffi::OsString::from_vec(long))).expect("rm");
     assert_ok(&sync(&s, "src", "c:"), "backup after the long name is gone");
+}
+
+/// `poof backup` and `poof download` on a HOME: hostile names back up twice (exit 0), and a
+/// name in the vault that does not decrypt is one error line with its encrypted form, not a
+/// wrong password: the rest is restored, nothing deleted.
+#[test]
+fn backup_and_download_of_hostile_names_on_a_home() {
+    let h = Home::new();
+    crate::harness::run_ok(h.poof().arg("config"));
+    crate::harness::run_ok(h.poof().arg("econfig"));
+    let docs = h.home().join("docs");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    for name in HOSTILE {
+        std::fs::write(docs.join(OsStr::from_bytes(name)), name).expect("write");
+    }
+    h.add_path(&docs, "docs");
+    for round in ["first", "second"] {
+        let out = run(h.poof().arg("backup"));
+        assert!(out.status.success(), "{round} backup: {}", stderr(&out));
+    }
+    // A junk name next to the files in the vault.
+    let names = crate::harness::run_ok(h.rclone().args([
+        "cryptdecode",
+        "--reverse",
+        "poof-crypt:",
+        "docs",
+    ]));
+    let enc_docs = names
+        .trim_end()
+        .split_once(" \t ")
+        .expect("decoded")
+        .1
+        .to_owned();
+    let bucket = h.poof_conf()["bucket"].as_str().expect("bucket").to_owned();
+    let junk = "not-a-crypt-name";
+    std::fs::write(h.vault().join(bucket).join(enc_docs).join(junk), b"junk").expect("junk");
+    std::fs::write(docs.join("local only"), b"keep").expect("write");
+    let out = run(h.poof().args(["download", "--no-progress"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches(junk).count(), 1, "{err}");
+    assert!(!err.contains("wrong password"), "{err}");
+    assert_eq!(
+        std::fs::read(docs.join("local only")).expect("kept"),
+        b"keep"
+    );
+    for name in HOSTILE {
+        assert_eq!(
+            std::fs::read(docs.join(OsStr::from_bytes(name))).expect("restored"),
+            *name
+        );
+    }
+}
+
+/// `ls` of an object whose stored size no encrypted file has: it says so, not that names did
+/// not decrypt; the other files are listed.
+#[test]
+fn ls_of_an_impossible_encrypted_size_says_so() {
+    let s = scratch_with(&[b"a.txt"]);
+    assert_ok(&sync(&s, "src", "c:"), "backup");
+    let name = CryptOpts::default().names().encrypt_segment("short");
+    // A header and a bare tag: 48 bytes, which no plaintext encrypts to.
+    std::fs::write(s.path("enc").join(&name), [0u8; 48]).expect("forge");
+    let out = run(s.poof().args(["ls", "c:"]));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("not an encrypted file: size 48"), "{err}");
+    assert!(err.contains(&name), "{err}");
+    assert!(!err.contains("could not be decrypted"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
 }

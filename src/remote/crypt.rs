@@ -415,6 +415,9 @@ impl Backend for CryptBackend {
         if let Ok(mut list) = self.undecryptable.lock() {
             out.append(&mut list);
         }
+        // A folder listed twice (a check, then the plan) reports each name once.
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
@@ -505,7 +508,7 @@ impl Backend for CryptBackend {
                     });
                 }
                 Err(_) => self.note_undecryptable(format!(
-                    "{:?} ({}) is not an encrypted file: its size {} is impossible for one",
+                    "{:?} ({}) is not an encrypted file: size {} is too small or invalid for one",
                     entry.path,
                     encoding::printable(&path),
                     entry.size
