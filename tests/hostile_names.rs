@@ -357,3 +357,31 @@ fn ls_of_an_impossible_encrypted_size_says_so() {
     assert!(!err.contains("could not be decrypted"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
 }
+
+/// `poof upload` backs up, verifies and deletes files with hostile names (it kept them, saying
+/// "0 kept", before); `download` brings back the same bytes.
+#[test]
+fn upload_deletes_hostile_names_only_once_verified_and_download_restores_them() {
+    let h = Home::new();
+    crate::harness::run_ok(h.poof().arg("config"));
+    crate::harness::run_ok(h.poof().arg("econfig"));
+    let docs = h.home().join("docs");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    for name in HOSTILE {
+        std::fs::write(docs.join(OsStr::from_bytes(name)), name).expect("write");
+    }
+    h.add_path(&docs, "docs");
+    let out = run(h.poof().arg("upload"));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{} local files deleted, 0 kept", HOSTILE.len())),
+        "{err}"
+    );
+    assert_eq!(snapshot(&docs).len(), 0);
+    let out = run(h.poof().args(["download", "--no-progress"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want: BTreeMap<Vec<u8>, Vec<u8>> =
+        HOSTILE.iter().map(|n| (n.to_vec(), n.to_vec())).collect();
+    assert_eq!(snapshot(&docs), want);
+}

@@ -223,6 +223,24 @@ pub fn check_disk_name(disk: &[u8]) -> Result<(), String> {
     Err(format!("{:?} is {why}", String::from_utf8_lossy(disk)))
 }
 
+/// `root` joined with a relative `/`-separated path in Standard form, each name mapped to its
+/// bytes on disk. Borrows nothing and costs one join when no name needs mapping.
+///
+/// # Errors
+/// A name whose disk form is empty, `.`, `..`, or holds `/` or NUL.
+pub fn disk_path(root: &std::path::Path, rel: &str) -> Result<std::path::PathBuf, String> {
+    if !rel.bytes().any(|b| b == 0xE2) {
+        return Ok(root.join(rel));
+    }
+    let mut full = root.to_path_buf();
+    for segment in rel.split('/') {
+        let disk = to_disk(segment.as_bytes());
+        check_disk_name(&disk)?;
+        full.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&disk));
+    }
+    Ok(full)
+}
+
 /// The bytes rclone encrypts for a Standard name: `‛XX` escapes back to raw bytes, everything
 /// else unchanged. Borrowed when the name has no quote rune.
 pub fn to_wire(standard: &str) -> Cow<'_, [u8]> {

@@ -136,23 +136,13 @@ impl LocalBackend {
                 self.root.display()
             );
         }
-        if !rel.bytes().any(|b| b == 0xE2) {
-            // No picture and no quote rune: the path is its own disk form.
-            return Ok(self.root.join(rel_path));
-        }
-        let mut full = self.root.clone();
-        for segment in rel.split('/') {
-            let disk = encoding::to_disk(segment.as_bytes());
-            encoding::check_disk_name(&disk).map_err(|why| {
-                anyhow::anyhow!(
-                    "{:?} cannot be a name below {}: {why}",
-                    encoding::printable(rel),
-                    self.root.display()
-                )
-            })?;
-            full.push(disk_name(&disk));
-        }
-        Ok(full)
+        encoding::disk_path(&self.root, rel).map_err(|why| {
+            anyhow::anyhow!(
+                "{:?} cannot be a name below {}: {why}",
+                encoding::printable(rel),
+                self.root.display()
+            )
+        })
     }
 }
 
