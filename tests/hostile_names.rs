@@ -159,7 +159,7 @@ fn rclone_reads_poofs_names_and_poof_reads_rclones() {
     assert_eq!(snapshot(&s.path("by-poof")), snapshot(&s.path("src")));
 }
 
-/// The stored name of `plain` (one segment) in the default vault, and an encrypted object.
+/// Copies an encrypted object of the vault under `stored_name` at its top.
 fn forge(s: &Scratch, stored_name: &str) {
     let object = snapshot(&s.path("enc"))
         .into_values()
@@ -185,30 +185,6 @@ fn raw_control_character_in_a_stored_name_is_listed_and_restored() {
     // The next backup (the file not in src) deletes exactly that stored name.
     assert_ok(&sync(&s, "src", "c:"), "backup");
     assert_eq!(std::fs::read_dir(s.path("enc")).expect("vault").count(), 1);
-}
-
-#[test]
-fn undecryptable_name_is_reported_once_and_the_rest_restored() {
-    let s = scratch_with(&[b"a.txt", b"b.txt"]);
-    assert_ok(&sync(&s, "src", "c:"), "backup");
-    let garbage = "z".repeat(26);
-    forge(&s, &garbage);
-    std::fs::create_dir_all(s.path("out")).expect("mkdir");
-    std::fs::write(s.path("out/extra"), b"keep me").expect("write");
-    let out = sync(&s, "c:", "out");
-    let err = stderr(&out);
-    assert!(!out.status.success(), "{err}");
-    assert_eq!(err.matches(&garbage).count(), 1, "{err}");
-    assert!(!err.contains("wrong password"), "{err}");
-    let got = snapshot(&s.path("out"));
-    assert_eq!(
-        got.get(&b"a.txt"[..]).map(Vec::as_slice),
-        Some(&b"a.txt"[..])
-    );
-    assert_eq!(
-        got.get(&b"extra"[..]).map(Vec::as_slice),
-        Some(&b"keep me"[..])
-    );
 }
 
 #[test]
