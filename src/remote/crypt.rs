@@ -435,7 +435,7 @@ impl Backend for CryptBackend {
         // The stored path of each entry of `out`, for aliases and clash reports.
         let mut stored_paths = Vec::with_capacity(listed.len());
         let mut aliases = Vec::new();
-        for entry in listed {
+        for mut entry in listed {
             let rel = if enc_dir.is_empty() {
                 Some(entry.path.as_str())
             } else {
@@ -494,13 +494,13 @@ impl Backend for CryptBackend {
             }
             if entry.is_dir() {
                 dirs.insert(rel.to_owned(), Some((path.clone(), other)));
-                stored_paths.push(entry.path.clone());
+                stored_paths.push(std::mem::take(&mut entry.path));
                 out.push(Entry { path, ..entry });
                 continue;
             }
             match self.plain_size(entry.size) {
                 Ok(size) => {
-                    stored_paths.push(entry.path.clone());
+                    stored_paths.push(std::mem::take(&mut entry.path));
                     out.push(Entry {
                         path,
                         size,
