@@ -699,6 +699,21 @@ mod tests {
     }
 
     #[test]
+    fn byte_segments_round_trip_and_match_text_segments() {
+        for encoding in ENCODINGS {
+            let c = standard(encoding);
+            for raw in [&b"\xffbad"[..], b"a\nb", b"\x80\x80"] {
+                let text = c.encrypt_segment_bytes(raw);
+                assert_eq!(c.decrypt_segment_bytes(&text).unwrap(), raw);
+            }
+            assert_eq!(
+                c.encrypt_segment_bytes(b"plain"),
+                c.encrypt_segment("plain")
+            );
+        }
+    }
+
+    #[test]
     fn unsafe_segment_inside_a_path_is_refused() {
         let c = standard(NameEncoding::Base32);
         let dotdot = craft(&c, b"..");
