@@ -19,6 +19,8 @@ mod hostile_config;
 mod hostile_files;
 /// Hostile flags and misleading messages: worker counts, run summaries, FIFOs, single files.
 mod hostile_flags;
+/// Hostile file names (control characters, invalid UTF-8, rclone's quote rune) both ways.
+mod hostile_names;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.

@@ -130,7 +130,12 @@ async fn download_folder(
     };
     if !args.guard.force {
         let (existing, deletes) = (planned.stats.dst_files, planned.deletes.len() as u64);
-        if let Some(first) = undecryptable.first() {
+        // Wrong keys only when no name decrypts; otherwise the names that do not are errors
+        // of the run (reported, nothing deleted) and the rest is restored.
+        if let Some(first) = undecryptable
+            .first()
+            .filter(|_| planned.stats.src_files == 0)
+        {
             let why = format!(
                 "{} names on {} do not decrypt with the keys of {} (wrong password or password2?): {first}",
                 undecryptable.len(),

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use super::target::{report_undecryptable, resolve, sort_walk_order};
 use crate::cli::LsArgs;
 use crate::config::Paths;
+use crate::remote::encoding::printable;
 
 /// Runs the command.
 ///
@@ -25,12 +26,14 @@ pub async fn run(paths: &Paths, args: &LsArgs) -> Result<ExitCode> {
     sort_walk_order(&mut files);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for file in &files {
-        writeln!(out, "{:>9} {}", file.size, file.path)
+        // Names in rclone's Standard form; a plain remote's raw control characters too.
+        writeln!(out, "{:>9} {}", file.size, printable(&file.path))
             .context("cannot write to standard output")?;
     }
     out.flush().context("cannot write to standard output")?;
-    if report_undecryptable(target.backend().as_ref()) > 0 {
-        eprintln!("poof: error: some names could not be decrypted");
+    let skipped = report_undecryptable(target.backend().as_ref());
+    if skipped > 0 {
+        eprintln!("poof: error: {skipped} entries could not be listed (see above)");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

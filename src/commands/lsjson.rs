@@ -246,8 +246,9 @@ pub async fn run(paths: &Paths, args: &LsjsonArgs) -> Result<ExitCode> {
     }
     write(&mut out, "]")?;
     out.flush().context("cannot write to standard output")?;
-    if report_undecryptable(target.backend().as_ref()) > 0 {
-        eprintln!("poof: error: some names could not be decrypted");
+    let skipped = report_undecryptable(target.backend().as_ref());
+    if skipped > 0 {
+        eprintln!("poof: error: {skipped} entries could not be listed (see above)");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -252,7 +252,9 @@ async fn verify_and_wipe(
     dirs.sort_unstable();
     for dir in dirs.iter().rev() {
         // Folders still holding kept files (or new ones) stay: remove_dir fails on them.
-        let _ = std::fs::remove_dir(folder.local.join(dir));
+        if let Ok(path) = crate::remote::encoding::disk_path(&folder.local, dir) {
+            let _ = std::fs::remove_dir(path);
+        }
     }
     Ok(wiped)
 }
@@ -295,7 +297,7 @@ async fn verified(
 /// # Errors
 /// The file changed since it was listed, or cannot be deleted.
 fn delete_if_unchanged(root: &Path, file: &Entry) -> Result<()> {
-    let path = root.join(&file.path);
+    let path = crate::remote::encoding::disk_path(root, &file.path).map_err(anyhow::Error::msg)?;
     let meta = std::fs::symlink_metadata(&path)?;
     if !meta.is_file() || meta.len() != file.size || meta.modified().ok() != file.mtime {
         bail!("changed since it was uploaded");

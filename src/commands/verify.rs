@@ -111,15 +111,24 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
     }
     if is_crypt {
         let (answer, ok) = if !reachable {
-            ("UNKNOWN", false)
-        } else if !undecryptable.is_empty() {
-            ("WRONG_KEYS", false)
+            ("UNKNOWN".to_owned(), false)
+        } else if !undecryptable.is_empty() && entries.is_empty() {
+            ("WRONG_KEYS".to_owned(), false)
+        } else if let Some(first) = undecryptable.first() {
+            // The keys decrypt other names: these few are damaged or foreign, not a password.
+            (
+                format!(
+                    "OK, but {} names do not decrypt: {first}",
+                    undecryptable.len()
+                ),
+                false,
+            )
         } else if entries.is_empty() {
-            ("NO_DATA_YET", true)
+            ("NO_DATA_YET".to_owned(), true)
         } else {
-            ("OK", true)
+            ("OK".to_owned(), true)
         };
-        ready &= status("crypt keys decrypt existing backup", answer, ok);
+        ready &= status("crypt keys decrypt existing backup", &answer, ok);
     }
     Ok(if ready {
         ExitCode::SUCCESS

@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use zeroize::Zeroizing;
 
 use super::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
+use super::encoding::{self, QUOTE};
 use crate::config::rclone::Section;
 
 mod parallel;
@@ -100,11 +101,21 @@ fn parse_opt<T: std::str::FromStr<Err = String>>(
 /// the name cipher refuses) and files whose encrypted size is impossible are collected: callers
 /// read them with [`Backend::take_undecryptable`] and treat them as errors of the run; with
 /// `strict_names` the listing itself fails.
+///
+/// Plaintext paths are in rclone's Standard name form (see [`encoding`]): a decrypted name is
+/// mapped to it (raw control characters that older tools stored become their pictures, bytes
+/// that are not UTF-8 become `‛XX`), and `‛XX` goes back to the raw byte before encrypting, as
+/// rclone encrypts it. A stored name that is not the one poof would encrypt its path to (a raw
+/// control character, an upper-case base32 variant) is remembered, so reads and deletes reach
+/// the object listed. Two stored names that decrypt to the same path are a clash: both are
+/// reported, neither is listed.
 pub struct CryptBackend {
     inner: Arc<dyn Backend>,
     settings: Arc<CryptSettings>,
     describe: String,
     undecryptable: Mutex<Vec<String>>,
+    /// Plaintext path -> stored path, for listed names stored other than poof encrypts them.
+    aliases: Mutex<HashMap<String, String>>,
 }
 
 impl CryptBackend {
@@ -116,6 +127,7 @@ impl CryptBackend {
             settings: Arc::new(settings),
             describe,
             undecryptable: Mutex::new(Vec::new()),
+            aliases: Mutex::new(HashMap::new()),
         }
     }
 
@@ -135,30 +147,139 @@ impl CryptBackend {
     }
 
     fn enc_file(&self, path: &str) -> String {
-        if path.is_empty() {
-            String::new()
-        } else {
-            let name = self.settings.names.encrypt_file_name(&from_stored(path));
-            to_stored(&name).into_owned()
-        }
+        self.enc_path(path, true)
     }
 
     fn enc_dir(&self, path: &str) -> String {
-        encrypt_stored_dir(&self.settings.names, path)
+        self.enc_path(path, false)
     }
 
-    /// Decrypts a name (or path) as the inner backend stores it into the name this layer
-    /// stores: rclone's internal form in between (see `poof_crypt::name::stored`).
-    fn dec(
-        &self,
-        stored: &str,
-        decrypt: impl Fn(&NameCipher, &str) -> poof_crypt::Result<String>,
-    ) -> Option<String> {
-        let plain = decrypt(&self.settings.names, &from_stored(stored)).ok()?;
-        let plain = to_stored(&plain).into_owned();
-        // A control picture decrypts to a raw control character on disk: refused as any
-        // other unsafe name.
-        (!plain.chars().any(|c| c.is_control())).then_some(plain)
+    /// The stored path of a plaintext path: a listed alias (of the path or of its closest
+    /// aliased folder), else the path encrypted.
+    fn enc_path(&self, path: &str, file: bool) -> String {
+        if path.is_empty() {
+            return String::new();
+        }
+        if let Ok(aliases) = self.aliases.lock() {
+            if !aliases.is_empty() {
+                if let Some(stored) = aliases.get(path) {
+                    return stored.clone();
+                }
+                let mut prefix = path;
+                while let Some((dir, _)) = prefix.rsplit_once('/') {
+                    if let Some(stored) = aliases.get(dir) {
+                        let rest = path.get(dir.len() + 1..).unwrap_or_default();
+                        let rest = encrypt_path(&self.settings.names, rest, file);
+                        return format!("{stored}/{rest}");
+                    }
+                    prefix = dir;
+                }
+            }
+        }
+        encrypt_path(&self.settings.names, path, file)
+    }
+
+    /// Decrypts one stored segment into its plaintext name (Standard form) and whether the
+    /// stored name is other than what poof encrypts that name to.
+    ///
+    /// # Errors
+    /// Why the name is refused, in a few words.
+    fn dec_segment(&self, stored: &str, file: bool) -> std::result::Result<(String, bool), String> {
+        let names = &self.settings.names;
+        let disk = encoding::to_disk(stored.as_bytes());
+        let Ok(text) = std::str::from_utf8(&disk) else {
+            return Err("not an encrypted name (not UTF-8)".to_owned());
+        };
+        let wire_enc = from_stored(text);
+        let encrypted = file || (names.dir_name_encryption() && names.mode() != NameMode::Off);
+        let raw: Vec<u8> = if !encrypted {
+            wire_enc.as_bytes().to_vec()
+        } else if names.mode() == NameMode::Off {
+            names
+                .decrypt_file_name(&wire_enc)
+                .map_err(|e| e.to_string())?
+                .into_bytes()
+        } else {
+            names
+                .decrypt_segment_bytes(&wire_enc)
+                .map_err(|e| e.to_string())?
+        };
+        let plain = encoding::from_wire(&raw)?;
+        let other = match &plain {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(p) => *encoding::to_wire(p) != raw[..],
+        };
+        let upper = encrypted
+            && names.mode() == NameMode::Standard
+            && names.encoding() == NameEncoding::Base32
+            && stored.bytes().any(|b| b.is_ascii_uppercase());
+        Ok((plain.into_owned(), other || upper))
+    }
+
+    /// Decrypts a stored folder path segment by segment.
+    fn dec_dir_path(&self, stored: &str) -> std::result::Result<(String, bool), String> {
+        let mut path = String::new();
+        let mut other = false;
+        for segment in stored.split('/') {
+            let (name, o) = self.dec_segment(segment, false)?;
+            other |= o;
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(&name);
+        }
+        Ok((path, other))
+    }
+
+    /// Removes the entries whose path another entry of `out` also has (two stored names that
+    /// decrypt to one name) and reports each clash once, naming the stored names; folders that
+    /// decrypt alike are kept once (their contents are listed, and clash file by file).
+    fn drop_clashes(&self, out: Vec<Entry>, stored: &[String]) -> Result<Vec<Entry>> {
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (ea, eb) = (&out[a], &out[b]);
+            ea.path.cmp(&eb.path).then(ea.is_dir().cmp(&eb.is_dir()))
+        });
+        let mut drop = vec![false; out.len()];
+        let mut clashes = Vec::new();
+        for pair in order.windows(2) {
+            let &[a, b] = pair else { continue };
+            if out[a].path != out[b].path {
+                continue;
+            }
+            if out[a].is_dir() && out[b].is_dir() {
+                drop[b] = true;
+                continue;
+            }
+            if !drop[a] {
+                clashes.push(vec![a]);
+            }
+            drop[a] = true;
+            drop[b] = true;
+            if let Some(last) = clashes.last_mut() {
+                last.push(b);
+            }
+        }
+        for group in &clashes {
+            let names: Vec<String> = group
+                .iter()
+                .filter_map(|&i| stored.get(i).map(|s| format!("{s:?}")))
+                .collect();
+            let path = group.first().map_or("", |&i| out[i].path.as_str());
+            self.note_undecryptable(format!(
+                "name clash: {} all decrypt to {:?}; none of them is used",
+                names.join(" and "),
+                encoding::printable(path)
+            ))?;
+        }
+        if !drop.contains(&true) {
+            return Ok(out);
+        }
+        Ok(out
+            .into_iter()
+            .zip(drop)
+            .filter_map(|(e, d)| (!d).then_some(e))
+            .collect())
     }
 
     /// The size of the stored file of `size` plaintext bytes.
@@ -236,11 +357,38 @@ impl BlockingIo for CryptBackend {
 
 /// Encrypts a directory path as the inner backend stores it.
 pub fn encrypt_stored_dir(names: &NameCipher, path: &str) -> String {
+    encrypt_path(names, path, false)
+}
+
+/// Encrypts a plaintext path (Standard form) as the inner backend stores it: as rclone does,
+/// a `‛XX` escape is encrypted as the raw byte it stands for.
+fn encrypt_path(names: &NameCipher, path: &str, file: bool) -> String {
     if path.is_empty() {
-        String::new()
-    } else {
-        to_stored(&names.encrypt_dir_name(&from_stored(path))).into_owned()
+        return String::new();
     }
+    let encrypted = if names.mode() != NameMode::Standard || !path.contains(QUOTE) {
+        if file {
+            names.encrypt_file_name(path)
+        } else {
+            names.encrypt_dir_name(path)
+        }
+    } else {
+        let count = path.split('/').count();
+        let mut out = String::with_capacity(path.len() * 2);
+        for (i, segment) in path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let leaf = file && i + 1 == count;
+            if leaf || names.dir_name_encryption() {
+                out.push_str(&names.encrypt_segment_bytes(&encoding::to_wire(segment)));
+            } else {
+                out.push_str(segment);
+            }
+        }
+        out
+    };
+    to_stored(&encrypted).into_owned()
 }
 
 /// Joins a directory and a name.
@@ -267,6 +415,9 @@ impl Backend for CryptBackend {
         if let Ok(mut list) = self.undecryptable.lock() {
             out.append(&mut list);
         }
+        // A folder listed twice (a check, then the plan) reports each name once.
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
@@ -275,12 +426,16 @@ impl Backend for CryptBackend {
         let Some(listed) = self.inner.list(&enc_dir, recursive).await? else {
             return Ok(None);
         };
-        // Encrypted directory path (relative to `enc_dir`) -> its plaintext path, or None when
-        // it did not decrypt (its contents are then skipped: the directory is reported once).
-        let mut dirs: HashMap<String, Option<String>> = HashMap::new();
-        dirs.insert(String::new(), Some(dir.to_owned()));
+        // Stored folder path (relative to `enc_dir`) -> its plaintext path and whether it or a
+        // folder above is stored other than poof encrypts it; None when it did not decrypt
+        // (its contents are then skipped: the folder is reported once).
+        let mut dirs: HashMap<String, Option<(String, bool)>> = HashMap::new();
+        dirs.insert(String::new(), Some((dir.to_owned(), false)));
         let mut out = Vec::with_capacity(listed.len());
-        for entry in listed {
+        // The stored path of each entry of `out`, for aliases and clash reports.
+        let mut stored_paths = Vec::with_capacity(listed.len());
+        let mut aliases = Vec::new();
+        for mut entry in listed {
             let rel = if enc_dir.is_empty() {
                 Some(entry.path.as_str())
             } else {
@@ -293,58 +448,77 @@ impl Backend for CryptBackend {
                 continue;
             };
             let (parent, leaf) = rel.rsplit_once('/').unwrap_or(("", rel));
-            let parent_plain = match dirs.get(parent) {
-                Some(Some(p)) => p.clone(),
-                // Inside an undecryptable directory, or a parent the listing did not show
-                // first: decrypt the parent path as a whole.
+            let (parent_plain, parent_other) = match dirs.get(parent) {
+                Some(Some((p, o))) => (p.clone(), *o),
+                // Inside an undecryptable folder: reported with the folder.
                 Some(None) => continue,
-                None => match self.dec(parent, NameCipher::decrypt_dir_name).ok_or(()) {
-                    Ok(p) => {
+                // A parent the listing did not show first: decrypt its path as a whole.
+                None => match self.dec_dir_path(parent) {
+                    Ok((p, o)) => {
                         let p = join(dir, &p);
-                        dirs.insert(parent.to_owned(), Some(p.clone()));
-                        p
+                        dirs.insert(parent.to_owned(), Some((p.clone(), o)));
+                        (p, o)
                     }
-                    Err(_) => {
+                    Err(why) => {
                         dirs.insert(parent.to_owned(), None);
                         self.note_undecryptable(format!(
-                            "cannot decrypt directory name {:?}",
+                            "cannot decrypt folder name {:?}: {why}",
                             join(&enc_dir, parent)
                         ))?;
                         continue;
                     }
                 },
             };
-            let decrypted = if entry.is_dir() {
-                self.dec(leaf, NameCipher::decrypt_dir_name)
-            } else {
-                self.dec(leaf, NameCipher::decrypt_file_name)
-            };
-            let name = match decrypted {
-                Some(name) if !name.is_empty() && !name.contains('/') => name,
-                _ => {
+            let (name, other) = match self.dec_segment(leaf, !entry.is_dir()) {
+                Ok(decrypted) => decrypted,
+                Err(why) => {
                     if entry.is_dir() {
                         dirs.insert(rel.to_owned(), None);
                     }
-                    self.note_undecryptable(format!("cannot decrypt name {:?}", entry.path))?;
+                    let what = if entry.is_dir() {
+                        "folder name"
+                    } else {
+                        "name"
+                    };
+                    self.note_undecryptable(format!(
+                        "cannot decrypt {what} {:?}: {why}",
+                        entry.path
+                    ))?;
                     continue;
                 }
             };
             let path = join(&parent_plain, &name);
+            let other = other || parent_other;
+            if other {
+                aliases.push((path.clone(), entry.path.clone()));
+            }
             if entry.is_dir() {
-                dirs.insert(rel.to_owned(), Some(path.clone()));
+                dirs.insert(rel.to_owned(), Some((path.clone(), other)));
+                stored_paths.push(std::mem::take(&mut entry.path));
                 out.push(Entry { path, ..entry });
                 continue;
             }
             match self.plain_size(entry.size) {
-                Ok(size) => out.push(Entry {
-                    path,
-                    size,
-                    ..entry
-                }),
+                Ok(size) => {
+                    stored_paths.push(std::mem::take(&mut entry.path));
+                    out.push(Entry {
+                        path,
+                        size,
+                        ..entry
+                    });
+                }
                 Err(_) => self.note_undecryptable(format!(
-                    "{:?} ({path}): impossible encrypted size {}",
-                    entry.path, entry.size
+                    "{:?} ({}) is not an encrypted file: size {} is too small or invalid for one",
+                    entry.path,
+                    encoding::printable(&path),
+                    entry.size
                 ))?,
+            }
+        }
+        let out = self.drop_clashes(out, &stored_paths)?;
+        if !aliases.is_empty() {
+            if let Ok(mut map) = self.aliases.lock() {
+                map.extend(aliases);
             }
         }
         Ok(Some(out))

@@ -37,6 +37,12 @@
 //! process while the run goes on (a race that needs someone writing to the destination at
 //! the same time) is not seen. Closing it needs `openat` with `O_NOFOLLOW` on every
 //! component, which std does not offer without `unsafe`.
+//!
+//! # Names
+//!
+//! Paths are in rclone's Standard name form ([`super::encoding`]): listings map each name on
+//! disk to it (a control character to its picture, a byte that is not UTF-8 to `‛XX`), and
+//! every path given to the backend is mapped back to the bytes on disk.
 
 use std::collections::{HashSet, VecDeque};
 use std::fs;
@@ -52,6 +58,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
 use super::backend::{Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::encoding;
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -210,8 +217,8 @@ impl LocalBackend {
         Ok((full, parent, temp))
     }
 
-    /// The filesystem path of a relative path, refusing `..`, absolute paths and empty
-    /// segments so that nothing escapes the root.
+    /// The filesystem path of a relative path (Standard form, mapped to the names on disk),
+    /// refusing `..`, absolute paths and empty segments so that nothing escapes the root.
     fn full(&self, rel: &str) -> Result<PathBuf> {
         if rel.is_empty() {
             return Ok(self.root.clone());
@@ -226,7 +233,13 @@ impl LocalBackend {
                 self.root.display()
             );
         }
-        Ok(self.root.join(rel_path))
+        encoding::disk_path(&self.root, rel).map_err(|why| {
+            anyhow::anyhow!(
+                "{:?} cannot be a name below {}: {why}",
+                encoding::printable(rel),
+                self.root.display()
+            )
+        })
     }
 }
 
@@ -337,6 +350,17 @@ fn check_folder(path: &Path, create: bool) -> Result<bool> {
     }
 }
 
+/// A name on disk as an OS string.
+fn disk_name(bytes: &[u8]) -> &std::ffi::OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+}
+
+/// A path on disk as poof prints it: its names in Standard form, so that no control
+/// character reaches the terminal.
+fn shown(path: &Path) -> String {
+    encoding::to_standard(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).into_owned()
+}
+
 /// Runs blocking file-system work on tokio's blocking pool.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
@@ -376,8 +400,8 @@ fn entry_of(rel: String, meta: &fs::Metadata) -> Option<Entry> {
     })
 }
 
-/// Lists one folder, sorted by name; symbolic links (unless followed), special files and names
-/// that are not UTF-8 are skipped with a warning.
+/// Lists one folder, sorted by name (in Standard form); symbolic links (unless followed) and
+/// special files are skipped with a warning.
 fn read_dir_sorted(
     path: &Path,
     rel: &str,
@@ -388,23 +412,19 @@ fn read_dir_sorted(
     let iter = fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
     for item in iter {
         let item = item.with_context(|| format!("cannot list {}", path.display()))?;
-        let Some(name) = item.file_name().to_str().map(str::to_owned) else {
-            eprintln!(
-                "poof: warning: skipping {}: the name is not UTF-8",
-                item.path().display()
-            );
-            continue;
-        };
+        let os_name = item.file_name();
+        let name =
+            encoding::to_standard(std::os::unix::ffi::OsStrExt::as_bytes(os_name.as_os_str()));
         let mut meta = item
             .metadata()
-            .with_context(|| format!("cannot read {}", item.path().display()))?;
+            .with_context(|| format!("cannot read {}", shown(&item.path())))?;
         if follow_links && meta.file_type().is_symlink() {
             match fs::metadata(item.path()) {
                 Ok(target) => meta = target,
                 Err(err) => {
                     eprintln!(
                         "poof: warning: skipping symbolic link {}: {err}",
-                        item.path().display()
+                        shown(&item.path())
                     );
                     continue;
                 }
@@ -418,7 +438,7 @@ fn read_dir_sorted(
         if meta.file_type().is_symlink() {
             eprintln!(
                 "poof: warning: skipping symbolic link {}",
-                item.path().display()
+                shown(&item.path())
             );
             continue;
         }
@@ -426,7 +446,7 @@ fn read_dir_sorted(
             Some(entry) => out.push(entry),
             None => eprintln!(
                 "poof: warning: skipping {}: not a regular file or folder",
-                item.path().display()
+                shown(&item.path())
             ),
         }
     }
@@ -464,7 +484,7 @@ fn walk(
                 if !e.is_dir() {
                     return true;
                 }
-                let sub = path.join(e.name());
+                let sub = path.join(disk_name(&encoding::to_disk(e.name().as_bytes())));
                 match dir_id(&sub) {
                     Ok(id) if seen.insert(id) => true,
                     _ => {
@@ -479,7 +499,8 @@ fn walk(
         }
         if recursive {
             for entry in entries.iter().filter(|e| e.is_dir()) {
-                queue.push_back((path.join(entry.name()), entry.path.clone()));
+                let disk = encoding::to_disk(entry.name().as_bytes());
+                queue.push_back((path.join(disk_name(&disk)), entry.path.clone()));
             }
         }
         out.extend(entries);

@@ -18,6 +18,7 @@
 
 pub mod backend;
 pub mod crypt;
+pub mod encoding;
 pub mod local;
 pub mod opendal;
 

@@ -254,7 +254,60 @@ impl NameCipher {
         Ok(plain)
     }
 
+    /// Encrypts one segment given as bytes, as rclone does for names that are not UTF-8 (it
+    /// encrypts the raw bytes). In `standard` mode the bytes are encrypted as they are; the
+    /// other modes work on text and read the bytes as UTF-8, replacing what is not.
+    pub fn encrypt_segment_bytes(&self, segment: &[u8]) -> String {
+        match (self.mode, std::str::from_utf8(segment)) {
+            (_, Ok(text)) => self.encrypt_segment(text),
+            (NameMode::Standard, Err(_)) => {
+                let mut data = segment.to_vec();
+                eme::pad(&mut data);
+                if eme::transform(
+                    &self.cipher,
+                    &self.tweak,
+                    &mut data,
+                    eme::Direction::Encrypt,
+                )
+                .is_err()
+                {
+                    return String::new();
+                }
+                encoding::encode(self.encoding, &data)
+            }
+            (_, Err(_)) => self.encrypt_segment(&String::from_utf8_lossy(segment)),
+        }
+    }
+
+    /// Decrypts one segment to the bytes it holds, without [`decrypt_segment`]'s UTF-8 and
+    /// control-character checks: the caller maps them (rclone's Standard name form) and checks
+    /// what it will use.
+    ///
+    /// [`decrypt_segment`]: Self::decrypt_segment
+    ///
+    /// # Errors
+    /// As [`decrypt_segment`](Self::decrypt_segment), except [`Error::UnsafeName`].
+    pub fn decrypt_segment_bytes(&self, segment: &str) -> Result<Vec<u8>> {
+        match self.mode {
+            NameMode::Standard => self.decrypt_standard_bytes(segment),
+            NameMode::Obfuscate => {
+                obfuscate::deobfuscate(segment, *self.key_sum).map(String::into_bytes)
+            }
+            NameMode::Off => Ok(segment.as_bytes().to_vec()),
+        }
+    }
+
     fn decrypt_standard(&self, segment: &str) -> Result<String> {
+        let data = self.decrypt_standard_bytes(segment)?;
+        String::from_utf8(data).map_err(|e| {
+            Error::UnsafeName(format!(
+                "not valid UTF-8: {:?}",
+                String::from_utf8_lossy(e.as_bytes())
+            ))
+        })
+    }
+
+    fn decrypt_standard_bytes(&self, segment: &str) -> Result<Vec<u8>> {
         let mut data = encoding::decode(self.encoding, segment)?;
         if data.is_empty() || data.len() % eme::BLOCK_SIZE != 0 {
             return Err(Error::NotMultipleOfBlockSize);
@@ -269,12 +322,7 @@ impl NameCipher {
             eme::Direction::Decrypt,
         )?;
         eme::unpad(&mut data)?;
-        String::from_utf8(data).map_err(|e| {
-            Error::UnsafeName(format!(
-                "not valid UTF-8: {:?}",
-                String::from_utf8_lossy(e.as_bytes())
-            ))
-        })
+        Ok(data)
     }
 
     /// Encrypts a `/`-separated relative path whose last segment is a file, as rclone's
@@ -647,6 +695,21 @@ mod tests {
                     other => panic!("{raw:?}: {other:?}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn byte_segments_round_trip_and_match_text_segments() {
+        for encoding in ENCODINGS {
+            let c = standard(encoding);
+            for raw in [&b"\xffbad"[..], b"a\nb", b"\x80\x80"] {
+                let text = c.encrypt_segment_bytes(raw);
+                assert_eq!(c.decrypt_segment_bytes(&text).unwrap(), raw);
+            }
+            assert_eq!(
+                c.encrypt_segment_bytes(b"plain"),
+                c.encrypt_segment("plain")
+            );
         }
     }
 

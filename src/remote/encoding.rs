@@ -1,0 +1,432 @@
+//! File names between a local disk and rclone's "Standard" name form, the form every path of a
+//! poof listing ([`Entry::path`](super::backend::Entry)) is in.
+//!
+//! rclone reads a local name, undoes its local encoding (`Slash,Dot` on Linux) and writes it in
+//! its internal Standard encoding before it encrypts it; a restore does the reverse. poof does
+//! the same, so that its encrypted names are byte-identical to rclone's and a name never drives
+//! a terminal when printed:
+//!
+//! - a control character 0x01–0x1F becomes its control picture U+2401–U+241F (`\t` is `␉`),
+//!   DEL becomes `␡` (U+2421);
+//! - a character that IS such a picture gets rclone's quote rune `‛` (U+201B) in front
+//!   (`q␊uote` on disk is `q‛␊uote`); `␀` (U+2400) stays as it is, as rclone keeps it;
+//! - `‛‛`, `‛／` and `‛．` on disk stay as they are (rclone round-trips them unchanged), and so
+//!   do `／`, `．` and every other character (U+0085 included);
+//! - a byte that is not UTF-8 becomes `‛XX` (the quote rune and two upper-case hex digits):
+//!   Standard never has a quote rune before a hex digit otherwise, so this is unambiguous. rclone
+//!   keeps such bytes raw in its Standard names; the crypt layer turns `‛XX` back into the raw
+//!   byte before it encrypts ([`to_wire`]) and raw bytes into `‛XX` after it decrypts
+//!   ([`from_wire`]).
+//!
+//! Where rclone fails: a quote rune on disk that is not one of the pairs above (`‛lead`, `e‛`:
+//! rclone lists such a file as `‛‛lead` and then cannot open it, rclone issue #6098). poof
+//! keeps such a lone quote rune as it is, and writes `‛` + U+FFFF when the next character would
+//! otherwise read as quoted (a control character, a picture, a byte that is not UTF-8, an
+//! upper-case hex digit, U+FFFF), so the file still backs up and restores to the same bytes;
+//! rclone reads those few names differently.
+//!
+//! [`to_standard`] (disk to Standard) and [`to_disk`] (Standard to disk) are inverse: every name
+//! Linux allows comes back byte for byte (a property test checks it). Both return the name
+//! borrowed, with no allocation, when it has no control character and no byte 0xE2 (the lead
+//! byte of the quote rune and of the pictures).
+
+use std::borrow::Cow;
+
+/// rclone's quote rune.
+pub const QUOTE: char = '\u{201B}';
+/// What follows a lone quote rune whose next character would otherwise read as quoted.
+const MARK: char = '\u{FFFF}';
+/// UTF-8 of the quote rune.
+const QUOTE_BYTES: &[u8] = "\u{201B}".as_bytes();
+/// UTF-8 of [`MARK`].
+const MARK_BYTES: &[u8] = "\u{FFFF}".as_bytes();
+
+/// The picture of a control byte (0x01–0x1F, DEL); NUL, which no disk name holds, as `␀`.
+fn picture(b: u8) -> Option<char> {
+    match b {
+        0x7f => Some('\u{2421}'),
+        0x00..=0x1f => char::from_u32(0x2400 + u32::from(b)),
+        _ => None,
+    }
+}
+
+/// The control byte a picture stands for (not `␀`, which stands for itself).
+fn unpicture(c: char) -> Option<u8> {
+    match c {
+        '\u{2421}' => Some(0x7f),
+        '\u{2401}'..='\u{241f}' => u8::try_from(c as u32 - 0x2400).ok(),
+        _ => None,
+    }
+}
+
+/// Characters that a quote rune before them keeps together with it, unchanged.
+fn is_pair(c: char) -> bool {
+    matches!(c, QUOTE | '\u{FF0F}' | '\u{FF0E}')
+}
+
+/// One piece of a disk name: a character or a byte that is not UTF-8.
+#[derive(Clone, Copy)]
+enum Piece {
+    Char(char),
+    Bad(u8),
+}
+
+fn is_upper_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
+}
+
+fn hex_value(b: u8) -> u8 {
+    if b.is_ascii_digit() {
+        b - b'0'
+    } else {
+        b - b'A' + 10
+    }
+}
+
+/// True when `bytes` may need more than a copy: a control byte or a byte 0xE2.
+fn needs_work(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xE2)
+}
+
+/// A name as it is on disk (any bytes but `/` and NUL) in rclone's Standard form.
+pub fn to_standard(disk: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(disk) {
+        if !needs_work(disk) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut pieces = Vec::with_capacity(disk.len());
+    for chunk in disk.utf8_chunks() {
+        pieces.extend(chunk.valid().chars().map(Piece::Char));
+        pieces.extend(chunk.invalid().iter().map(|&b| Piece::Bad(b)));
+    }
+    let mut out = String::with_capacity(disk.len() + 8);
+    let mut i = 0;
+    while let Some(&piece) = pieces.get(i) {
+        i += 1;
+        match piece {
+            Piece::Bad(b) => {
+                out.push(QUOTE);
+                out.push_str(&format!("{b:02X}"));
+            }
+            Piece::Char(c) => {
+                if let Some(p) = u8::try_from(c).ok().and_then(picture) {
+                    out.push(p);
+                } else if unpicture(c).is_some() {
+                    out.push(QUOTE);
+                    out.push(c);
+                } else if c == QUOTE {
+                    out.push(QUOTE);
+                    match pieces.get(i) {
+                        Some(&Piece::Char(n)) if is_pair(n) => {
+                            out.push(n);
+                            i += 1;
+                        }
+                        None => {}
+                        Some(&Piece::Char(n)) if !reads_as_quoted(n) => {}
+                        Some(_) => out.push(MARK),
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// True for a disk character that, after a lone quote rune, would make the pair read as
+/// something else.
+fn reads_as_quoted(c: char) -> bool {
+    c == MARK
+        || c == '\u{7f}'
+        || (c as u32) < 0x20
+        || unpicture(c).is_some()
+        || u8::try_from(c).is_ok_and(is_upper_hex)
+}
+
+/// The disk name of a name in Standard form: the reverse of [`to_standard`]. Also reads the
+/// bytes a crypt name decrypts to (raw bytes that are not UTF-8, and raw control characters
+/// older tools stored, pass through unchanged). The result may hold `/` or NUL (from `／`-free
+/// hostile input): callers check with [`check_disk_name`].
+pub fn to_disk(standard: &[u8]) -> Cow<'_, [u8]> {
+    if !standard.contains(&0xE2) {
+        return Cow::Borrowed(standard);
+    }
+    let mut out = Vec::with_capacity(standard.len());
+    let mut rest = standard;
+    while let Some(&b) = rest.first() {
+        if let Some(after) = rest.strip_prefix(QUOTE_BYTES) {
+            let next = first_char(after);
+            if let Some(n) = next.filter(|&n| is_pair(n)) {
+                out.extend_from_slice(QUOTE_BYTES);
+                let len = n.len_utf8();
+                out.extend_from_slice(after.get(..len).unwrap_or_default());
+                rest = after.get(len..).unwrap_or_default();
+            } else if let Some(n) = next.filter(|&n| unpicture(n).is_some()) {
+                let len = n.len_utf8();
+                out.extend_from_slice(after.get(..len).unwrap_or_default());
+                rest = after.get(len..).unwrap_or_default();
+            } else if let Some(tail) = after.strip_prefix(MARK_BYTES) {
+                out.extend_from_slice(QUOTE_BYTES);
+                rest = tail;
+            } else if let [h, l, tail @ ..] = after {
+                if is_upper_hex(*h) && is_upper_hex(*l) {
+                    out.push(hex_value(*h) * 16 + hex_value(*l));
+                    rest = tail;
+                } else {
+                    out.extend_from_slice(QUOTE_BYTES);
+                    rest = after;
+                }
+            } else {
+                out.extend_from_slice(QUOTE_BYTES);
+                rest = after;
+            }
+        } else if let Some(c) = first_char(rest).filter(|_| b == 0xE2) {
+            let len = c.len_utf8();
+            match unpicture(c) {
+                Some(raw) => out.push(raw),
+                None => out.extend_from_slice(rest.get(..len).unwrap_or_default()),
+            }
+            rest = rest.get(len..).unwrap_or_default();
+        } else {
+            out.push(b);
+            rest = rest.get(1..).unwrap_or_default();
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The first character of `bytes` when they start with valid UTF-8.
+fn first_char(bytes: &[u8]) -> Option<char> {
+    let len = match bytes.first()? {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    };
+    std::str::from_utf8(bytes.get(..len)?).ok()?.chars().next()
+}
+
+/// Refuses what no disk name may be: empty, `.`, `..`, or holding `/` or NUL.
+///
+/// # Errors
+/// A one-line reason, the name escaped.
+pub fn check_disk_name(disk: &[u8]) -> Result<(), String> {
+    let why = match disk {
+        [] => "an empty name",
+        b"." | b".." => "not a file name",
+        _ if disk.contains(&b'/') => "a name with '/'",
+        _ if disk.contains(&0) => "a name with a NUL byte",
+        _ => return Ok(()),
+    };
+    Err(format!("{:?} is {why}", String::from_utf8_lossy(disk)))
+}
+
+/// `root` joined with a relative `/`-separated path in Standard form, each name mapped to its
+/// bytes on disk. Borrows nothing and costs one join when no name needs mapping.
+///
+/// # Errors
+/// A name whose disk form is empty, `.`, `..`, or holds `/` or NUL.
+pub fn disk_path(root: &std::path::Path, rel: &str) -> Result<std::path::PathBuf, String> {
+    if !rel.bytes().any(|b| b == 0xE2) {
+        return Ok(root.join(rel));
+    }
+    let mut full = root.to_path_buf();
+    for segment in rel.split('/') {
+        let disk = to_disk(segment.as_bytes());
+        check_disk_name(&disk)?;
+        full.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&disk));
+    }
+    Ok(full)
+}
+
+/// The bytes rclone encrypts for a Standard name: `‛XX` escapes back to raw bytes, everything
+/// else unchanged. Borrowed when the name has no quote rune.
+pub fn to_wire(standard: &str) -> Cow<'_, [u8]> {
+    if !standard.contains(QUOTE) {
+        return Cow::Borrowed(standard.as_bytes());
+    }
+    let mut out = Vec::with_capacity(standard.len());
+    let mut chars = standard.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != QUOTE {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let after = standard
+            .get(at + QUOTE.len_utf8()..)
+            .unwrap_or_default()
+            .as_bytes();
+        match (first_char(after), after) {
+            (Some(n), _) if is_pair(n) || unpicture(n).is_some() || n == MARK => {
+                out.extend_from_slice(QUOTE_BYTES);
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(n.encode_utf8(&mut buf).as_bytes());
+                chars.next();
+            }
+            (_, [h, l, ..]) if is_upper_hex(*h) && is_upper_hex(*l) => {
+                out.push(hex_value(*h) * 16 + hex_value(*l));
+                chars.next();
+                chars.next();
+            }
+            _ => out.extend_from_slice(QUOTE_BYTES),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The Standard name (as poof holds it) of the bytes a crypt name decrypts to; also what an
+/// older or foreign vault stored (raw control characters) comes out in Standard form. Borrowed
+/// when `wire` is already that form's text.
+///
+/// # Errors
+/// A name whose disk form is empty, `.`, `..`, or holds `/` or NUL.
+pub fn from_wire(wire: &[u8]) -> Result<Cow<'_, str>, String> {
+    match to_disk(wire) {
+        Cow::Borrowed(disk) => {
+            check_disk_name(disk)?;
+            Ok(to_standard(disk))
+        }
+        Cow::Owned(disk) => {
+            check_disk_name(&disk)?;
+            let standard = to_standard(&disk).into_owned();
+            match std::str::from_utf8(wire) {
+                Ok(same) if same == standard => Ok(Cow::Borrowed(same)),
+                _ => Ok(Cow::Owned(standard)),
+            }
+        }
+    }
+}
+
+/// A name (Standard form) as it may be printed: Standard has no control character, but a
+/// decrypted name from a plain remote may; those are shown as their pictures.
+pub fn printable(name: &str) -> Cow<'_, str> {
+    if !name.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.chars()
+            .map(|c| u8::try_from(c).ok().and_then(picture).unwrap_or(c))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Disk names and the Standard names rclone v1.75.2 encrypted them as (observed:
+    /// `rclone copy` of a local folder to a crypt remote, then `rclone cryptdecode`; and the
+    /// reverse, `rclone copy` of the crypt remote to a local folder).
+    const RCLONE_OBSERVED: &[(&[u8], &str)] = &[
+        (b"t\tab", "t\u{2409}ab"),
+        (b"del\x7fx", "del\u{2421}x"),
+        (b"esc\x1b[31m", "esc\u{241b}[31m"),
+        ("q\u{240a}uote".as_bytes(), "q\u{201b}\u{240a}uote"),
+        ("nel\u{85}x".as_bytes(), "nel\u{85}x"),
+        ("x\u{2421}".as_bytes(), "x\u{201b}\u{2421}"),
+        ("a\u{ff0f}b".as_bytes(), "a\u{ff0f}b"),
+        ("d\u{201b}\u{ff0f}".as_bytes(), "d\u{201b}\u{ff0f}"),
+        ("\u{ff0e}".as_bytes(), "\u{ff0e}"),
+        ("\u{ff0e}\u{ff0e}".as_bytes(), "\u{ff0e}\u{ff0e}"),
+        ("\u{201b}\u{201b}".as_bytes(), "\u{201b}\u{201b}"),
+        ("\u{2400}z".as_bytes(), "\u{2400}z"),
+    ];
+
+    #[test]
+    fn agrees_with_rclone_where_rclone_round_trips() {
+        for &(disk, standard) in RCLONE_OBSERVED {
+            assert_eq!(to_standard(disk), standard, "{disk:?}");
+            assert_eq!(&*to_disk(standard.as_bytes()), disk, "{standard}");
+            assert_eq!(&*to_wire(standard), standard.as_bytes());
+            assert_eq!(from_wire(standard.as_bytes()).unwrap(), standard);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_escaped_and_raw_on_the_wire() {
+        // rclone encrypts the name 0xFF "bad" as the raw bytes (observed).
+        let disk = b"\xffbad";
+        assert_eq!(to_standard(disk), "\u{201b}FFbad");
+        assert_eq!(&*to_wire("\u{201b}FFbad"), disk);
+        assert_eq!(from_wire(disk).unwrap(), "\u{201b}FFbad");
+        assert_eq!(&*to_disk("\u{201b}FFbad".as_bytes()), disk);
+    }
+
+    #[test]
+    fn names_rclone_cannot_round_trip_still_do() {
+        for disk in [
+            "\u{201b}lead".as_bytes(),
+            "e\u{201b}".as_bytes(),
+            "\u{201b}AB".as_bytes(),
+            "x\u{201b}\u{240a}y".as_bytes(),
+            "\u{201b}\u{ffff}".as_bytes(),
+            b"\xe2\x80\x9b\n",
+            b"\xe2\x80\x9b\xff",
+            b"\xe2\x80",
+        ] {
+            let standard = to_standard(disk);
+            assert_eq!(&*to_disk(standard.as_bytes()), disk, "{standard}");
+            assert_eq!(&*to_disk(&to_wire(&standard)), disk, "{standard}");
+            assert_eq!(from_wire(&to_wire(&standard)).unwrap(), standard);
+        }
+    }
+
+    #[test]
+    fn plain_names_are_borrowed() {
+        for name in ["report.pdf", "日本語 (1).txt", "a\u{ff0f}b"] {
+            assert!(matches!(to_standard(name.as_bytes()), Cow::Borrowed(_)));
+            assert!(matches!(to_disk(name.as_bytes()), Cow::Borrowed(_)));
+            assert!(matches!(to_wire(name), Cow::Borrowed(_)));
+            assert!(matches!(from_wire(name.as_bytes()), Ok(Cow::Borrowed(_))));
+        }
+    }
+
+    #[test]
+    fn raw_control_characters_read_as_their_pictures() {
+        assert_eq!(from_wire(b"a\nb").unwrap(), "a\u{240a}b");
+        assert_eq!(from_wire("a\u{240a}b".as_bytes()).unwrap(), "a\u{240a}b");
+    }
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        for wire in [&b""[..], b".", b"..", b"a/b", b"nul\0"] {
+            assert!(from_wire(wire).is_err(), "{wire:?}");
+        }
+        // `．` and `／` are ordinary characters on disk.
+        assert!(from_wire("\u{ff0e}".as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn seeded_random_names_round_trip() {
+        let alphabet: Vec<Vec<u8>> = [
+            "\u{201b}", "\u{2409}", "\u{2400}", "\u{2421}", "\u{241f}", "\u{ff0f}", "\u{ff0e}",
+            "\u{ffff}", "A", "F", "0", "a", ".", "\u{85}", "é",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .chain((1u8..=255).filter(|&b| b != b'/').map(|b| vec![b]))
+        .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut disk = Vec::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..(seed % 12 + 1) {
+                let pick = (seed.rotate_left(k as u32 * 5) % alphabet.len() as u64) as usize;
+                disk.extend_from_slice(&alphabet[pick]);
+            }
+            let standard = to_standard(&disk);
+            assert!(!standard.bytes().any(|b| b < 0x20 || b == 0x7f));
+            assert_eq!(&*to_disk(standard.as_bytes()), &disk[..], "{standard}");
+            let wire = to_wire(&standard);
+            assert_eq!(&*to_disk(&wire), &disk[..], "{standard}");
+            if check_disk_name(&disk).is_ok() {
+                assert_eq!(from_wire(&wire).unwrap(), standard);
+            }
+        }
+    }
+}
