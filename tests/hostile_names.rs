@@ -231,8 +231,8 @@ fn random_byte_names_round_trip_through_a_vault() {
     let mut names: Vec<Vec<u8>> = Vec::new();
     while names.len() < 300 {
         // Up to 40 bytes: a control character is 3 bytes in the name rclone encrypts, and
-        // the encrypted name plus poof's temporary-name decoration must fit a local vault's
-        // 255-byte file names (longer names are the per-file error checked below).
+        // the encrypted name must fit a local vault's 255-byte file names (143 bytes before
+        // encryption; longer names are the per-file error checked below).
         let len = (next() % 40 + 1) as usize;
         let mut name = Vec::new();
         while name.len() < len {
