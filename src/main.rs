@@ -8,6 +8,25 @@ fn main() -> ExitCode {
     // TLS for https S3 endpoints: rustls is built without a default provider. An error only
     // means a provider is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // A panic (a bug, or a library that panics when the system refuses it a thread) is one
+    // line too, never a backtrace; the exit status stays 101, and a panicking run has
+    // deleted nothing (deletes come last, after an error-free run).
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "poof: error: internal error{place}: {}",
+            what.replace('\n', " ")
+        );
+    }));
     match poof::run() {
         Ok(code) => code,
         Err(err) => {
