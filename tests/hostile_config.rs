@@ -5,11 +5,11 @@
 //! status 1 and one clear line, before anything is read without end, transferred or deleted.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use crate::harness::home::{populate, snapshot, Home};
-use crate::harness::{run, run_ok, write_private};
+use crate::harness::{run, run_bounded, run_ok, write_private};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -25,30 +25,6 @@ fn assert_one_line_error(out: &Output, needles: &[&str]) {
     for needle in needles {
         assert!(lines[0].contains(needle), "{needle:?} not in {err}");
     }
-}
-
-/// Runs `cmd`, killing it after `limit` (a poof reading a device without end), and returns
-/// its output; a run that had to be killed fails the test.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > limit {
-            child.kill().expect("kill");
-            let out = child.wait_with_output().expect("wait");
-            panic!(
-                "{cmd:?} still ran after {limit:?}: killed; stderr: {}",
-                stderr(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
 }
 
 fn poof_conf_text(h: &Home) -> String {

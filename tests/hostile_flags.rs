@@ -4,11 +4,11 @@
 //! checked against what the real rclone does where rclone has the same command.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use crate::harness::home::{populate, snapshot, Home};
-use crate::harness::{run, run_ok, CryptOpts, Scratch};
+use crate::harness::{run, run_bounded, run_ok, CryptOpts, Scratch};
 
 /// Longest any command here may take: far more than each needs, short enough that a run that
 /// never ends (or hangs on a FIFO) fails the test instead of hanging it.
@@ -18,27 +18,9 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Runs `cmd` to its end, killing it (and failing the test) past [`DEADLINE`].
-fn run_bounded(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "{cmd:?} still ran after {DEADLINE:?}; stderr: {}",
-                stderr(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
+/// [`run_bounded`] with [`DEADLINE`].
+fn bounded(cmd: &mut Command) -> Output {
+    run_bounded(cmd, DEADLINE)
 }
 
 /// A scratch folder with `src` holding three small files and a crypt remote `secret:` over
@@ -76,7 +58,7 @@ fn worker_counts_out_of_range_are_refused_by_the_parser() {
         ("--checkers", "0"),
         ("--checkers", "100000"),
     ] {
-        let out = run_bounded(
+        let out = bounded(
             s.poof()
                 .args(["copy", "--no-progress"])
                 .arg(s.path("src"))
@@ -99,7 +81,7 @@ fn worker_counts_out_of_range_are_refused_by_the_parser() {
 #[test]
 fn copy_threads_are_bounded_by_the_files() {
     let s = scratch_with_files();
-    let out = run_bounded(
+    let out = bounded(
         s.poof()
             .args(["copy", "--no-progress", "-v", "--transfers", "256"])
             .arg(s.path("src"))
@@ -132,7 +114,7 @@ fn backup_summary_counts_a_folder_with_a_failed_transfer_as_failed() {
     );
     h.add_path(&docs, "docs");
     // Two folders: `docs` and the config folder `econfig` added.
-    let out = run_bounded(h.poof().args(["backup", "--no-progress"]));
+    let out = bounded(h.poof().args(["backup", "--no-progress"]));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -156,7 +138,7 @@ fn ls_and_cat_of_a_fifo_say_it_is_not_a_regular_file() {
     let fifo = s.path("src/pipe");
     mkfifo(&fifo);
     for command in ["ls", "cat", "lsjson"] {
-        let out = run_bounded(s.poof().arg(command).arg(&fifo));
+        let out = bounded(s.poof().arg(command).arg(&fifo));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{command}: {err}");
         assert!(err.contains("not a regular file"), "{command}: {err}");
@@ -175,7 +157,7 @@ fn sync_of_a_fifo_or_a_link_to_a_file_says_what_it_is() {
         (&fifo, "not a regular file or folder"),
         (&s.path("link"), "followed only with --copy-links"),
     ] {
-        let out = run_bounded(
+        let out = bounded(
             s.poof()
                 .args(["sync", "--no-progress"])
                 .arg(source)
@@ -188,7 +170,7 @@ fn sync_of_a_fifo_or_a_link_to_a_file_says_what_it_is() {
         assert!(!s.path("dst").exists());
     }
     // With -L the link's file is copied under the link's name, as rclone -L does.
-    let out = run_bounded(
+    let out = bounded(
         s.poof()
             .args(["sync", "--no-progress", "-L"])
             .arg(s.path("link"))
@@ -235,7 +217,7 @@ fn sync_and_copy_of_a_single_file_match_rclone_and_delete_nothing() {
             populate(dir, &[("keep.txt", b"the user's\n".to_vec())]);
         }
         run_ok(s.rclone().arg(command).arg(&file).arg(&theirs));
-        let out = run_bounded(
+        let out = bounded(
             s.poof()
                 .args([command, "--no-progress"])
                 .arg(&file)
@@ -257,7 +239,7 @@ fn sync_and_copy_of_a_single_file_match_rclone_and_delete_nothing() {
             .arg(s.path("src/a.txt"))
             .arg("secret:docs"),
     );
-    let out = run_bounded(
+    let out = bounded(
         s.poof()
             .args(["sync", "--no-progress"])
             .arg(&file)
@@ -278,7 +260,7 @@ fn cat_offset_past_the_end_fails_as_rclone() {
             .rclone()
             .args(["cat", "--offset", offset, "secret:docs/a.txt"]));
         assert_eq!(!theirs.status.success(), fails, "rclone --offset {offset}");
-        let ours = run_bounded(
+        let ours = bounded(
             s.poof()
                 .args(["cat", "--offset", offset, "secret:docs/a.txt"]),
         );

@@ -42,6 +42,31 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("spawn")
 }
 
+/// Runs a command to its end and returns its output, whatever the status; a command still
+/// running after `limit` (a poof reading a device without end, or starting threads without
+/// bound) is killed and fails the test.
+pub fn run_bounded(cmd: &mut Command, limit: std::time::Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "{cmd:?} still ran after {limit:?}: killed; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
 /// A scratch folder with an rclone config file, removed on drop.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
