@@ -264,11 +264,9 @@ fn random_byte_names_round_trip_through_a_vault() {
     assert_ok(&sync(&s, "src", "c:"), "backup after the long name is gone");
 }
 
-/// `poof backup` and `poof download` on a HOME: hostile names back up twice (exit 0), and a
-/// name in the vault that does not decrypt is one error line with its encrypted form, not a
-/// wrong password: the rest is restored, nothing deleted.
-#[test]
-fn backup_and_download_of_hostile_names_on_a_home() {
+/// A HOME with the crypt vault of `poof econfig` and the folder `docs` holding the [`HOSTILE`]
+/// names (each file's bytes are its name), added to poof.conf as `docs`.
+fn home_with_hostile_docs() -> (Home, std::path::PathBuf) {
     let h = Home::new();
     crate::harness::run_ok(h.poof().arg("config"));
     crate::harness::run_ok(h.poof().arg("econfig"));
@@ -278,6 +276,15 @@ fn backup_and_download_of_hostile_names_on_a_home() {
         std::fs::write(docs.join(OsStr::from_bytes(name)), name).expect("write");
     }
     h.add_path(&docs, "docs");
+    (h, docs)
+}
+
+/// `poof backup` and `poof download` on a HOME: hostile names back up twice (exit 0), and a
+/// name in the vault that does not decrypt is one error line with its encrypted form, not a
+/// wrong password: the rest is restored, nothing deleted.
+#[test]
+fn backup_and_download_of_hostile_names_on_a_home() {
+    let (h, docs) = home_with_hostile_docs();
     for round in ["first", "second"] {
         let out = run(h.poof().arg("backup"));
         assert!(out.status.success(), "{round} backup: {}", stderr(&out));
@@ -338,15 +345,7 @@ fn ls_of_an_impossible_encrypted_size_says_so() {
 /// "0 kept", before); `download` brings back the same bytes.
 #[test]
 fn upload_deletes_hostile_names_only_once_verified_and_download_restores_them() {
-    let h = Home::new();
-    crate::harness::run_ok(h.poof().arg("config"));
-    crate::harness::run_ok(h.poof().arg("econfig"));
-    let docs = h.home().join("docs");
-    std::fs::create_dir_all(&docs).expect("mkdir");
-    for name in HOSTILE {
-        std::fs::write(docs.join(OsStr::from_bytes(name)), name).expect("write");
-    }
-    h.add_path(&docs, "docs");
+    let (h, docs) = home_with_hostile_docs();
     let out = run(h.poof().arg("upload"));
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");

@@ -211,23 +211,7 @@ impl NameCipher {
             return String::new();
         }
         match self.mode {
-            NameMode::Standard => {
-                let mut data = segment.as_bytes().to_vec();
-                eme::pad(&mut data);
-                // Padding made `data` a non-empty whole number of blocks, the only thing
-                // `transform` checks, so this never fails.
-                if eme::transform(
-                    &self.cipher,
-                    &self.tweak,
-                    &mut data,
-                    eme::Direction::Encrypt,
-                )
-                .is_err()
-                {
-                    return String::new();
-                }
-                encoding::encode(self.encoding, &data)
-            }
+            NameMode::Standard => self.encrypt_standard(segment.as_bytes()),
             NameMode::Obfuscate => obfuscate::obfuscate(segment, *self.key_sum),
             NameMode::Off => segment.to_owned(),
         }
@@ -260,21 +244,7 @@ impl NameCipher {
     pub fn encrypt_segment_bytes(&self, segment: &[u8]) -> String {
         match (self.mode, std::str::from_utf8(segment)) {
             (_, Ok(text)) => self.encrypt_segment(text),
-            (NameMode::Standard, Err(_)) => {
-                let mut data = segment.to_vec();
-                eme::pad(&mut data);
-                if eme::transform(
-                    &self.cipher,
-                    &self.tweak,
-                    &mut data,
-                    eme::Direction::Encrypt,
-                )
-                .is_err()
-                {
-                    return String::new();
-                }
-                encoding::encode(self.encoding, &data)
-            }
+            (NameMode::Standard, Err(_)) => self.encrypt_standard(segment),
             (_, Err(_)) => self.encrypt_segment(&String::from_utf8_lossy(segment)),
         }
     }
@@ -295,6 +265,25 @@ impl NameCipher {
             }
             NameMode::Off => Ok(segment.as_bytes().to_vec()),
         }
+    }
+
+    /// `standard` mode's encryption of a non-empty segment: pad, EME, encode.
+    fn encrypt_standard(&self, segment: &[u8]) -> String {
+        let mut data = segment.to_vec();
+        eme::pad(&mut data);
+        // Padding made `data` a non-empty whole number of blocks, the only thing `transform`
+        // checks, so this never fails.
+        if eme::transform(
+            &self.cipher,
+            &self.tweak,
+            &mut data,
+            eme::Direction::Encrypt,
+        )
+        .is_err()
+        {
+            return String::new();
+        }
+        encoding::encode(self.encoding, &data)
     }
 
     fn decrypt_standard(&self, segment: &str) -> Result<String> {
