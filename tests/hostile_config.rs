@@ -27,6 +27,17 @@ fn assert_one_line_error(out: &Output, needles: &[&str]) {
     }
 }
 
+/// `poof config --add DIR --name NAME`.
+fn add(h: &Home, dir: impl AsRef<std::ffi::OsStr>, name: &str) -> Command {
+    let mut cmd = h.poof();
+    cmd.arg("config")
+        .arg("--add")
+        .arg(dir)
+        .arg("--name")
+        .arg(name);
+    cmd
+}
+
 fn poof_conf_text(h: &Home) -> String {
     std::fs::read_to_string(h.confdir().join("poof.conf")).unwrap()
 }
@@ -45,26 +56,13 @@ fn two_folders() -> (Home, std::path::PathBuf, std::path::PathBuf) {
 #[test]
 fn config_add_refuses_cloud_folders_that_overlap() {
     let (h, x, y) = two_folders();
-    run_ok(
-        h.poof()
-            .arg("config")
-            .arg("--add")
-            .arg(&x)
-            .arg("--name")
-            .arg("n1"),
-    );
+    run_ok(&mut add(&h, &x, "n1"));
     let before = poof_conf_text(&h);
     let xs = x.display().to_string();
     let ys = y.display().to_string();
     // Inside, around, the same (after `a//b` and a trailing `/` are normalised), another case.
     for name in ["n1/sub", "n1//sub/", "n1/", "N1"] {
-        let out = run(h
-            .poof()
-            .arg("config")
-            .arg("--add")
-            .arg(&y)
-            .arg("--name")
-            .arg(name));
+        let out = run(&mut add(&h, &y, name));
         assert_one_line_error(&out, &[&xs, &ys, "n1"]);
         assert_eq!(
             poof_conf_text(&h),
@@ -74,30 +72,12 @@ fn config_add_refuses_cloud_folders_that_overlap() {
     }
     let z = h.home().join("z");
     std::fs::create_dir_all(&z).unwrap();
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(&z)
-        .arg("--name")
-        .arg("x"));
+    let out = run(&mut add(&h, &z, "x"));
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(&y)
-        .arg("--name")
-        .arg("x/docs"));
+    let out = run(&mut add(&h, &y, "x/docs"));
     assert_one_line_error(&out, &[&ys, "inside", z.to_str().unwrap()]);
     // poof's own cloud folder for the config folder is taken like any other.
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(&y)
-        .arg("--name")
-        .arg("poof-config/y"));
+    let out = run(&mut add(&h, &y, "poof-config/y"));
     assert_one_line_error(&out, &["poof-config", &ys]);
 }
 
@@ -106,13 +86,7 @@ fn config_add_refuses_poof_config_even_when_the_config_folder_is_not_listed() {
     let (h, x, _) = two_folders();
     run_ok(h.poof().arg("config").arg("--remove").arg(h.confdir()));
     let before = poof_conf_text(&h);
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(&x)
-        .arg("--name")
-        .arg("poof-config/x"));
+    let out = run(&mut add(&h, &x, "poof-config/x"));
     assert_one_line_error(&out, &["poof-config", &x.display().to_string()]);
     assert_eq!(poof_conf_text(&h), before);
 }
@@ -133,13 +107,7 @@ fn config_add_refuses_names_that_escape_or_hold_control_characters() {
         "",
         "//",
     ] {
-        let out = run(h
-            .poof()
-            .arg("config")
-            .arg("--add")
-            .arg(&x)
-            .arg("--name")
-            .arg(name));
+        let out = run(&mut add(&h, &x, name));
         assert_one_line_error(&out, &["cloud folder name"]);
         assert_eq!(
             poof_conf_text(&h),
@@ -152,34 +120,15 @@ fn config_add_refuses_names_that_escape_or_hold_control_characters() {
 #[test]
 fn adding_the_same_folder_again_never_renames_its_cloud_folder() {
     let (h, x, _) = two_folders();
-    run_ok(
-        h.poof()
-            .arg("config")
-            .arg("--add")
-            .arg(&x)
-            .arg("--name")
-            .arg("n1"),
-    );
+    run_ok(&mut add(&h, &x, "n1"));
     let before = poof_conf_text(&h);
     // The same name (with a trailing `/` on the path): a no-op that says so.
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(format!("{}/", x.display()))
-        .arg("--name")
-        .arg("n1"));
+    let out = run(&mut add(&h, format!("{}/", x.display()), "n1"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("nothing changed"), "{}", stderr(&out));
     assert_eq!(poof_conf_text(&h), before);
     // Another name: refused, saying how to rename on purpose.
-    let out = run(h
-        .poof()
-        .arg("config")
-        .arg("--add")
-        .arg(&x)
-        .arg("--name")
-        .arg("n2"));
+    let out = run(&mut add(&h, &x, "n2"));
     assert_one_line_error(&out, &[&x.display().to_string(), "\"n1\"", "--remove"]);
     assert_eq!(poof_conf_text(&h), before);
 }
