@@ -19,7 +19,26 @@
 //! one-level listing reports common prefixes as directories, and a recursive one derives them
 //! from the object keys. Uploads stream in chunks (multipart above one chunk) and abort on every
 //! error path, so that no orphaned multipart upload is left behind.
+//!
+//! Paths are in rclone's Standard name form (see [`super::encoding`]); object keys are in the
+//! form rclone's s3 backend writes (its encoding `Slash,InvalidUtf8,Dot`) wherever an S3
+//! listing can carry it: TAB, LF, CR and DEL raw (a file `t<TAB>ab` is the key `t<TAB>ab`, not
+//! `t␉ab`; a file `q␊uote` is the key `q␊uote`), each byte that is not UTF-8 as `‛XX`. Every
+//! request maps its path with [`to_s3_key`] (in [`key`]) and every listed key comes back with
+//! [`from_s3_key`], so poof and rclone read each other's plain buckets to the same bytes on
+//! disk (tested both ways by `tests/s3_names.rs`).
+//!
+//! Where poof differs from rclone: OpenDAL lists without `encoding-type=url`, and an S3 listing
+//! in XML cannot carry the other control characters: `rclone serve s3` returns ESC or VT as
+//! U+FFFD and 0x01 as `&#x1;` (observed). poof therefore keeps their pictures in its keys
+//! (`esc␛x`, as before; rclone writes ESC raw and reads poof's key as a literal `␛`). A key
+//! holding such a character raw, or a quote rune before a picture of TAB, LF, CR or DEL, maps
+//! to no name: the listing fails with that key named, never skipping it or reading it as
+//! another object. Also observed: `rclone serve s3` lists a key with a control character in
+//! its picture form once its directory cache has expired (it re-reads its folder), so both
+//! rclone and poof then read such a name with a literal picture.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
@@ -38,6 +57,7 @@ use futures::{Stream, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::encoding::{from_s3_key, to_s3_key};
 use crate::config::rclone::Section;
 
 /// User metadata key of rclone's modification time.
@@ -583,6 +603,12 @@ async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// The object key of a path in Standard form, the one place where poof's paths become keys
+/// (listed keys come back through [`from_s3_key`] in `raw_list`).
+fn key(path: &str) -> Cow<'_, str> {
+    to_s3_key(path)
+}
+
 /// Relative path of a listed key without its trailing `/`.
 fn trim_key(path: &str) -> &str {
     path.trim_start_matches('/').trim_end_matches('/')
@@ -598,7 +624,12 @@ impl ObjectBackend {
             format!("{dir}/")
         };
         let what = || format!("cannot list {}/{dir}", self.describe);
-        let lister = match self.meta.lister_with(&prefix).recursive(recursive).await {
+        let lister = match self
+            .meta
+            .lister_with(&key(&prefix))
+            .recursive(recursive)
+            .await
+        {
             Ok(l) => l,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err).with_context(what),
@@ -619,7 +650,8 @@ impl ObjectBackend {
         };
         for item in listed {
             let raw = item.path();
-            let path = trim_key(raw);
+            let path = from_s3_key(trim_key(raw)).map_err(|why| anyhow!("{}: {why}", what()))?;
+            let path = path.as_ref();
             if path.is_empty() || path == dir {
                 continue;
             }
@@ -662,7 +694,7 @@ impl ObjectBackend {
     }
 
     async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
-        let meta = match self.meta.stat(path).await {
+        let meta = match self.meta.stat(&key(path)).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => {
@@ -694,7 +726,7 @@ impl ObjectBackend {
         let what = || format!("cannot read {}/{path}", self.describe);
         let reader = self
             .op
-            .reader_with(path)
+            .reader_with(&key(path))
             .chunk(self.chunk)
             .await
             .with_context(what)?;
@@ -719,7 +751,7 @@ impl ObjectBackend {
         }
         let writer = self
             .op
-            .writer_with(path)
+            .writer_with(&key(path))
             .chunk(self.chunk)
             .concurrent(self.concurrency)
             .user_metadata(meta)
@@ -779,7 +811,7 @@ impl ObjectBackend {
     async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
         let buffer = self
             .op
-            .read(path)
+            .read(&key(path))
             .await
             .with_context(|| format!("cannot read {}/{path}", self.describe))?;
         Ok(buffer.to_vec())
@@ -793,7 +825,7 @@ impl ObjectBackend {
         let len = data.len() as u64;
         // One PUT: an object appears whole or not at all.
         self.op
-            .write_with(path, data)
+            .write_with(&key(path), data)
             .user_metadata(meta)
             .await
             .with_context(|| format!("cannot write {}/{path}", self.describe))?;
@@ -802,7 +834,7 @@ impl ObjectBackend {
 
     async fn raw_remove(&self, path: &str) -> Result<()> {
         self.meta
-            .delete(path)
+            .delete(&key(path))
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
     }
