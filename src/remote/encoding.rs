@@ -393,6 +393,27 @@ pub fn from_s3_key(key: &str) -> Result<Cow<'_, str>, String> {
     Ok(Cow::Owned(standard))
 }
 
+/// The path in Standard form of a key another tool wrote with a control character raw that
+/// [`to_s3_key`] writes as its picture (rclone writes ESC raw): the path of the key with that
+/// picture. `None` when the key is foreign for another reason.
+pub fn from_foreign_s3_key(key: &str) -> Option<String> {
+    let mut pictured = String::with_capacity(key.len() + 8);
+    let mut after_quote = false;
+    for c in key.chars() {
+        match u8::try_from(c).ok().and_then(picture) {
+            // After a quote rune the picture would read as a literal picture.
+            Some(_) if after_quote => return None,
+            Some(p) if key_picture(c).is_none() && c != '\0' => pictured.push(p),
+            _ => pictured.push(c),
+        }
+        after_quote = c == QUOTE;
+    }
+    if pictured == key {
+        return None;
+    }
+    from_s3_key(&pictured).ok().map(Cow::into_owned)
+}
+
 /// A name (Standard form) as it may be printed: Standard has no control character, but a
 /// decrypted name from a plain remote may; those are shown as their pictures.
 pub fn printable(name: &str) -> Cow<'_, str> {
@@ -549,6 +570,10 @@ mod tests {
             assert!(!err.bytes().any(|b| b < 0x20), "{err}");
         }
         assert_eq!(from_s3_key("\u{201b}lead").unwrap(), "\u{201b}lead");
+        assert_eq!(from_foreign_s3_key("esc\u{1b}x").unwrap(), "esc\u{241b}x");
+        assert_eq!(from_foreign_s3_key("d/soh\u{1}").unwrap(), "d/soh\u{2401}");
+        assert_eq!(from_foreign_s3_key("d/\u{201b}\u{240a}"), None);
+        assert_eq!(from_foreign_s3_key("\u{201b}\u{1b}"), None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ use futures::{Stream, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
-use super::encoding::{from_s3_key, to_s3_key};
+use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
 use crate::config::rclone::Section;
 
 /// User metadata key of rclone's modification time.
@@ -109,6 +109,9 @@ pub struct ObjectBackend {
     meta: Operator,
     /// Set once a request failed after every retry (see [`ObjectBackend::guard`]).
     unreachable: Arc<AtomicBool>,
+    /// Keys another tool wrote with a control character poof keeps as its picture, by the
+    /// path they were listed as ([`ObjectBackend::key`]).
+    foreign: Arc<Foreign>,
     describe: String,
     chunk: usize,
     concurrency: usize,
@@ -420,6 +423,7 @@ impl ObjectBackend {
             op: ops.data,
             meta: ops.meta,
             unreachable: Arc::default(),
+            foreign: Arc::default(),
             describe: format!("{name}:{}", path.trim_matches('/')),
             chunk,
             concurrency,
@@ -468,6 +472,7 @@ impl ObjectBackend {
             op: ops.data,
             meta: ops.meta,
             unreachable: Arc::default(),
+            foreign: Arc::default(),
             describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
             chunk: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_UPLOAD_CONCURRENCY,
@@ -603,10 +608,45 @@ async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// The object key of a path in Standard form, the one place where poof's paths become keys
-/// (listed keys come back through [`from_s3_key`] in `raw_list`).
-fn key(path: &str) -> Cow<'_, str> {
-    to_s3_key(path)
+/// Listed keys that hold a control character raw where poof's own keys hold its picture
+/// (rclone writes ESC raw), by the Standard path each was listed as. Empty in the common case,
+/// which costs one atomic load per request.
+#[derive(Debug, Default)]
+struct Foreign {
+    any: AtomicBool,
+    keys: std::sync::RwLock<std::collections::HashMap<String, String>>,
+}
+
+impl ObjectBackend {
+    /// The object key of a path in Standard form: the one place where poof's paths become keys
+    /// (listed keys come back through [`from_s3_key`] in `raw_list`). A path listed from a key
+    /// another tool wrote maps back to that key.
+    fn key<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if self.foreign.any.load(Ordering::Relaxed) {
+            if let Ok(keys) = self.foreign.keys.read() {
+                if let Some(key) = keys.get(path) {
+                    return Cow::Owned(key.clone());
+                }
+            }
+        }
+        to_s3_key(path)
+    }
+
+    /// The Standard path of a listed key; a key another tool wrote with a control character
+    /// poof keeps as its picture is remembered for [`ObjectBackend::key`].
+    fn listed_path<'k>(&self, key: &'k str) -> Result<Cow<'k, str>, String> {
+        let why = match from_s3_key(key) {
+            Ok(path) => return Ok(path),
+            Err(why) => why,
+        };
+        let Some(path) = from_foreign_s3_key(key) else {
+            return Err(why);
+        };
+        let mut keys = self.foreign.keys.write().map_err(|_| why.clone())?;
+        keys.insert(path.clone(), key.to_owned());
+        self.foreign.any.store(true, Ordering::Relaxed);
+        Ok(Cow::Owned(path))
+    }
 }
 
 /// Relative path of a listed key without its trailing `/`.
@@ -626,7 +666,7 @@ impl ObjectBackend {
         let what = || format!("cannot list {}/{dir}", self.describe);
         let lister = match self
             .meta
-            .lister_with(&key(&prefix))
+            .lister_with(&self.key(&prefix))
             .recursive(recursive)
             .await
         {
@@ -650,7 +690,9 @@ impl ObjectBackend {
         };
         for item in listed {
             let raw = item.path();
-            let path = from_s3_key(trim_key(raw)).map_err(|why| anyhow!("{}: {why}", what()))?;
+            let path = self
+                .listed_path(trim_key(raw))
+                .map_err(|why| anyhow!("{}: {why}", what()))?;
             let path = path.as_ref();
             if path.is_empty() || path == dir {
                 continue;
@@ -676,15 +718,20 @@ impl ObjectBackend {
             if raw.ends_with('/') || item.metadata().is_dir() {
                 add_dir(&mut out, path);
             } else {
-                out.insert(
-                    path.to_owned(),
-                    Entry {
-                        path: path.to_owned(),
-                        kind: EntryKind::File,
-                        size: item.metadata().content_length(),
-                        mtime: None,
-                    },
-                );
+                let file = Entry {
+                    path: path.to_owned(),
+                    kind: EntryKind::File,
+                    size: item.metadata().content_length(),
+                    mtime: None,
+                };
+                if let Some(EntryKind::File) = out.insert(path.to_owned(), file).map(|e| e.kind) {
+                    bail!(
+                        "{}: two objects are the file {:?} (one holds a control character, the \
+                         other its picture): rename one",
+                        what(),
+                        path
+                    );
+                }
             }
         }
         if out.is_empty() && !(dir.is_empty() && self.describe_is_bucket_root()) {
@@ -694,7 +741,7 @@ impl ObjectBackend {
     }
 
     async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
-        let meta = match self.meta.stat(&key(path)).await {
+        let meta = match self.meta.stat(&self.key(path)).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => {
@@ -726,7 +773,7 @@ impl ObjectBackend {
         let what = || format!("cannot read {}/{path}", self.describe);
         let reader = self
             .op
-            .reader_with(&key(path))
+            .reader_with(&self.key(path))
             .chunk(self.chunk)
             .await
             .with_context(what)?;
@@ -751,7 +798,7 @@ impl ObjectBackend {
         }
         let writer = self
             .op
-            .writer_with(&key(path))
+            .writer_with(&self.key(path))
             .chunk(self.chunk)
             .concurrent(self.concurrency)
             .user_metadata(meta)
@@ -811,7 +858,7 @@ impl ObjectBackend {
     async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
         let buffer = self
             .op
-            .read(&key(path))
+            .read(&self.key(path))
             .await
             .with_context(|| format!("cannot read {}/{path}", self.describe))?;
         Ok(buffer.to_vec())
@@ -825,7 +872,7 @@ impl ObjectBackend {
         let len = data.len() as u64;
         // One PUT: an object appears whole or not at all.
         self.op
-            .write_with(&key(path), data)
+            .write_with(&self.key(path), data)
             .user_metadata(meta)
             .await
             .with_context(|| format!("cannot write {}/{path}", self.describe))?;
@@ -834,7 +881,7 @@ impl ObjectBackend {
 
     async fn raw_remove(&self, path: &str) -> Result<()> {
         self.meta
-            .delete(&key(path))
+            .delete(&self.key(path))
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
     }
