@@ -24,19 +24,25 @@
 //! form rclone's s3 backend writes (its encoding `Slash,InvalidUtf8,Dot`) wherever an S3
 //! listing can carry it: TAB, LF, CR and DEL raw (a file `t<TAB>ab` is the key `t<TAB>ab`, not
 //! `t␉ab`; a file `q␊uote` is the key `q␊uote`), each byte that is not UTF-8 as `‛XX`. Every
-//! request maps its path with [`to_s3_key`] (in [`key`]) and every listed key comes back with
-//! [`from_s3_key`], so poof and rclone read each other's plain buckets to the same bytes on
-//! disk (tested both ways by `tests/s3_names.rs`).
+//! request maps its path with [`to_s3_key`] (in [`ObjectBackend::key`]) and every listed key
+//! comes back with [`from_s3_key`], so poof and rclone read each other's plain buckets to the
+//! same bytes on disk (tested both ways by `tests/s3_names.rs`).
 //!
 //! Where poof differs from rclone: OpenDAL lists without `encoding-type=url`, and an S3 listing
 //! in XML cannot carry the other control characters: `rclone serve s3` returns ESC or VT as
 //! U+FFFD and 0x01 as `&#x1;` (observed). poof therefore keeps their pictures in its keys
 //! (`esc␛x`, as before; rclone writes ESC raw and reads poof's key as a literal `␛`). A key
-//! holding such a character raw, or a quote rune before a picture of TAB, LF, CR or DEL, maps
-//! to no name: the listing fails with that key named, never skipping it or reading it as
-//! another object. Also observed: `rclone serve s3` lists a key with a control character in
-//! its picture form once its directory cache has expired (it re-reads its folder), so both
-//! rclone and poof then read such a name with a literal picture.
+//! another tool wrote with such a character raw, when the listing carries it (0x01), is listed
+//! under the name of its picture and every later request of the run for that name uses the
+//! listed key ([`ObjectBackend::key`]); when both keys exist, the listing fails naming the
+//! file. A key that maps to no name (a quote rune before a picture of TAB, LF, CR or DEL)
+//! fails the listing with that key named, never skipped or read as another object. rclone's
+//! raw ESC comes back as U+FFFD: restoring it is a per-file read error, so that run deletes
+//! nothing; a sync to the bucket uploads poof's own key beside it (its delete of the U+FFFD name
+//! removes nothing), so rclone's object is kept.
+//! Also observed: `rclone serve s3` lists a key with a control character in its picture form
+//! once it re-reads its folder (after its directory cache expires, or under concurrent
+//! uploads), so both rclone and poof then read such a name with a literal picture.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
