@@ -25,6 +25,8 @@ mod hostile_names;
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
 mod remote_read;
+/// Hostile file names on a plain S3 bucket: the object keys rclone writes, both ways.
+mod s3_names;
 /// Security: no secret printed at any verbosity, private config files, stdin-only passwords.
 mod security;
 /// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.

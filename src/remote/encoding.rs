@@ -300,6 +300,120 @@ pub fn from_wire(wire: &[u8]) -> Result<Cow<'_, str>, String> {
     }
 }
 
+/// Control characters an S3 listing carries raw without `encoding-type=url`: the ones XML 1.0
+/// allows (TAB, LF, CR as character references, DEL as it is). The others come back from
+/// `rclone serve s3` as U+FFFD (observed), so their keys keep their pictures.
+fn raw_in_key(c: char) -> Option<char> {
+    match c {
+        '\u{2409}' => Some('\t'),
+        '\u{240a}' => Some('\n'),
+        '\u{240d}' => Some('\r'),
+        '\u{2421}' => Some('\u{7f}'),
+        _ => None,
+    }
+}
+
+/// The picture of a control character a key holds raw ([`raw_in_key`] in reverse).
+fn key_picture(c: char) -> Option<char> {
+    match c {
+        '\t' => Some('\u{2409}'),
+        '\n' => Some('\u{240a}'),
+        '\r' => Some('\u{240d}'),
+        '\u{7f}' => Some('\u{2421}'),
+        _ => None,
+    }
+}
+
+/// The object key of a path in Standard form, as rclone's s3 backend writes it (its encoding
+/// `Slash,InvalidUtf8,Dot`, observed with rclone v1.75.2) wherever the key can be listed back:
+/// TAB, LF, CR and DEL raw (`t␉ab` is the key `t<TAB>ab`), a picture of one of them without
+/// its quote rune (`q‛␊uote` is the key `q␊uote`), a byte that is not UTF-8 as `‛XX`. Other
+/// control characters keep their pictures and a picture of one of them its quote rune, as in
+/// Standard (rclone writes them raw; an S3 listing without `encoding-type=url` cannot carry
+/// them). `/` separates names in both forms. Borrowed when the path has no byte 0xE2.
+pub fn to_s3_key(standard: &str) -> Cow<'_, str> {
+    if !standard.as_bytes().contains(&0xE2) {
+        return Cow::Borrowed(standard);
+    }
+    let mut out = String::with_capacity(standard.len());
+    let mut chars = standard.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == QUOTE {
+            match chars.peek().copied() {
+                Some(n) if is_pair(n) => {
+                    out.push(c);
+                    out.push(n);
+                    chars.next();
+                }
+                Some(n) if raw_in_key(n).is_some() => {
+                    out.push(n);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        } else {
+            out.push(raw_in_key(c).unwrap_or(c));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The path in Standard form of an object key that rclone or poof wrote ([`to_s3_key`] in
+/// reverse): TAB, LF, CR and DEL become their pictures, and a picture of one of them gets its
+/// quote rune. Borrowed when the key has no control character and no byte 0xE2.
+///
+/// # Errors
+/// A key [`to_s3_key`] never writes (another control character raw, or `‛␊`): it would read
+/// back as another object's key, so it is refused, escaped.
+pub fn from_s3_key(key: &str) -> Result<Cow<'_, str>, String> {
+    if !needs_work(key.as_bytes()) {
+        return Ok(Cow::Borrowed(key));
+    }
+    let mut standard = String::with_capacity(key.len() + 8);
+    let mut foreign = false;
+    for c in key.chars() {
+        if let Some(p) = key_picture(c) {
+            standard.push(p);
+        } else if c < ' ' {
+            foreign = true;
+        } else {
+            if raw_in_key(c).is_some() {
+                standard.push(QUOTE);
+            }
+            standard.push(c);
+        }
+    }
+    if foreign || to_s3_key(&standard) != key {
+        return Err(format!(
+            "object key {:?} is not one poof can map to a file name (a control character \
+             other than TAB, LF, CR or DEL, or a quote rune before a control picture)",
+            printable(key)
+        ));
+    }
+    Ok(Cow::Owned(standard))
+}
+
+/// The path in Standard form of a key another tool wrote with a control character raw that
+/// [`to_s3_key`] writes as its picture (rclone writes ESC raw): the path of the key with that
+/// picture. `None` when the key is foreign for another reason.
+pub fn from_foreign_s3_key(key: &str) -> Option<String> {
+    let mut pictured = String::with_capacity(key.len() + 8);
+    let mut after_quote = false;
+    for c in key.chars() {
+        match u8::try_from(c).ok().and_then(picture) {
+            // After a quote rune the picture would read as a literal picture.
+            Some(_) if after_quote => return None,
+            Some(p) if key_picture(c).is_none() && c != '\0' => pictured.push(p),
+            _ => pictured.push(c),
+        }
+        after_quote = c == QUOTE;
+    }
+    if pictured == key {
+        return None;
+    }
+    from_s3_key(&pictured).ok().map(Cow::into_owned)
+}
+
 /// A name (Standard form) as it may be printed: Standard has no control character, but a
 /// decrypted name from a plain remote may; those are shown as their pictures.
 pub fn printable(name: &str) -> Cow<'_, str> {
@@ -399,6 +513,69 @@ mod tests {
         assert!(from_wire("\u{ff0e}".as_bytes()).is_ok());
     }
 
+    /// Disk names and the object keys rclone v1.75.2 wrote for them (observed: `rclone copy` of
+    /// a local folder to `rclone serve s3`, the keys read from `rclone lsf --dump bodies`);
+    /// rclone wrote `esc<ESC>x` raw too, which poof keeps as `esc␛x`.
+    const RCLONE_S3_KEYS: &[(&[u8], &str)] = &[
+        (b"t\tab", "t\tab"),
+        (b"nl\nx", "nl\nx"),
+        (b"cr\rx", "cr\rx"),
+        (b"del\x7fx", "del\u{7f}x"),
+        ("q\u{240a}uote".as_bytes(), "q\u{240a}uote"),
+        (b"\xffbad", "\u{201b}FFbad"),
+        ("a\u{ff0f}b".as_bytes(), "a\u{ff0f}b"),
+        ("\u{ff0e}".as_bytes(), "\u{ff0e}"),
+        ("x\u{201b}\u{201b}y".as_bytes(), "x\u{201b}\u{201b}y"),
+        ("\u{201b}\u{201b}".as_bytes(), "\u{201b}\u{201b}"),
+        ("\u{2400}z".as_bytes(), "\u{2400}z"),
+        (b"plain.txt", "plain.txt"),
+    ];
+
+    #[test]
+    fn s3_keys_agree_with_rclone() {
+        for &(disk, key) in RCLONE_S3_KEYS {
+            let standard = to_standard(disk);
+            assert_eq!(to_s3_key(&standard), key, "{standard}");
+            assert_eq!(from_s3_key(key).unwrap(), standard, "{key:?}");
+            let path = format!("d/{standard}");
+            assert_eq!(to_s3_key(&path), format!("d/{key}"));
+            assert_eq!(from_s3_key(&format!("d/{key}")).unwrap(), path);
+        }
+    }
+
+    #[test]
+    fn plain_s3_keys_are_borrowed() {
+        for name in ["report.pdf", "dir/\u{65e5}\u{672c}.txt", "a\u{ff0f}b"] {
+            assert!(matches!(to_s3_key(name), Cow::Borrowed(_)));
+            assert!(matches!(from_s3_key(name), Ok(Cow::Borrowed(_))));
+        }
+    }
+
+    #[test]
+    fn s3_keys_keep_pictures_of_controls_a_listing_cannot_carry() {
+        assert_eq!(to_s3_key("esc\u{241b}x"), "esc\u{241b}x");
+        assert_eq!(to_s3_key("lit\u{201b}\u{241b}"), "lit\u{201b}\u{241b}");
+        assert_eq!(from_s3_key("esc\u{241b}x").unwrap(), "esc\u{241b}x");
+        assert_eq!(
+            from_s3_key("lit\u{201b}\u{241b}").unwrap(),
+            "lit\u{201b}\u{241b}"
+        );
+    }
+
+    #[test]
+    fn foreign_s3_keys_that_read_as_another_name_are_refused() {
+        for key in ["esc\u{1b}x", "d/\u{201b}\u{240a}", "soh\u{1}"] {
+            let err = from_s3_key(key).unwrap_err();
+            assert!(err.contains("not one poof can map"), "{err}");
+            assert!(!err.bytes().any(|b| b < 0x20), "{err}");
+        }
+        assert_eq!(from_s3_key("\u{201b}lead").unwrap(), "\u{201b}lead");
+        assert_eq!(from_foreign_s3_key("esc\u{1b}x").unwrap(), "esc\u{241b}x");
+        assert_eq!(from_foreign_s3_key("d/soh\u{1}").unwrap(), "d/soh\u{2401}");
+        assert_eq!(from_foreign_s3_key("d/\u{201b}\u{240a}"), None);
+        assert_eq!(from_foreign_s3_key("\u{201b}\u{1b}"), None);
+    }
+
     #[test]
     fn seeded_random_names_round_trip() {
         let alphabet: Vec<Vec<u8>> = [
@@ -427,6 +604,8 @@ mod tests {
             if check_disk_name(&disk).is_ok() {
                 assert_eq!(from_wire(&wire).unwrap(), standard);
             }
+            let key = to_s3_key(&standard);
+            assert_eq!(from_s3_key(&key).unwrap(), standard, "{key:?}");
         }
     }
 }

@@ -19,7 +19,32 @@
 //! one-level listing reports common prefixes as directories, and a recursive one derives them
 //! from the object keys. Uploads stream in chunks (multipart above one chunk) and abort on every
 //! error path, so that no orphaned multipart upload is left behind.
+//!
+//! Paths are in rclone's Standard name form (see [`super::encoding`]); object keys are in the
+//! form rclone's s3 backend writes (its encoding `Slash,InvalidUtf8,Dot`) wherever an S3
+//! listing can carry it: TAB, LF, CR and DEL raw (a file `t<TAB>ab` is the key `t<TAB>ab`, not
+//! `t␉ab`; a file `q␊uote` is the key `q␊uote`), each byte that is not UTF-8 as `‛XX`. Every
+//! request maps its path with [`to_s3_key`] (in [`ObjectBackend::key`]) and every listed key
+//! comes back with [`from_s3_key`], so poof and rclone read each other's plain buckets to the
+//! same bytes on disk (tested both ways by `tests/s3_names.rs`).
+//!
+//! Where poof differs from rclone: OpenDAL lists without `encoding-type=url`, and an S3 listing
+//! in XML cannot carry the other control characters: `rclone serve s3` returns ESC or VT as
+//! U+FFFD and 0x01 as `&#x1;` (observed). poof therefore keeps their pictures in its keys
+//! (`esc␛x`, as before; rclone writes ESC raw and reads poof's key as a literal `␛`). A key
+//! another tool wrote with such a character raw, when the listing carries it (0x01), is listed
+//! under the name of its picture and every later request of the run for that name uses the
+//! listed key ([`ObjectBackend::key`]); when both keys exist, the listing fails naming the
+//! file. A key that maps to no name (a quote rune before a picture of TAB, LF, CR or DEL)
+//! fails the listing with that key named, never skipped or read as another object. rclone's
+//! raw ESC comes back as U+FFFD: restoring it is a per-file read error, so that run deletes
+//! nothing; a sync to the bucket uploads poof's own key beside it (its delete of the U+FFFD name
+//! removes nothing), so rclone's object is kept.
+//! Also observed: `rclone serve s3` lists a key with a control character in its picture form
+//! once it re-reads its folder (after its directory cache expires, or under concurrent
+//! uploads), so both rclone and poof then read such a name with a literal picture.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
@@ -38,6 +63,7 @@ use futures::{Stream, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
 use crate::config::rclone::Section;
 
 /// User metadata key of rclone's modification time.
@@ -89,6 +115,9 @@ pub struct ObjectBackend {
     meta: Operator,
     /// Set once a request failed after every retry (see [`ObjectBackend::guard`]).
     unreachable: Arc<AtomicBool>,
+    /// Keys another tool wrote with a control character poof keeps as its picture, by the
+    /// path they were listed as ([`ObjectBackend::key`]).
+    foreign: Arc<Foreign>,
     describe: String,
     chunk: usize,
     concurrency: usize,
@@ -400,6 +429,7 @@ impl ObjectBackend {
             op: ops.data,
             meta: ops.meta,
             unreachable: Arc::default(),
+            foreign: Arc::default(),
             describe: format!("{name}:{}", path.trim_matches('/')),
             chunk,
             concurrency,
@@ -448,6 +478,7 @@ impl ObjectBackend {
             op: ops.data,
             meta: ops.meta,
             unreachable: Arc::default(),
+            foreign: Arc::default(),
             describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
             chunk: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_UPLOAD_CONCURRENCY,
@@ -583,6 +614,47 @@ async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// Listed keys that hold a control character raw where poof's own keys hold its picture
+/// (rclone writes ESC raw), by the Standard path each was listed as. Empty in the common case,
+/// which costs one atomic load per request.
+#[derive(Debug, Default)]
+struct Foreign {
+    any: AtomicBool,
+    keys: std::sync::RwLock<std::collections::HashMap<String, String>>,
+}
+
+impl ObjectBackend {
+    /// The object key of a path in Standard form: the one place where poof's paths become keys
+    /// (listed keys come back through [`from_s3_key`] in `raw_list`). A path listed from a key
+    /// another tool wrote maps back to that key.
+    fn key<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if self.foreign.any.load(Ordering::Relaxed) {
+            if let Ok(keys) = self.foreign.keys.read() {
+                if let Some(key) = keys.get(path) {
+                    return Cow::Owned(key.clone());
+                }
+            }
+        }
+        to_s3_key(path)
+    }
+
+    /// The Standard path of a listed key; a key another tool wrote with a control character
+    /// poof keeps as its picture is remembered for [`ObjectBackend::key`].
+    fn listed_path<'k>(&self, key: &'k str) -> Result<Cow<'k, str>, String> {
+        let why = match from_s3_key(key) {
+            Ok(path) => return Ok(path),
+            Err(why) => why,
+        };
+        let Some(path) = from_foreign_s3_key(key) else {
+            return Err(why);
+        };
+        let mut keys = self.foreign.keys.write().map_err(|_| why.clone())?;
+        keys.insert(path.clone(), key.to_owned());
+        self.foreign.any.store(true, Ordering::Relaxed);
+        Ok(Cow::Owned(path))
+    }
+}
+
 /// Relative path of a listed key without its trailing `/`.
 fn trim_key(path: &str) -> &str {
     path.trim_start_matches('/').trim_end_matches('/')
@@ -598,7 +670,12 @@ impl ObjectBackend {
             format!("{dir}/")
         };
         let what = || format!("cannot list {}/{dir}", self.describe);
-        let lister = match self.meta.lister_with(&prefix).recursive(recursive).await {
+        let lister = match self
+            .meta
+            .lister_with(&self.key(&prefix))
+            .recursive(recursive)
+            .await
+        {
             Ok(l) => l,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err).with_context(what),
@@ -619,7 +696,10 @@ impl ObjectBackend {
         };
         for item in listed {
             let raw = item.path();
-            let path = trim_key(raw);
+            let path = self
+                .listed_path(trim_key(raw))
+                .map_err(|why| anyhow!("{}: {why}", what()))?;
+            let path = path.as_ref();
             if path.is_empty() || path == dir {
                 continue;
             }
@@ -644,15 +724,20 @@ impl ObjectBackend {
             if raw.ends_with('/') || item.metadata().is_dir() {
                 add_dir(&mut out, path);
             } else {
-                out.insert(
-                    path.to_owned(),
-                    Entry {
-                        path: path.to_owned(),
-                        kind: EntryKind::File,
-                        size: item.metadata().content_length(),
-                        mtime: None,
-                    },
-                );
+                let file = Entry {
+                    path: path.to_owned(),
+                    kind: EntryKind::File,
+                    size: item.metadata().content_length(),
+                    mtime: None,
+                };
+                if let Some(EntryKind::File) = out.insert(path.to_owned(), file).map(|e| e.kind) {
+                    bail!(
+                        "{}: two objects are the file {:?} (one holds a control character, the \
+                         other its picture): rename one",
+                        what(),
+                        path
+                    );
+                }
             }
         }
         if out.is_empty() && !(dir.is_empty() && self.describe_is_bucket_root()) {
@@ -662,7 +747,7 @@ impl ObjectBackend {
     }
 
     async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
-        let meta = match self.meta.stat(path).await {
+        let meta = match self.meta.stat(&self.key(path)).await {
             Ok(m) => m,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => {
@@ -694,7 +779,7 @@ impl ObjectBackend {
         let what = || format!("cannot read {}/{path}", self.describe);
         let reader = self
             .op
-            .reader_with(path)
+            .reader_with(&self.key(path))
             .chunk(self.chunk)
             .await
             .with_context(what)?;
@@ -719,7 +804,7 @@ impl ObjectBackend {
         }
         let writer = self
             .op
-            .writer_with(path)
+            .writer_with(&self.key(path))
             .chunk(self.chunk)
             .concurrent(self.concurrency)
             .user_metadata(meta)
@@ -779,7 +864,7 @@ impl ObjectBackend {
     async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
         let buffer = self
             .op
-            .read(path)
+            .read(&self.key(path))
             .await
             .with_context(|| format!("cannot read {}/{path}", self.describe))?;
         Ok(buffer.to_vec())
@@ -793,7 +878,7 @@ impl ObjectBackend {
         let len = data.len() as u64;
         // One PUT: an object appears whole or not at all.
         self.op
-            .write_with(path, data)
+            .write_with(&self.key(path), data)
             .user_metadata(meta)
             .await
             .with_context(|| format!("cannot write {}/{path}", self.describe))?;
@@ -802,7 +887,7 @@ impl ObjectBackend {
 
     async fn raw_remove(&self, path: &str) -> Result<()> {
         self.meta
-            .delete(path)
+            .delete(&self.key(path))
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
     }
