@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
 use std::process::Output;
 
 use crate::harness::home::Home;
-use crate::harness::{run, CryptOpts, Scratch};
+use crate::harness::{byte_tree, run, CryptOpts, Scratch};
 
 /// Names Linux allows and rclone round-trips, with the file content each gets.
 const HOSTILE: &[&[u8]] = &[
@@ -28,30 +27,6 @@ const HOSTILE: &[&[u8]] = &[
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Every file below `root` as raw name bytes (relative path) -> content.
-fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
-        let Ok(items) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for item in items {
-            let path = item.expect("entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).expect("prefix");
-                out.insert(
-                    rel.as_os_str().as_bytes().to_vec(),
-                    std::fs::read(&path).expect("read"),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 /// A scratch folder with crypt remotes `c:` over `enc/` and `d:` over `enc2/` (same keys), and
@@ -112,7 +87,7 @@ fn control_and_invalid_names_back_up_restore_and_back_up_again() {
     assert_ok(&sync(&s, "src", "c:"), "first backup");
     assert_ok(&sync(&s, "src", "c:"), "second backup");
     assert_ok(&sync(&s, "c:", "out"), "restore");
-    assert_eq!(snapshot(&s.path("out")), snapshot(&s.path("src")));
+    assert_eq!(byte_tree(&s.path("out")), byte_tree(&s.path("src")));
     // The local file gone: the next backup deletes its copy and exits 0.
     std::fs::remove_file(s.path("src").join("new\nline")).expect("rm");
     assert_ok(&sync(&s, "src", "c:"), "backup after a delete");
@@ -146,7 +121,7 @@ fn rclone_reads_poofs_names_and_poof_reads_rclones() {
     let out = run(s.rclone().arg("copy").arg(s.path("src")).arg("d:"));
     assert!(out.status.success(), "{}", stderr(&out));
     let names = |dir: &str| -> Vec<Vec<u8>> {
-        let mut v: Vec<_> = snapshot(&s.path(dir)).into_keys().collect();
+        let mut v: Vec<_> = byte_tree(&s.path(dir)).into_keys().collect();
         v.sort();
         v
     };
@@ -154,14 +129,14 @@ fn rclone_reads_poofs_names_and_poof_reads_rclones() {
     // rclone restores poof's vault, poof restores rclone's: the bytes of the source.
     let out = run(s.rclone().arg("copy").arg("c:").arg(s.path("by-rclone")));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(snapshot(&s.path("by-rclone")), snapshot(&s.path("src")));
+    assert_eq!(byte_tree(&s.path("by-rclone")), byte_tree(&s.path("src")));
     assert_ok(&sync(&s, "d:", "by-poof"), "poof restores rclone's vault");
-    assert_eq!(snapshot(&s.path("by-poof")), snapshot(&s.path("src")));
+    assert_eq!(byte_tree(&s.path("by-poof")), byte_tree(&s.path("src")));
 }
 
 /// Copies an encrypted object of the vault under `stored_name` at its top.
 fn forge(s: &Scratch, stored_name: &str) {
-    let object = snapshot(&s.path("enc"))
+    let object = byte_tree(&s.path("enc"))
         .into_values()
         .next()
         .expect("an object to copy");
@@ -252,7 +227,7 @@ fn random_byte_names_round_trip_through_a_vault() {
     let s = scratch_with(&refs);
     assert_ok(&sync(&s, "src", "c:"), "backup of random names");
     assert_ok(&sync(&s, "c:", "out"), "restore of random names");
-    assert_eq!(snapshot(&s.path("out")), snapshot(&s.path("src")));
+    assert_eq!(byte_tree(&s.path("out")), byte_tree(&s.path("src")));
     assert_ok(&sync(&s, "src", "c:"), "second backup");
     // A name too long for the vault: one clear per-file error, every other file kept.
     let long = vec![b'L'; 200];
@@ -353,10 +328,10 @@ fn upload_deletes_hostile_names_only_once_verified_and_download_restores_them() 
         err.contains(&format!("{} local files deleted, 0 kept", HOSTILE.len())),
         "{err}"
     );
-    assert_eq!(snapshot(&docs).len(), 0);
+    assert_eq!(byte_tree(&docs).len(), 0);
     let out = run(h.poof().args(["download", "--no-progress"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let want: BTreeMap<Vec<u8>, Vec<u8>> =
         HOSTILE.iter().map(|n| (n.to_vec(), n.to_vec())).collect();
-    assert_eq!(snapshot(&docs), want);
+    assert_eq!(byte_tree(&docs), want);
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::harness::s3::S3Server;
-use crate::harness::{run, run_ok, Scratch};
+use crate::harness::{byte_tree, run, run_ok, Scratch};
 
 /// The names of the tree, in the top folder and in `sub/`.
 const NAMES: &[&[u8]] = &[
@@ -36,35 +36,11 @@ fn write_tree(root: &Path) {
     }
 }
 
-/// Every file below `root` as (relative path bytes, contents), sorted.
-fn tree(root: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .as_os_str()
-                    .as_bytes()
-                    .to_vec();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn assert_same_tree(want: &Path, got: &Path, what: &str) {
-    let (want, got) = (tree(want), tree(got));
-    let names = |t: &[(Vec<u8>, Vec<u8>)]| -> Vec<String> {
-        t.iter()
-            .map(|(n, _)| format!("{:?}", String::from_utf8_lossy(n)))
+    let (want, got) = (byte_tree(want), byte_tree(got));
+    let names = |t: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>| -> Vec<String> {
+        t.keys()
+            .map(|n| format!("{:?}", String::from_utf8_lossy(n)))
             .collect()
     };
     assert_eq!(names(&want), names(&got), "{what}: names differ");

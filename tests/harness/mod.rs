@@ -67,6 +67,32 @@ pub fn run_bounded(cmd: &mut Command, limit: std::time::Duration) -> Output {
     child.wait_with_output().expect("output")
 }
 
+/// Every file below `root` as its relative path's raw bytes -> its contents (names that are
+/// not UTF-8 or hold control characters compared exactly); a missing `root` is empty.
+pub fn byte_tree(root: &Path) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>) {
+        let Ok(items) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for item in items {
+            let path = item.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("prefix");
+                out.insert(
+                    rel.as_os_str().as_bytes().to_vec(),
+                    std::fs::read(&path).expect("read"),
+                );
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
 /// A scratch folder with an rclone config file, removed on drop.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
