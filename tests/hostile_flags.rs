@@ -137,13 +137,22 @@ fn ls_and_cat_of_a_fifo_say_it_is_not_a_regular_file() {
     let s = scratch_with_files();
     let fifo = s.path("src/pipe");
     mkfifo(&fifo);
+    // As a local path, and through a `type = local` remote.
+    let config = std::fs::read_to_string(s.config()).unwrap();
+    s.write_config(&format!("{config}\n[l]\ntype = local\n"));
+    let remote = format!("l:{}", fifo.display());
     for command in ["ls", "cat", "lsjson"] {
-        let out = bounded(s.poof().arg(command).arg(&fifo));
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
-        assert!(err.contains("not a regular file"), "{command}: {err}");
-        assert!(!err.contains("directory not found"), "{command}: {err}");
-        assert!(out.stdout.is_empty(), "{command}");
+        for location in [fifo.display().to_string(), remote.clone()] {
+            let out = bounded(s.poof().arg(command).arg(&location));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command} {location}: {err}");
+            assert!(
+                err.contains("not a regular file"),
+                "{command} {location}: {err}"
+            );
+            assert!(!err.contains("directory not found"), "{command}: {err}");
+            assert!(out.stdout.is_empty(), "{command} {location}");
+        }
     }
 }
 

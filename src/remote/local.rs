@@ -744,7 +744,12 @@ impl Backend for LocalBackend {
         let full = self.full(path)?;
         let rel = path.to_owned();
         blocking(move || match fs::metadata(&full) {
-            Ok(meta) => Ok(entry_of(rel, &meta)),
+            // A FIFO, socket or device is never read (opening a FIFO waits for a writer) nor
+            // replaced: say what it is rather than "not found".
+            Ok(meta) => match entry_of(rel, &meta) {
+                Some(entry) => Ok(Some(entry)),
+                None => bail!("{}: not a regular file or folder", shown(&full)),
+            },
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err).with_context(|| format!("cannot read {}", full.display())),
         })
