@@ -12,10 +12,9 @@
 //! The rclone config file is read only when a location names a remote, so that syncing two
 //! local folders needs no config file.
 
+use std::ops::Range;
 use std::process::ExitCode;
 use std::sync::Arc;
-
-use std::ops::Range;
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
