@@ -39,6 +39,20 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+impl GlobalArgs {
+    /// Where poof's files are, after these flags ([`crate::config::Paths::resolve`]).
+    ///
+    /// # Errors
+    /// As [`crate::config::Paths::resolve`].
+    pub fn paths(&self) -> anyhow::Result<crate::config::Paths> {
+        crate::config::Paths::resolve(
+            self.confdir.as_deref(),
+            self.poofconf.as_deref(),
+            self.rcloneconf.as_deref(),
+        )
+    }
+}
+
 /// One variant per command, each with a doc line.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -140,6 +154,23 @@ pub struct RunArgs {
     pub no_progress: bool,
 }
 
+impl RunArgs {
+    /// The engine's options for a folder run with these flags (`delete` is set per run).
+    pub fn options(&self, global: &GlobalArgs) -> crate::engine::RunOptions {
+        crate::engine::RunOptions {
+            sync: crate::sync::SyncOptions {
+                dry_run: self.dry_run,
+                transfers: self.transfers,
+                checkers: self.checkers,
+                verbose: global.verbose > 0,
+                ..crate::sync::SyncOptions::default()
+            },
+            quiet: global.quiet,
+            no_progress: self.no_progress,
+        }
+    }
+}
+
 /// Default of `--max-delete`: a run may delete at most half of the files already there.
 pub const DEFAULT_MAX_DELETE_PCT: u8 = 50;
 
@@ -154,6 +185,16 @@ pub struct GuardArgs {
     /// Run even when a guard refuses (an empty source, too many deletes, wrong keys)
     #[arg(long)]
     pub force: bool,
+}
+
+impl GuardArgs {
+    /// The engine's delete guard.
+    pub fn guard(&self) -> crate::engine::Guard {
+        crate::engine::Guard {
+            max_delete: self.max_delete,
+            force: self.force,
+        }
+    }
 }
 
 /// Arguments of `poof backup`.

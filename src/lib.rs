@@ -10,13 +10,14 @@
 //! - [`remote::Location`]: rclone's `name:path` syntax, and [`remote::open_backend`], which
 //!   resolves a location through the config's local, alias, crypt and s3 sections.
 //!
-//! The commands, the sync engine, progress reporting, locking and scheduling stay private to
-//! the crate.
+//! The commands, the engines, progress reporting, locking and scheduling stay private to the
+//! crate.
 #![forbid(unsafe_code)]
 
 mod cli;
 mod commands;
 pub mod config;
+mod engine;
 mod lock;
 mod progress;
 pub mod remote;

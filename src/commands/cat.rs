@@ -15,7 +15,7 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use tokio::io::AsyncReadExt;
 
-use super::target::{report_undecryptable, resolve, sort_walk_order, Target};
+use super::target::{resolve, sort_walk_order, Target};
 use crate::cli::CatArgs;
 use crate::config::Paths;
 use crate::remote::backend::Backend;
@@ -87,7 +87,9 @@ pub async fn run(paths: &Paths, args: &CatArgs) -> Result<ExitCode> {
         Target::File { backend, entry } => {
             copy_file(backend.as_ref(), &entry.path, entry.size, args, &mut out).await?;
         }
-        Target::Dir { backend, entries } => {
+        Target::Dir {
+            backend, entries, ..
+        } => {
             let mut files: Vec<_> = entries.iter().filter(|e| !e.is_dir()).cloned().collect();
             sort_walk_order(&mut files);
             for file in &files {
@@ -96,7 +98,7 @@ pub async fn run(paths: &Paths, args: &CatArgs) -> Result<ExitCode> {
         }
     }
     out.flush().context("cannot write to standard output")?;
-    if report_undecryptable(target.backend().as_ref()) > 0 {
+    if target.report_problems() > 0 {
         eprintln!("poof: error: some names could not be decrypted");
         return Ok(ExitCode::FAILURE);
     }

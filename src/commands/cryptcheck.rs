@@ -7,7 +7,6 @@
 //! `NOTICE:` totals); the exit code is 0 only when nothing differs, is missing or failed.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
@@ -15,9 +14,8 @@ use crate::cli::{CryptcheckArgs, GlobalArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::progress::Progress;
-use crate::remote::{open_backend, Location};
+use crate::remote::{crypt_section, open_backend, Location};
 use crate::sync::check::check;
-use crate::sync::SourceProblems;
 
 /// Runs the command.
 ///
@@ -35,32 +33,14 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &CryptcheckArgs) -> Result<
     };
     let mut config = RcloneConfig::load(&paths.rcloneconf)?;
     config.apply_process_env_overrides();
-    match config.section(name).map(|s| s.get("type")) {
-        None => bail!(
-            "remote {name:?} not found in {}",
-            paths.rcloneconf.display()
-        ),
-        Some(Some("crypt")) => {}
-        Some(other) => bail!(
-            "remote {name:?} is not a crypt remote (type = {})",
-            other.unwrap_or("?")
-        ),
-    }
+    crypt_section(&config, name, &paths.rcloneconf)?;
     let src = open_backend(&config, &src_loc)
         .with_context(|| format!("cannot open the source {}", args.source))?;
     let dst = open_backend(&config, &dst_loc)
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
     let progress = Progress::for_run(args.no_progress, global.quiet);
-    let runtime = crate::commands::backup::runtime()?;
-    let crypt_side = Arc::clone(&dst);
-    let undecryptable: SourceProblems = Box::new(move || crypt_side.take_undecryptable());
-    let stats = runtime.block_on(check(
-        src.as_ref(),
-        dst.as_ref(),
-        args.checkers,
-        Some(&undecryptable),
-        &progress,
-    ))?;
+    let runtime = crate::engine::runtime()?;
+    let stats = runtime.block_on(check(src.as_ref(), dst.as_ref(), args.checkers, &progress))?;
     let (src_name, dst_name) = (src.describe(), dst.describe());
     if stats.missing_on_dst > 0 {
         eprintln!(

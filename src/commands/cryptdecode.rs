@@ -12,7 +12,7 @@ use crate::cli::CryptdecodeArgs;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::remote::crypt::CryptSettings;
-use crate::remote::Location;
+use crate::remote::{crypt_section, Location};
 
 /// What rclone prints in place of a name that does not decrypt.
 pub const FAILED: &str = "Failed to decrypt";
@@ -27,19 +27,7 @@ pub fn run(paths: &Paths, args: &CryptdecodeArgs) -> Result<ExitCode> {
     };
     let mut config = RcloneConfig::load(&paths.rcloneconf)?;
     config.apply_process_env_overrides();
-    let Some(section) = config.section(&name) else {
-        bail!(
-            "remote {name:?} not found in {}",
-            paths.rcloneconf.display()
-        );
-    };
-    if section.get("type") != Some("crypt") {
-        bail!(
-            "remote {name:?} is not a crypt remote (type = {})",
-            section.get("type").unwrap_or("?")
-        );
-    }
-    let settings = CryptSettings::from_section(section)?;
+    let settings = CryptSettings::from_section(crypt_section(&config, &name, &paths.rcloneconf)?)?;
     let mut out = std::io::stdout().lock();
     for input in &args.names {
         let output = if args.reverse {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::target::{report_undecryptable, resolve, sort_walk_order};
+use super::target::{resolve, sort_walk_order};
 use crate::cli::LsArgs;
 use crate::config::Paths;
 use crate::remote::encoding::printable;
@@ -31,10 +31,5 @@ pub async fn run(paths: &Paths, args: &LsArgs) -> Result<ExitCode> {
             .context("cannot write to standard output")?;
     }
     out.flush().context("cannot write to standard output")?;
-    let skipped = report_undecryptable(target.backend().as_ref());
-    if skipped > 0 {
-        eprintln!("poof: error: {skipped} entries could not be listed (see above)");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(target.listing_exit())
 }

@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
-use super::target::{fill_mtimes, report_undecryptable, resolve, sort_walk_order};
+use super::target::{fill_mtimes, resolve, sort_walk_order};
 use crate::cli::LsjsonArgs;
 use crate::config::Paths;
 use crate::remote::backend::Entry;
@@ -246,12 +246,7 @@ pub async fn run(paths: &Paths, args: &LsjsonArgs) -> Result<ExitCode> {
     }
     write(&mut out, "]")?;
     out.flush().context("cannot write to standard output")?;
-    let skipped = report_undecryptable(target.backend().as_ref());
-    if skipped > 0 {
-        eprintln!("poof: error: {skipped} entries could not be listed (see above)");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(target.listing_exit())
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::config::Paths;
 
 /// Runs the command and returns the exit code it chose.
 ///
@@ -30,34 +29,41 @@ use crate::config::Paths;
 /// Any failure of the command, printed once by `main`.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Cryptdecode(args) => cryptdecode::run(&Paths::resolve(&cli.global)?, &args),
+        Command::Cryptdecode(args) => cryptdecode::run(&cli.global.paths()?, &args),
         Command::Obscure(args) => obscure::obscure(&args),
         Command::Reveal(args) => obscure::reveal(&args),
-        Command::Sync(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, true),
-        Command::Copy(args) => sync::run(&Paths::resolve(&cli.global)?, &cli.global, &args, false),
-        Command::Cryptcheck(args) => {
-            cryptcheck::run(&Paths::resolve(&cli.global)?, &cli.global, &args)
-        }
-        Command::Ls(args) => block_on(ls::run(&Paths::resolve(&cli.global)?, &args)),
-        Command::Lsjson(args) => block_on(lsjson::run(&Paths::resolve(&cli.global)?, &args)),
-        Command::Cat(args) => block_on(cat::run(&Paths::resolve(&cli.global)?, &args)),
-        Command::Paths => setup::paths(&Paths::resolve(&cli.global)?),
-        Command::Config(args) => setup::config(&Paths::resolve(&cli.global)?, &args),
-        Command::Cconfig => setup::cconfig(&Paths::resolve(&cli.global)?),
-        Command::Econfig => setup::econfig(&Paths::resolve(&cli.global)?),
-        Command::Cryptoggle => setup::cryptoggle(&Paths::resolve(&cli.global)?),
+        Command::Sync(args) => sync::run(&cli.global.paths()?, &cli.global, &args, true),
+        Command::Copy(args) => sync::run(&cli.global.paths()?, &cli.global, &args, false),
+        Command::Cryptcheck(args) => cryptcheck::run(&cli.global.paths()?, &cli.global, &args),
+        Command::Ls(args) => block_on(ls::run(&cli.global.paths()?, &args)),
+        Command::Lsjson(args) => block_on(lsjson::run(&cli.global.paths()?, &args)),
+        Command::Cat(args) => block_on(cat::run(&cli.global.paths()?, &args)),
+        Command::Paths => setup::paths(&cli.global.paths()?),
+        Command::Config(args) => setup::config(&cli.global.paths()?, &args),
+        Command::Cconfig => setup::cconfig(&cli.global.paths()?),
+        Command::Econfig => setup::econfig(&cli.global.paths()?),
+        Command::Cryptoggle => setup::cryptoggle(&cli.global.paths()?),
         Command::Version => setup::version(),
-        Command::Lconfig(args) => schedule::lconfig(&Paths::resolve(&cli.global)?, &args),
+        Command::Lconfig(args) => schedule::lconfig(&cli.global.paths()?, &args),
         Command::Lpurge(args) => schedule::lpurge(&args),
-        Command::Neuter(args) => schedule::neuter(&Paths::resolve(&cli.global)?, &args),
-        Command::Backup(args) => backup::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
-        Command::Upload(args) => upload::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
-        Command::Download(args) => download::run(&Paths::resolve(&cli.global)?, &cli.global, &args),
-        Command::Verify => verify::run(&Paths::resolve(&cli.global)?),
+        Command::Neuter(args) => schedule::neuter(&cli.global.paths()?, &args),
+        Command::Backup(args) => backup::run(&cli.global.paths()?, &cli.global, &args),
+        Command::Upload(args) => upload::run(&cli.global.paths()?, &cli.global, &args),
+        Command::Download(args) => download::run(&cli.global.paths()?, &cli.global, &args),
+        Command::Verify => verify::run(&cli.global.paths()?),
     }
 }
 
-/// Runs an async command on a multi-threaded tokio runtime.
+/// Runs an async command on the runtime ([`crate::engine::runtime`]).
 fn block_on<F: Future<Output = Result<ExitCode>>>(command: F) -> Result<ExitCode> {
-    backup::runtime()?.block_on(command)
+    crate::engine::runtime()?.block_on(command)
+}
+
+/// Success only without errors.
+fn exit(errors: u64) -> ExitCode {
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -15,10 +15,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::ConfigArgs;
-use crate::commands::backup::real;
 use crate::config::poof::{cloud_name, PoofConfig, CONFIG_CLOUD_DIR, CRYPT_REMOTE, PLAIN_REMOTE};
 use crate::config::rclone::RcloneConfig;
 use crate::config::{files, Paths, POOF_CONF, RCLONE_CONF};
+use crate::engine::real;
 
 /// `poof paths`: where the two config files are.
 pub fn paths(paths: &Paths) -> Result<ExitCode> {

@@ -12,21 +12,20 @@
 //! The rclone config file is read only when a location names a remote, so that syncing two
 //! local folders needs no config file.
 
-use std::ops::Range;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use async_trait::async_trait;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
-use crate::progress::{summary_line, Progress};
-use crate::remote::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
+use crate::progress::Progress;
+use crate::remote::backend::{Backend, Entry};
 use crate::remote::local::LocalBackend;
+use crate::remote::view::View;
 use crate::remote::{open_backend, Location};
-use crate::sync::{SourceProblems, SyncOptions, SyncStats};
+use crate::sync::{SyncOptions, SyncStats};
 
 /// Runs `sync` (`delete == true`) or `copy` (`delete == false`).
 ///
@@ -45,7 +44,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         );
     }
     let config = load_config(paths, [&src_loc, &dst_loc])?;
-    let runtime = crate::commands::backup::runtime()?;
+    let runtime = crate::engine::runtime()?;
     let open_source = |loc: &Location| -> Result<Arc<dyn Backend>> {
         Ok(match loc {
             Location::Local(path) if args.copy_links => {
@@ -61,31 +60,23 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         // A single file goes into DEST under its own name, and nothing else there is looked
         // at, let alone deleted (as rclone).
         Some((parent, entry)) => {
-            dst = Arc::new(OneFile {
-                inner: dst,
-                name: entry.path.clone(),
-                entry: None,
-            });
-            Arc::new(OneFile {
-                inner: parent,
-                name: entry.path.clone(),
-                entry: Some(entry),
-            }) as Arc<dyn Backend>
+            dst = Arc::new(View::only(dst, entry.path.clone(), None));
+            Arc::new(View::only(parent, entry.path.clone(), Some(entry))) as Arc<dyn Backend>
         }
         None => open_source(&src_loc)?,
     };
     let opts = SyncOptions {
-        dry_run: args.run.dry_run,
         checksum: args.checksum,
-        transfers: args.run.transfers,
-        checkers: args.run.checkers,
         delete,
-        max_delete: None,
-        verbose: global.verbose > 0,
-        source_problems: Some(undecryptable(&src)),
+        ..args.run.options(global).sync
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);
-    let outcome = runtime.block_on(crate::sync::sync(src, dst, &opts, &progress));
+    let outcome = runtime.block_on(crate::sync::sync(
+        src.as_ref(),
+        dst.as_ref(),
+        &opts,
+        &progress,
+    ));
     progress.finish();
     let stats = match outcome {
         Ok(stats) => stats,
@@ -94,19 +85,15 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
                 errors: 1,
                 ..SyncStats::default()
             };
-            eprintln!("{}", summary(&failed, &progress));
+            eprintln!("{}", failed.summary(progress.elapsed()));
             return Err(err);
         }
     };
     if args.run.dry_run {
         eprintln!("{}", stats.dry_run_notice(""));
     }
-    eprintln!("{}", summary(&stats, &progress));
-    Ok(if stats.errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    eprintln!("{}", stats.summary(progress.elapsed()));
+    Ok(super::exit(stats.errors))
 }
 
 /// When `loc` names a single file (not a folder): the backend of its parent folder and the
@@ -156,102 +143,6 @@ async fn single_file(
         Some(entry) if !entry.is_dir() => Ok(Some((parent, entry))),
         _ => Ok(None),
     }
-}
-
-/// A folder seen through one file name only: its listing holds that file alone (when it is
-/// there), so that syncing a single file copies it and neither sees nor deletes anything else.
-/// Every other call goes to the folder.
-struct OneFile {
-    inner: Arc<dyn Backend>,
-    /// The file name, relative to the folder.
-    name: String,
-    /// The file's entry when already known (the source); else it is `stat`ed when listed.
-    entry: Option<Entry>,
-}
-
-#[async_trait]
-impl Backend for OneFile {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn features(&self) -> Features {
-        self.inner.features()
-    }
-
-    fn take_undecryptable(&self) -> Vec<String> {
-        self.inner.take_undecryptable()
-    }
-
-    async fn list(&self, dir: &str, _recursive: bool) -> Result<Option<Vec<Entry>>> {
-        if !dir.is_empty() {
-            return Ok(None);
-        }
-        let entry = match &self.entry {
-            Some(entry) => Some(entry.clone()),
-            None => self.inner.stat(&self.name).await?,
-        };
-        // Absent: the folder is treated as new (made if it is missing, which is harmless when
-        // it exists).
-        Ok(entry.map(|entry| vec![entry]))
-    }
-
-    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
-        self.inner.stat(path).await
-    }
-
-    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
-        self.inner.open(path, range).await
-    }
-
-    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
-        self.inner.put(path, data, opts).await
-    }
-
-    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        self.inner.get(path, size).await
-    }
-
-    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        self.inner.put_bytes(path, data, opts).await
-    }
-
-    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
-        self.inner.blocking_io()
-    }
-
-    async fn remove_stale_temps(&self) -> Result<usize> {
-        self.inner.remove_stale_temps().await
-    }
-
-    async fn remove(&self, path: &str) -> Result<()> {
-        self.inner.remove(path).await
-    }
-
-    async fn mkdir(&self, path: &str) -> Result<()> {
-        self.inner.mkdir(path).await
-    }
-
-    async fn rmdir(&self, path: &str) -> Result<()> {
-        self.inner.rmdir(path).await
-    }
-}
-
-/// Names the source listing could not decrypt, as errors of the run (nothing is deleted then).
-fn undecryptable(src: &Arc<dyn Backend>) -> SourceProblems {
-    let src = Arc::clone(src);
-    Box::new(move || src.take_undecryptable())
-}
-
-fn summary(stats: &SyncStats, progress: &Progress) -> String {
-    summary_line(
-        stats.transferred,
-        stats.bytes,
-        stats.checked,
-        stats.deleted,
-        stats.errors,
-        progress.elapsed(),
-    )
 }
 
 /// One location is the other or inside it (as rclone, poof refuses to sync those): two local

@@ -7,6 +7,7 @@
 //! layer encrypts the segments of a remote's root as directory names).
 
 use std::cmp::Ordering;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -44,6 +45,8 @@ pub enum Target {
         backend: Arc<dyn Backend>,
         /// The listing, paths relative to the directory.
         entries: Vec<Entry>,
+        /// What the listing could not show (names that do not decrypt...).
+        problems: Vec<String>,
     },
     /// A single file: the backend of its parent and its entry (path = the file name).
     File {
@@ -89,8 +92,12 @@ pub async fn resolve(paths: &Paths, text: &str, recursive: bool) -> Result<Targe
     }
     let config = config_for(paths, &loc)?;
     let backend = open_backend(&config, &loc)?;
-    if let Some(entries) = backend.list("", recursive).await? {
-        return Ok(Target::Dir { backend, entries });
+    if let Some(listing) = backend.list("", recursive).await? {
+        return Ok(Target::Dir {
+            backend,
+            entries: listing.entries,
+            problems: listing.problems,
+        });
     }
     if let Some((parent, leaf)) = loc.split_leaf() {
         let parent_backend = open_backend(&config, &parent)?;
@@ -103,7 +110,6 @@ pub async fn resolve(paths: &Paths, text: &str, recursive: bool) -> Result<Targe
             }
         }
     }
-    report_undecryptable(backend.as_ref());
     bail!("{text}: directory not found");
 }
 
@@ -147,13 +153,32 @@ pub async fn fill_mtimes(backend: &dyn Backend, entries: &mut [Entry]) -> Result
     Ok(())
 }
 
-/// Prints a warning per undecryptable name and returns how many there were.
-pub fn report_undecryptable(backend: &dyn Backend) -> usize {
-    let names = backend.take_undecryptable();
-    for what in &names {
-        eprintln!("poof: warning: {what} (in {})", backend.describe());
+impl Target {
+    /// Prints a warning per entry the listing could not show (names that do not decrypt)
+    /// and returns how many there were.
+    pub fn report_problems(&self) -> usize {
+        let Target::Dir {
+            backend, problems, ..
+        } = self
+        else {
+            return 0;
+        };
+        for what in problems {
+            eprintln!("poof: warning: {what} (in {})", backend.describe());
+        }
+        problems.len()
     }
-    names.len()
+
+    /// The exit code of a listing command (`ls`, `lsjson`) after its output: failure, said
+    /// in one more line, when entries could not be listed.
+    pub fn listing_exit(&self) -> ExitCode {
+        let skipped = self.report_problems();
+        if skipped > 0 {
+            eprintln!("poof: error: {skipped} entries could not be listed (see above)");
+            return ExitCode::FAILURE;
+        }
+        ExitCode::SUCCESS
+    }
 }
 
 #[cfg(test)]

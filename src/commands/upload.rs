@@ -18,31 +18,16 @@
 //! warning, and only when every other folder was verified and emptied without an error. With
 //! `--dry-run` nothing is uploaded or deleted; the lines say what would be.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-use futures::stream::{self, StreamExt};
+use anyhow::Result;
 
-use super::backup::{backup_folder, count, exit, progress, runtime, Folder, Job, Outcome, Totals};
-use crate::cli::{GlobalArgs, GuardArgs, NeuterArgs, UploadArgs, DEFAULT_MAX_DELETE_PCT};
+use super::exit;
+use crate::cli::{GlobalArgs, NeuterArgs, UploadArgs, DEFAULT_MAX_DELETE_PCT};
 use crate::config::Paths;
-use crate::remote::backend::{Backend, Entry};
-use crate::sync::check::check;
-use crate::sync::plan::mtimes_differ;
-use crate::sync::SourceProblems;
-
-/// What the wipe of one folder did.
-#[derive(Debug, Default)]
-struct Wiped {
-    /// Local files deleted.
-    deleted: u64,
-    /// Local files kept (not verified, changed meanwhile, or failed to delete).
-    kept: u64,
-}
+use crate::engine::{backup_folder, runtime, verify_and_wipe, Guard, Job, Outcome, Wiped};
+use crate::sync::SyncStats;
 
 /// `poof upload`.
 ///
@@ -54,17 +39,18 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
     let lock = job.lock()?;
     let started = Instant::now();
     let runtime = runtime()?;
-    let guard = GuardArgs {
+    let guard = Guard {
         max_delete: DEFAULT_MAX_DELETE_PCT,
         force: false,
     };
-    let mut totals = Totals::default();
+    let run = args.run.options(global);
+    let mut totals = SyncStats::default();
     let mut wiped_total = Wiped::default();
     let mut all_clean = true;
     let mut confdir_backed_up = false;
     for folder in job.folders() {
-        let outcome = runtime.block_on(backup_folder(&job, &folder, &args.run, &guard, global));
-        let ok = count(&mut totals, &outcome);
+        let outcome = runtime.block_on(backup_folder(&job, &folder, &run, guard));
+        let ok = outcome.count_into(&mut totals);
         let label = folder.label();
         if folder.is_confdir {
             confdir_backed_up = ok;
@@ -91,7 +77,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             }
             continue;
         }
-        match runtime.block_on(verify_and_wipe(&job, &folder, args, global)) {
+        match runtime.block_on(verify_and_wipe(&job, &folder, &run, args.verify_content)) {
             Ok(wiped) => {
                 eprintln!(
                     "poof: {label}: {} local files verified and deleted, {} kept",
@@ -115,7 +101,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         "poof: upload: {} local files deleted, {} kept; {}",
         wiped_total.deleted,
         wiped_total.kept,
-        totals.line(started)
+        totals.summary(started.elapsed())
     );
     if args.neuter {
         let confdir_listed = job.folders().iter().any(|f| f.is_confdir);
@@ -143,165 +129,4 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         }
     }
     Ok(exit(totals.errors))
-}
-
-/// Steps 2 and 3 of the module docs for one folder whose backup succeeded.
-///
-/// # Errors
-/// A listing fails, names on the target do not decrypt, or `--verify-content` finds a
-/// difference: nothing is deleted then.
-async fn verify_and_wipe(
-    job: &Job,
-    folder: &Folder,
-    args: &UploadArgs,
-    global: &GlobalArgs,
-) -> Result<Wiped> {
-    let local = job.local_backend(folder, &folder.local, false);
-    let remote = job.remote_backend(folder)?;
-    let (local_list, remote_list) = tokio::join!(local.list("", true), remote.list("", true));
-    let Some(local_list) = local_list? else {
-        bail!("{} vanished", folder.local.display());
-    };
-    let remote_list = remote_list?.unwrap_or_default();
-    let undecryptable = remote.take_undecryptable();
-    if let Some(first) = undecryptable.first() {
-        bail!(
-            "{} names on {} do not decrypt ({first})",
-            undecryptable.len(),
-            folder.target
-        );
-    }
-    if args.verify_content {
-        let progress = progress(&args.run, global);
-        let crypt_side = Arc::clone(&remote);
-        let problems: SourceProblems = Box::new(move || crypt_side.take_undecryptable());
-        let stats = check(
-            local.as_ref(),
-            remote.as_ref(),
-            args.run.checkers,
-            Some(&problems),
-            &progress,
-        )
-        .await?;
-        progress.finish();
-        if stats.differences() > 0 {
-            bail!(
-                "--verify-content found {} differences between the folder and {}",
-                stats.differences(),
-                folder.target
-            );
-        }
-    }
-    let remote_files: BTreeMap<&str, &Entry> = remote_list
-        .iter()
-        .filter(|e| !e.is_dir())
-        .map(|e| (e.path.as_str(), e))
-        .collect();
-    let window = local
-        .features()
-        .mtime_precision
-        .max(remote.features().mtime_precision);
-    let remote_ref = remote.as_ref();
-    let remote_files = &remote_files;
-    let mut checked: Vec<(&Entry, Result<()>)> =
-        stream::iter(local_list.iter().filter(|e| !e.is_dir()))
-            .map(|file| async move {
-                let listed = remote_files.get(file.path.as_str()).copied();
-                (file, verified(remote_ref, file, listed, window).await)
-            })
-            .buffer_unordered(args.run.checkers.max(1))
-            .collect()
-            .await;
-    checked.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-    let mut wiped = Wiped::default();
-    let in_confdir = |path: &str| match folder.confdir_rel.as_deref() {
-        Some("") => true,
-        Some(rel) => path.strip_prefix(rel).is_some_and(|r| r.starts_with('/')),
-        None => false,
-    };
-    if let Some(rel) = folder.confdir_rel.as_deref() {
-        eprintln!(
-            "poof: {}: the config folder {rel} in it is backed up, not wiped (it holds the crypt keys)",
-            folder.label()
-        );
-    }
-    for (file, outcome) in checked {
-        if in_confdir(&file.path) {
-            continue;
-        }
-        match outcome {
-            Ok(()) => match delete_if_unchanged(&folder.local, file) {
-                Ok(()) => wiped.deleted += 1,
-                Err(e) => {
-                    eprintln!("ERROR : {}: kept: {e:#}", file.path);
-                    wiped.kept += 1;
-                }
-            },
-            Err(e) => {
-                eprintln!("ERROR : {}: kept: {e:#}", file.path);
-                wiped.kept += 1;
-            }
-        }
-    }
-    // Reverse path order puts every folder after all of its descendants.
-    let mut dirs: Vec<&str> = local_list
-        .iter()
-        .filter(|e| e.is_dir())
-        .map(|e| e.path.as_str())
-        .collect();
-    dirs.sort_unstable();
-    for dir in dirs.iter().rev() {
-        // Folders still holding kept files (or new ones) stay: remove_dir fails on them.
-        if let Ok(path) = crate::remote::encoding::disk_path(&folder.local, dir) {
-            let _ = std::fs::remove_dir(path);
-        }
-    }
-    Ok(wiped)
-}
-
-/// Checks that the target holds `file` with its size and modification time.
-///
-/// # Errors
-/// Why the file does not count as verified.
-async fn verified(
-    remote: &dyn Backend,
-    file: &Entry,
-    listed: Option<&Entry>,
-    window: std::time::Duration,
-) -> Result<()> {
-    let Some(listed) = listed else {
-        bail!("not on the target");
-    };
-    if listed.size != file.size {
-        bail!(
-            "size on the target is {}, locally {}",
-            listed.size,
-            file.size
-        );
-    }
-    let mtime = match listed.mtime {
-        Some(t) => Some(t),
-        None => remote.stat(&file.path).await?.and_then(|e| e.mtime),
-    };
-    let Some(mtime) = mtime else {
-        bail!("the target has no modification time for it");
-    };
-    if file.mtime.is_none() || mtimes_differ(file.mtime, Some(mtime), window) {
-        bail!("modification time on the target differs");
-    }
-    Ok(())
-}
-
-/// Deletes a local file only when its size and modification time are still those listed.
-///
-/// # Errors
-/// The file changed since it was listed, or cannot be deleted.
-fn delete_if_unchanged(root: &Path, file: &Entry) -> Result<()> {
-    let path = crate::remote::encoding::disk_path(root, &file.path).map_err(anyhow::Error::msg)?;
-    let meta = std::fs::symlink_metadata(&path)?;
-    if !meta.is_file() || meta.len() != file.size || meta.modified().ok() != file.mtime {
-        bail!("changed since it was uploaded");
-    }
-    std::fs::remove_file(&path)?;
-    Ok(())
 }

@@ -25,7 +25,7 @@ use anyhow::Result;
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::{Paths, POOF_CONF, RCLONE_CONF};
-use crate::remote::{open_backend, Location};
+use crate::remote::{is_crypt, open_backend, Location};
 
 /// Answer of a file that does not exist.
 const MISSING_CONFIG_FILE: &str = "MISSING_CONFIG_FILE";
@@ -62,7 +62,7 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     status(&format!("remote {} defined", conf.remote), "OK", true);
-    let is_crypt = section.get("type").map(str::trim) == Some("crypt");
+    let is_crypt = is_crypt(section);
     status(
         "encryption enabled",
         if is_crypt {
@@ -81,20 +81,18 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
             conf.bucket.clone()
         },
     };
-    let runtime = super::backup::runtime()?;
-    let listed = open_backend(&rclone, &root).and_then(|backend| {
-        let listing = runtime.block_on(backend.list("", false));
-        listing.map(|entries| (entries, backend.take_undecryptable()))
-    });
+    let runtime = crate::engine::runtime()?;
+    let listed =
+        open_backend(&rclone, &root).and_then(|backend| runtime.block_on(backend.list("", false)));
     let reachable = listed.is_ok();
     let (entries, undecryptable) = match listed {
-        Ok((Some(entries), bad)) => {
+        Ok(Some(listing)) => {
             status("remote reachable", "OK", true);
-            (entries, bad)
+            (listing.entries, listing.problems)
         }
-        Ok((None, bad)) => {
+        Ok(None) => {
             status("remote reachable", "OK (empty)", true);
-            (Vec::new(), bad)
+            (Vec::new(), Vec::new())
         }
         Err(e) => {
             ready &= status("remote reachable", &format!("FAILED: {e:#}"), false);

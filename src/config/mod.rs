@@ -1,6 +1,7 @@
 //! poof's configuration files and where they live.
 //!
-//! [`Paths`] resolves the config folder and the two files in it from the global flags:
+//! [`Paths`] resolves the config folder and the two files in it from the global flags (given
+//! as plain values: this module knows nothing of the command line):
 //! `poof.conf` (poof's own JSON) and `rclone-poof.conf` (an rclone config file with the remotes,
 //! parsed by [`rclone`]).
 
@@ -8,11 +9,9 @@ pub mod files;
 pub mod poof;
 pub mod rclone;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-
-use crate::cli::GlobalArgs;
 
 /// Name of poof's own config file inside the config folder.
 pub const POOF_CONF: &str = "poof.conf";
@@ -31,24 +30,23 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Resolves the paths from the flags and the environment.
+    /// Resolves the paths from the flags (`--confdir`, `--poofconf`, `--rcloneconf`, each
+    /// optional) and the environment.
     ///
     /// # Errors
     /// When no config folder is given and neither `XDG_CONFIG_HOME` nor `HOME` is set.
-    pub fn resolve(global: &GlobalArgs) -> Result<Paths> {
-        let confdir = match &global.confdir {
-            Some(dir) => dir.clone(),
+    pub fn resolve(
+        confdir: Option<&Path>,
+        poofconf: Option<&Path>,
+        rcloneconf: Option<&Path>,
+    ) -> Result<Paths> {
+        let confdir = match confdir {
+            Some(dir) => dir.to_path_buf(),
             None => default_confdir()?,
         };
         Ok(Paths {
-            poofconf: global
-                .poofconf
-                .clone()
-                .unwrap_or_else(|| confdir.join(POOF_CONF)),
-            rcloneconf: global
-                .rcloneconf
-                .clone()
-                .unwrap_or_else(|| confdir.join(RCLONE_CONF)),
+            poofconf: poofconf.map_or_else(|| confdir.join(POOF_CONF), Path::to_path_buf),
+            rcloneconf: rcloneconf.map_or_else(|| confdir.join(RCLONE_CONF), Path::to_path_buf),
             confdir,
         })
     }

@@ -6,7 +6,16 @@
 //! (`remote::local`), object stores through OpenDAL (`remote::opendal`), and the crypt layer
 //! (`remote::crypt`) is itself a `Backend` over another one, translating names, sizes and
 //! contents. Engines (sync, ls, cat, cryptcheck) only ever see this trait.
+//!
+//! The trait is narrow: list (entries, and the problems met per entry, as data), stat, ranged
+//! read, atomic write, delete, and directories; what a backend can do is declared as data
+//! ([`Features`]), never found out by its type. Whole-file reads and writes
+//! ([`Backend::read_whole`], [`Backend::write_whole`]) are the one call the engine makes for a
+//! small file: each backend takes its fastest way behind it (plain system calls for a local
+//! folder, one GET beside one HEAD for an object store, the blocks sealed in line by a crypt
+//! remote).
 
+use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
@@ -54,7 +63,29 @@ impl Entry {
     }
 }
 
-/// What a backend can do, for engines that adapt to it.
+/// What a listing found: the entries, and the problems met on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Files and directories, each once.
+    pub entries: Vec<Entry>,
+    /// Stored entries that could not be shown, one message each naming the stored name
+    /// (a crypt remote's names that do not decrypt, files whose encrypted size is
+    /// impossible, two names that decrypt alike). Callers report each and count it as an
+    /// error of the run, so that nothing is deleted while a file may be unseen.
+    pub problems: Vec<String>,
+}
+
+impl Listing {
+    /// A listing without problems.
+    pub fn of(entries: Vec<Entry>) -> Listing {
+        Listing {
+            entries,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// What a backend can do, declared as data for the engines that adapt to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Features {
     /// Listings carry modification times (local folders); otherwise a `stat` per file does.
@@ -63,6 +94,20 @@ pub struct Features {
     pub mtime_precision: Duration,
     /// Directories exist on their own (local folders), rather than as prefixes of objects.
     pub real_dirs: bool,
+    /// Whole-file reads and writes are plain system calls, cheap on the calling thread
+    /// (local folders, and crypt remotes over them): many small files are then best copied
+    /// by many threads each doing the whole work of a file.
+    pub local_io: bool,
+}
+
+/// A small file read whole: its bytes and its modification time.
+#[derive(Debug)]
+pub struct Whole {
+    /// The contents, as the user sees them (plaintext on a crypt remote).
+    pub data: Vec<u8>,
+    /// The modification time: the listed one, or read beside the contents when the listing
+    /// carried none (see [`Features::mtime_in_listing`]).
+    pub mtime: Option<SystemTime>,
 }
 
 /// Options of one [`Backend::put`].
@@ -74,12 +119,21 @@ pub struct PutOptions {
     pub mtime: Option<SystemTime>,
 }
 
+/// Runs `future` to its end on the calling thread, for the blocking calls of the trait
+/// ([`Backend::read_whole`], [`Backend::write_whole`]) of backends whose I/O is async. The
+/// thread must be inside a multi-thread runtime's context: a thread of the engine's own (which
+/// enters the runtime), or a runtime worker (which lends its place to another thread meanwhile).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
 /// A storage location addressed by relative paths.
 ///
 /// # Contract
-/// - `put` is atomic for readers: an object or file appears under its real path only once it is
-///   complete; a failed or cancelled `put` leaves nothing under the real path (a temporary name
-///   that is cleaned up, an aborted multipart upload) and never truncates an older version.
+/// - `put` and `write_whole` are atomic for readers: an object or file appears under its real
+///   path only once it is complete; a failed or cancelled write leaves nothing under the real
+///   path (a temporary name that is cleaned up, an aborted multipart upload) and never
+///   truncates an older version.
 /// - `list` of a missing directory returns `Ok(None)`, so that callers can tell "empty" from
 ///   "absent" (an absent source must never wipe a destination).
 /// - Errors name the path and say what failed, in one line.
@@ -91,16 +145,9 @@ pub trait Backend: Send + Sync {
     /// What this backend can do.
     fn features(&self) -> Features;
 
-    /// Takes the names that listings since the last call could not decrypt (crypt remotes, and
-    /// backends wrapping them); the caller reports each and counts them as errors of the run.
-    /// Backends that never fail to decode a name return nothing.
-    fn take_undecryptable(&self) -> Vec<String> {
-        Vec::new()
-    }
-
     /// Lists `dir` (`""` for the root), recursively or one level. `Ok(None)` when `dir` does not
     /// exist.
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>>;
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>>;
 
     /// One entry with its modification time, or `None` when nothing is there.
     async fn stat(&self, path: &str) -> Result<Option<Entry>>;
@@ -112,45 +159,37 @@ pub trait Backend: Send + Sync {
     /// written.
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64>;
 
-    /// Reads a whole file into memory; `size` is its listed size (a capacity hint). For
-    /// small files, where a stream's machinery costs more than the bytes: backends answer
-    /// with one request (one trip to the blocking pool for local folders, one GET for object
-    /// stores, the blocks opened in line by a crypt remote).
-    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        self.open(path, None)
-            .await?
-            .read_to_end(&mut out)
-            .await
-            .with_context(|| format!("cannot read {}: {path}", self.describe()))?;
-        Ok(out)
+    /// Reads a small listed file whole, with its modification time, on the calling thread
+    /// (it blocks: call it from a thread of its own or through [`block_on`]'s rules). For
+    /// small files, where a stream's machinery costs more than the bytes.
+    ///
+    /// # Errors
+    /// As [`Backend::open`] and [`Backend::stat`].
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
+        block_on(async {
+            let mtime = match file.mtime {
+                Some(mtime) => Some(mtime),
+                None => self.stat(&file.path).await?.and_then(|found| found.mtime),
+            };
+            let mut data = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
+            self.open(&file.path, None)
+                .await?
+                .read_to_end(&mut data)
+                .await
+                .with_context(|| format!("cannot read {}: {}", self.describe(), file.path))?;
+            Ok(Whole { data, mtime })
+        })
     }
 
-    /// Writes a whole file held in memory, atomically as [`Backend::put`] (whose contract
-    /// applies), and returns the bytes written. `opts.size` is ignored: the size is the
-    /// length of `data`.
-    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+    /// Writes a whole file held in memory, atomically as [`Backend::put`], on the calling
+    /// thread (as [`Backend::read_whole`]), and returns the bytes written. `opts.size` is
+    /// ignored: the size is the length of `data`.
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let opts = PutOptions {
             size: Some(data.len() as u64),
             ..opts
         };
-        self.put(path, Box::pin(std::io::Cursor::new(data)), opts)
-            .await
-    }
-
-    /// The same whole-file reads and writes as [`Backend::get`] and [`Backend::put_bytes`],
-    /// done on the calling thread, when this backend's I/O is plain system calls (a local
-    /// folder, a crypt remote over one): engines copying many small files between two such
-    /// backends run them on their own threads, without a trip to the blocking pool per file.
-    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
-        None
-    }
-
-    /// Removes the temporary files of interrupted writes (a killed run's `.partial` files
-    /// in a local folder) that listings since the last call came across and that no running
-    /// write holds, and returns how many. Backends without such files remove nothing.
-    async fn remove_stale_temps(&self) -> Result<usize> {
-        Ok(0)
+        block_on(self.put(path, Box::pin(std::io::Cursor::new(data)), opts))
     }
 
     /// Deletes a file.
@@ -161,15 +200,11 @@ pub trait Backend: Send + Sync {
 
     /// Removes an empty directory (nothing to do on object stores).
     async fn rmdir(&self, path: &str) -> Result<()>;
-}
 
-/// Whole-file I/O on the calling thread (see [`Backend::blocking_io`]): the same paths,
-/// results and contract as the async [`Backend::get`] and [`Backend::put_bytes`]. The calls
-/// block, so they belong on threads of their own, never on the async runtime's workers.
-pub trait BlockingIo: Send + Sync {
-    /// [`Backend::get`] on the calling thread.
-    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>>;
-
-    /// [`Backend::put_bytes`] on the calling thread.
-    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64>;
+    /// Housekeeping after a run that had no error: removes what interrupted writes left
+    /// behind and listings came across (a killed run's temporary files in a local folder,
+    /// when no running write holds them), and returns how many. Nothing by default.
+    async fn cleanup(&self) -> Result<usize> {
+        Ok(0)
+    }
 }

@@ -21,8 +21,9 @@ use poof_crypt::{content, ContentCipher, Keys, NameCipher, NameEncoding, NameMod
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use zeroize::Zeroizing;
 
-use super::backend::{Backend, BlockingIo, ByteStream, Entry, Features, PutOptions};
+use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
 use super::encoding::{self, QUOTE};
+use super::{named_remote, Below, Resolver, StorageType};
 use crate::config::rclone::Section;
 
 mod parallel;
@@ -98,8 +99,8 @@ fn parse_opt<T: std::str::FromStr<Err = String>>(
 /// Listing decrypts each path segment once (parents are cached), sizes come from
 /// [`content::decrypted_size`], and reads fetch the 32-byte header plus only the blocks a byte
 /// range needs. Names that do not decrypt (including names that decrypt to unsafe values, which
-/// the name cipher refuses) and files whose encrypted size is impossible are collected: callers
-/// read them with [`Backend::take_undecryptable`] and treat them as errors of the run; with
+/// the name cipher refuses) and files whose encrypted size is impossible are returned as the
+/// listing's problems ([`Listing::problems`]), which callers treat as errors of the run; with
 /// `strict_names` the listing itself fails.
 ///
 /// Plaintext paths are in rclone's Standard name form (see [`encoding`]): a decrypted name is
@@ -113,7 +114,6 @@ pub struct CryptBackend {
     inner: Arc<dyn Backend>,
     settings: Arc<CryptSettings>,
     describe: String,
-    undecryptable: Mutex<Vec<String>>,
     /// Plaintext path -> stored path, for listed names stored other than poof encrypts them.
     aliases: Mutex<HashMap<String, String>>,
 }
@@ -126,7 +126,6 @@ impl CryptBackend {
             inner,
             settings: Arc::new(settings),
             describe,
-            undecryptable: Mutex::new(Vec::new()),
             aliases: Mutex::new(HashMap::new()),
         }
     }
@@ -136,13 +135,13 @@ impl CryptBackend {
         &self.settings
     }
 
-    fn note_undecryptable(&self, what: String) -> Result<()> {
+    /// Records a stored entry that cannot be shown as a problem of the listing, or fails the
+    /// listing with `strict_names`.
+    fn note(&self, problems: &mut Vec<String>, what: String) -> Result<()> {
         if self.settings.strict_names {
             bail!("{}: {what} (strict_names is set)", self.describe);
         }
-        if let Ok(mut list) = self.undecryptable.lock() {
-            list.push(what);
-        }
+        problems.push(what);
         Ok(())
     }
 
@@ -234,7 +233,12 @@ impl CryptBackend {
     /// Removes the entries whose path another entry of `out` also has (two stored names that
     /// decrypt to one name) and reports each clash once, naming the stored names; folders that
     /// decrypt alike are kept once (their contents are listed, and clash file by file).
-    fn drop_clashes(&self, out: Vec<Entry>, stored: &[String]) -> Result<Vec<Entry>> {
+    fn drop_clashes(
+        &self,
+        out: Vec<Entry>,
+        stored: &[String],
+        problems: &mut Vec<String>,
+    ) -> Result<Vec<Entry>> {
         let mut order: Vec<usize> = (0..out.len()).collect();
         order.sort_unstable_by(|&a, &b| {
             let (ea, eb) = (&out[a], &out[b]);
@@ -266,11 +270,14 @@ impl CryptBackend {
                 .filter_map(|&i| stored.get(i).map(|s| format!("{s:?}")))
                 .collect();
             let path = group.first().map_or("", |&i| out[i].path.as_str());
-            self.note_undecryptable(format!(
-                "name clash: {} all decrypt to {:?}; none of them is used",
-                names.join(" and "),
-                encoding::printable(path)
-            ))?;
+            self.note(
+                problems,
+                format!(
+                    "name clash: {} all decrypt to {:?}; none of them is used",
+                    names.join(" and "),
+                    encoding::printable(path)
+                ),
+            )?;
         }
         if !drop.contains(&true) {
             return Ok(out);
@@ -319,13 +326,6 @@ impl CryptBackend {
             .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
     }
 
-    /// The inner backend's blocking I/O (there whenever this backend offers its own).
-    fn inner_blocking(&self) -> Result<&dyn BlockingIo> {
-        self.inner
-            .blocking_io()
-            .with_context(|| format!("{}: the storage below has no blocking I/O", self.describe))
-    }
-
     /// The plaintext size of a file of `encrypted` bytes.
     fn plain_size(&self, encrypted: u64) -> poof_crypt::Result<u64> {
         match self.settings.content {
@@ -335,24 +335,28 @@ impl CryptBackend {
     }
 }
 
-/// Whole files through the inner backend's blocking I/O, with the same steps as the async
-/// [`Backend::get`] and [`Backend::put_bytes`].
-impl BlockingIo for CryptBackend {
-    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        let stored = self
-            .inner_blocking()?
-            .read_whole(&self.enc_file(path), self.stored_size(size))?;
-        self.open_whole(path, stored)
-    }
+/// The `crypt` line of [`super::TYPES`]: `name:path` is `path` encrypted (as folder names)
+/// inside the remote the section wraps.
+pub const TYPE: StorageType = StorageType {
+    name: "crypt",
+    open,
+    // The path's folder names are encrypted: the wrapped remote's root is the closest
+    // location known without the keys.
+    below: |section, _| named_remote(section).map_or(Below::Elsewhere, Below::Location),
+    is_crypt: true,
+};
 
-    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        let written = self.inner_blocking()?.write_whole(
-            &self.enc_file(path),
-            self.seal_whole(data),
-            opts,
-        )?;
-        self.plain_written(path, written)
-    }
+fn open(resolver: &mut Resolver<'_>, section: &Section, path: &str) -> Result<Arc<dyn Backend>> {
+    let target = resolver.target(section, "a crypt remote", "wraps")?;
+    let settings = CryptSettings::from_section(section)?;
+    let rel = path.trim_matches('/');
+    let enc = encrypt_stored_dir(&settings.names, rel);
+    let inner = resolver.open(&target.join(&enc))?;
+    Ok(Arc::new(CryptBackend::new(
+        inner,
+        settings,
+        format!("{}:{rel}", section.name()),
+    )))
 }
 
 /// Encrypts a directory path as the inner backend stores it.
@@ -410,20 +414,13 @@ impl Backend for CryptBackend {
         self.inner.features()
     }
 
-    fn take_undecryptable(&self) -> Vec<String> {
-        let mut out = self.inner.take_undecryptable();
-        if let Ok(mut list) = self.undecryptable.lock() {
-            out.append(&mut list);
-        }
-        // A folder listed twice (a check, then the plan) reports each name once.
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         let enc_dir = self.enc_dir(dir);
-        let Some(listed) = self.inner.list(&enc_dir, recursive).await? else {
+        let Some(Listing {
+            entries: listed,
+            mut problems,
+        }) = self.inner.list(&enc_dir, recursive).await?
+        else {
             return Ok(None);
         };
         // Stored folder path (relative to `enc_dir`) -> its plaintext path and whether it or a
@@ -461,10 +458,13 @@ impl Backend for CryptBackend {
                     }
                     Err(why) => {
                         dirs.insert(parent.to_owned(), None);
-                        self.note_undecryptable(format!(
-                            "cannot decrypt folder name {:?}: {why}",
-                            join(&enc_dir, parent)
-                        ))?;
+                        self.note(
+                            &mut problems,
+                            format!(
+                                "cannot decrypt folder name {:?}: {why}",
+                                join(&enc_dir, parent)
+                            ),
+                        )?;
                         continue;
                     }
                 },
@@ -480,10 +480,10 @@ impl Backend for CryptBackend {
                     } else {
                         "name"
                     };
-                    self.note_undecryptable(format!(
-                        "cannot decrypt {what} {:?}: {why}",
-                        entry.path
-                    ))?;
+                    self.note(
+                        &mut problems,
+                        format!("cannot decrypt {what} {:?}: {why}", entry.path),
+                    )?;
                     continue;
                 }
             };
@@ -507,21 +507,24 @@ impl Backend for CryptBackend {
                         ..entry
                     });
                 }
-                Err(_) => self.note_undecryptable(format!(
-                    "{:?} ({}) is not an encrypted file: size {} is too small or invalid for one",
-                    entry.path,
-                    encoding::printable(&path),
-                    entry.size
-                ))?,
+                Err(_) => self.note(
+                    &mut problems,
+                    format!(
+                        "{:?} ({}) is not an encrypted file: size {} is too small or invalid for one",
+                        entry.path,
+                        encoding::printable(&path),
+                        entry.size
+                    ),
+                )?,
             }
         }
-        let out = self.drop_clashes(out, &stored_paths)?;
+        let entries = self.drop_clashes(out, &stored_paths, &mut problems)?;
         if !aliases.is_empty() {
             if let Ok(mut map) = self.aliases.lock() {
                 map.extend(aliases);
             }
         }
-        Ok(Some(out))
+        Ok(Some(Listing { entries, problems }))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -635,28 +638,28 @@ impl Backend for CryptBackend {
         self.plain_written(path, written)
     }
 
-    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        let stored = self
-            .inner
-            .get(&self.enc_file(path), self.stored_size(size))
-            .await?;
-        self.open_whole(path, stored)
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
+        let stored = Entry {
+            path: self.enc_file(&file.path),
+            size: self.stored_size(file.size),
+            ..file.clone()
+        };
+        let whole = self.inner.read_whole(&stored)?;
+        Ok(Whole {
+            data: self.open_whole(&file.path, whole.data)?,
+            mtime: whole.mtime,
+        })
     }
 
-    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let written = self
             .inner
-            .put_bytes(&self.enc_file(path), self.seal_whole(data), opts)
-            .await?;
+            .write_whole(&self.enc_file(path), self.seal_whole(data), opts)?;
         self.plain_written(path, written)
     }
 
-    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
-        self.inner.blocking_io().map(|_| self as &dyn BlockingIo)
-    }
-
-    async fn remove_stale_temps(&self) -> Result<usize> {
-        self.inner.remove_stale_temps().await
+    async fn cleanup(&self) -> Result<usize> {
+        self.inner.cleanup().await
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
@@ -834,8 +837,8 @@ mod tests {
 
     const SIZES: &[usize] = &[0, 1, 65535, 65536, 65537, 200_000];
 
-    #[tokio::test]
-    async fn blocking_whole_files_match_the_async_ones() {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn whole_files_match_the_streamed_ones() {
         let dir = tempfile::tempdir().unwrap();
         let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
         let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 7);
@@ -850,31 +853,27 @@ mod tests {
             for no_data in [false, true] {
                 let extra = format!("{extra}no_data_encryption = {no_data}\n");
                 let c = CryptBackend::new(inner.clone(), settings(&extra), "c:".into());
-                let io = c
-                    .blocking_io()
-                    .expect("crypt over a local folder has blocking I/O");
                 for &n in SIZES {
                     let bytes = data(n);
                     let (a, b) = (format!("a{no_data}/f{n}"), format!("b{no_data}/f{n}"));
-                    // Written blocking, read async; written async, read blocking.
-                    assert_eq!(io.write_whole(&a, bytes.clone(), opts).unwrap(), n as u64);
-                    assert_eq!(c.get(&a, n as u64).await.unwrap(), bytes);
-                    assert_eq!(
-                        c.put_bytes(&b, bytes.clone(), opts).await.unwrap(),
-                        n as u64
-                    );
-                    assert_eq!(io.read_whole(&b, n as u64).unwrap(), bytes);
+                    // Written whole, read streamed; written streamed, read whole.
+                    assert_eq!(c.write_whole(&a, bytes.clone(), opts).unwrap(), n as u64);
+                    assert_eq!(read_all(c.open(&a, None).await.unwrap()).await, bytes);
+                    let stream: ByteStream = Box::pin(std::io::Cursor::new(bytes.clone()));
+                    assert_eq!(c.put(&b, stream, opts).await.unwrap(), n as u64);
                     let st = c.stat(&a).await.unwrap().unwrap();
                     assert_eq!((st.size, st.mtime), (n as u64, Some(mtime)));
+                    let whole = c.read_whole(&c.stat(&b).await.unwrap().unwrap()).unwrap();
+                    assert_eq!((whole.data, whole.mtime), (bytes, Some(mtime)));
                 }
             }
         }
         // A damaged file fails the blocking read as it fails the async one.
         let c = CryptBackend::new(inner.clone(), settings(""), "c:".into());
-        let io = c.blocking_io().unwrap();
-        io.write_whole("x", data(1000), opts).unwrap();
+        c.write_whole("x", data(1000), opts).unwrap();
         let stored = inner.list("", false).await.unwrap().unwrap();
         let enc = &stored
+            .entries
             .iter()
             .find(|e| e.size == 1000 + 32 + 16)
             .unwrap()
@@ -883,15 +882,22 @@ mod tests {
         let mut raw = std::fs::read(&full).unwrap();
         raw[100] ^= 1;
         std::fs::write(&full, raw).unwrap();
-        assert!(io.read_whole("x", 1000).is_err());
-        assert!(c.get("x", 1000).await.is_err());
+        let x = c.stat("x").await.unwrap().unwrap();
+        assert!(c.read_whole(&x).is_err());
+        assert!(read_stream(c.open("x", None).await.unwrap()).await.is_err());
+    }
+
+    async fn read_stream(mut s: ByteStream) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.map(|_| out)
     }
 
     #[test]
-    fn no_blocking_io_over_object_stores() {
+    fn features_are_those_of_the_storage_below() {
         let store: Arc<dyn Backend> = Arc::new(crate::sync::testing::MemBackend::object_store());
-        let c = CryptBackend::new(store, settings(""), "c:".into());
-        assert!(c.blocking_io().is_none());
+        let c = CryptBackend::new(store.clone(), settings(""), "c:".into());
+        assert_eq!(c.features(), store.features());
+        assert!(!c.features().local_io);
     }
 
     #[tokio::test]
@@ -928,7 +934,9 @@ mod tests {
             }
         }
         let listed = c.list("", true).await.unwrap().unwrap();
+        assert!(listed.problems.is_empty());
         let mut paths: Vec<_> = listed
+            .entries
             .iter()
             .map(|e| (e.path.clone(), e.kind, e.size))
             .collect();
@@ -944,10 +952,9 @@ mod tests {
         );
         want.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(paths, want);
-        assert_eq!(c.list("d", false).await.unwrap().unwrap().len(), 1);
-        assert!(c.take_undecryptable().is_empty());
+        assert_eq!(c.list("d", false).await.unwrap().unwrap().entries.len(), 1);
         // Nothing plain on the inner side.
-        for e in inner.list("", true).await.unwrap().unwrap() {
+        for e in inner.list("", true).await.unwrap().unwrap().entries {
             assert!(
                 !e.path.contains("sub") && !e.path.ends_with("f1"),
                 "{}",
@@ -965,10 +972,9 @@ mod tests {
         let good = c.settings.names.encrypt_file_name("ok");
         // 32 + 16 bytes: a header and a bare tag, which no plaintext encrypts to.
         std::fs::write(dir.path().join(&good), [0u8; 48]).unwrap();
-        assert_eq!(c.list("", true).await.unwrap(), Some(vec![]));
-        let bad = c.take_undecryptable();
-        assert_eq!(bad.len(), 2, "{bad:?}");
-        assert!(c.take_undecryptable().is_empty());
+        let listed = c.list("", true).await.unwrap().unwrap();
+        assert!(listed.entries.is_empty());
+        assert_eq!(listed.problems.len(), 2, "{:?}", listed.problems);
     }
 
     #[tokio::test]
@@ -991,7 +997,7 @@ mod tests {
         );
         let stream: ByteStream = Box::pin(&b"plain"[..]);
         c.put("f", stream, PutOptions::default()).await.unwrap();
-        let listed = inner.list("", false).await.unwrap().unwrap();
+        let listed = inner.list("", false).await.unwrap().unwrap().entries;
         assert_eq!(listed.len(), 1);
         assert_ne!(listed[0].path, "f");
         assert_eq!(

@@ -1,5 +1,6 @@
-//! Local folders as a [`Backend`], with std I/O on tokio's blocking pool, and as
-//! [`BlockingIo`] for engines that copy small files on threads of their own.
+//! Local folders as a [`Backend`]: std I/O on tokio's blocking pool for the async calls, and
+//! plain system calls on the calling thread for whole small files ([`Backend::read_whole`],
+//! [`Backend::write_whole`]), which the engine runs on threads of its own.
 //!
 //! [`LocalBackend`] is rooted at a folder and maps relative `/`-separated paths below it. It
 //! does not use OpenDAL's `fs` service, which fsyncs on every close and lists about 20 times
@@ -17,7 +18,7 @@
 //! is data, listed and copied like every file. A process killed mid-put (SIGKILL, power loss)
 //! cannot remove its temporary file: listings skip verified temporary names (so a leftover
 //! never shows up as a file, nor below a crypt remote as a name that does not decrypt), and
-//! [`Backend::remove_stale_temps`] removes those that no running put holds locked.
+//! [`Backend::cleanup`] removes those that no running put holds locked.
 //!
 //! # Symbolic links
 //!
@@ -57,8 +58,9 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
-use super::backend::{Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole};
 use super::encoding;
+use super::{Below, StorageType};
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -144,7 +146,7 @@ pub struct LocalBackend {
     root: PathBuf,
     follow_links: bool,
     /// Temporary files of interrupted writes met by listings, for
-    /// [`Backend::remove_stale_temps`].
+    /// [`Backend::cleanup`].
     temps_seen: Arc<Mutex<Vec<PathBuf>>>,
     /// The folders writes may go through (see the module docs).
     folders: Arc<Folders>,
@@ -539,7 +541,7 @@ impl TempFile {
     /// Creates the temporary file `temp` in `parent` (and `parent` with its ancestors when
     /// missing, one by one and never through a symbolic link: usually the sync made and
     /// checked them already, so that costs a look-up per file) and locks it, which tells
-    /// [`Backend::remove_stale_temps`] it is being written.
+    /// [`Backend::cleanup`] it is being written.
     fn create(folders: &Folders, parent: &Path, temp: &Path) -> Result<TempFile> {
         folders.ensure(parent, true)?;
         let create = || {
@@ -659,15 +661,17 @@ fn read_file(full: &Path, size: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-impl BlockingIo for LocalBackend {
-    fn read_whole(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        read_file(&self.full(path)?, size)
-    }
+/// The `local` line of [`super::TYPES`]: `name:path` is the local path (`.` when empty).
+pub const TYPE: StorageType = StorageType {
+    name: "local",
+    open: |_, _, path| Ok(Arc::new(LocalBackend::new(section_path(path)))),
+    below: |_, path| Below::Folder(section_path(path)),
+    is_crypt: false,
+};
 
-    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        let (full, parent, temp) = self.put_paths(path)?;
-        write_file(&self.folders, &data, &parent, &temp, &full, opts.mtime)
-    }
+/// The folder of `path` inside a `type = local` section.
+fn section_path(path: &str) -> PathBuf {
+    PathBuf::from(if path.is_empty() { "." } else { path })
 }
 
 #[async_trait]
@@ -681,10 +685,11 @@ impl Backend for LocalBackend {
             mtime_in_listing: true,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
+            local_io: true,
         }
     }
 
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         let full = self.full(dir)?;
         let rel = dir.to_owned();
         let follow = self.follow_links;
@@ -703,12 +708,12 @@ impl Backend for LocalBackend {
             if let Ok(mut all) = seen.lock() {
                 all.extend(temps);
             }
-            listed
+            listed.map(|entries| entries.map(Listing::of))
         })
         .await
     }
 
-    async fn remove_stale_temps(&self) -> Result<usize> {
+    async fn cleanup(&self) -> Result<usize> {
         let seen = std::mem::take(&mut *self.temps_seen.lock().map_err(|_| {
             anyhow::anyhow!(
                 "{}: the list of temporary files is poisoned",
@@ -795,19 +800,16 @@ impl Backend for LocalBackend {
         })
     }
 
-    async fn get(&self, path: &str, size: u64) -> Result<Vec<u8>> {
-        let full = self.full(path)?;
-        blocking(move || read_file(&full, size)).await
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
+        Ok(Whole {
+            data: read_file(&self.full(&file.path)?, file.size)?,
+            mtime: file.mtime,
+        })
     }
 
-    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         let (full, parent, temp) = self.put_paths(path)?;
-        let folders = self.folders.clone();
-        blocking(move || write_file(&folders, &data, &parent, &temp, &full, opts.mtime)).await
-    }
-
-    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
-        Some(self)
+        write_file(&self.folders, &data, &parent, &temp, &full, opts.mtime)
     }
 
     async fn put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
@@ -911,7 +913,7 @@ mod tests {
     async fn empty_root_lists_as_empty() {
         let dir = tempfile::tempdir().unwrap();
         let b = LocalBackend::new(dir.path());
-        assert_eq!(b.list("", true).await.unwrap(), Some(vec![]));
+        assert_eq!(b.list("", true).await.unwrap(), Some(Listing::default()));
     }
 
     #[test]
@@ -942,7 +944,7 @@ mod tests {
         std::fs::write(dir.path().join(temp_name()), b"half").unwrap();
         std::fs::write(dir.path().join(".a.txt.0123abcd.partial"), b"mine").unwrap();
         let b = LocalBackend::new(dir.path());
-        let all = b.list("", true).await.unwrap().unwrap();
+        let all = b.list("", true).await.unwrap().unwrap().entries;
         let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, [".a.txt.0123abcd.partial", "a.txt"]);
     }
@@ -968,9 +970,9 @@ mod tests {
         let writer = std::fs::File::open(&live).unwrap();
         writer.lock().unwrap();
         // Nothing is removed before a listing has seen the files.
-        assert_eq!(b.remove_stale_temps().await.unwrap(), 0);
+        assert_eq!(b.cleanup().await.unwrap(), 0);
         b.list("", true).await.unwrap();
-        assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
+        assert_eq!(b.cleanup().await.unwrap(), 1);
         assert!(!dead.exists());
         assert!(live.exists(), "a temporary file being written is kept");
         for file in &lookalikes {
@@ -978,7 +980,7 @@ mod tests {
         }
         drop(writer);
         b.list("", true).await.unwrap();
-        assert_eq!(b.remove_stale_temps().await.unwrap(), 1);
+        assert_eq!(b.cleanup().await.unwrap(), 1);
         assert!(!live.exists());
     }
 
@@ -988,8 +990,7 @@ mod tests {
         let b = LocalBackend::new(dir.path());
         for len in [238, 250, 255] {
             let name = "n".repeat(len);
-            b.put_bytes(&name, b"long".to_vec(), PutOptions::default())
-                .await
+            b.write_whole(&name, b"long".to_vec(), PutOptions::default())
                 .unwrap();
             assert_eq!(fs::read(dir.path().join(&name)).unwrap(), b"long");
         }
@@ -1008,8 +1009,7 @@ mod tests {
             link.display()
         );
         let err = b
-            .put_bytes("dir/x", b"x".to_vec(), PutOptions::default())
-            .await
+            .write_whole("dir/x", b"x".to_vec(), PutOptions::default())
             .unwrap_err();
         assert_eq!(format!("{err:#}"), refused);
         let err = b
@@ -1036,15 +1036,13 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(fs::read(outside.path().join("y")).unwrap(), b"outside");
         // Real folders are made one by one, and remembered.
-        b.put_bytes("a/b/c", b"c".to_vec(), PutOptions::default())
-            .await
+        b.write_whole("a/b/c", b"c".to_vec(), PutOptions::default())
             .unwrap();
         assert_eq!(fs::read(dir.path().join("a/b/c")).unwrap(), b"c");
         // A folder removed after its check is checked (and made) again.
         fs::remove_file(dir.path().join("a/b/c")).unwrap();
         b.rmdir("a/b").await.unwrap();
-        b.put_bytes("a/b/d", b"d".to_vec(), PutOptions::default())
-            .await
+        b.write_whole("a/b/d", b"d".to_vec(), PutOptions::default())
             .unwrap();
         assert_eq!(fs::read(dir.path().join("a/b/d")).unwrap(), b"d");
     }
@@ -1065,8 +1063,7 @@ mod tests {
             refused
         );
         let err = b
-            .put_bytes("f", b"new".to_vec(), PutOptions::default())
-            .await
+            .write_whole("f", b"new".to_vec(), PutOptions::default())
             .unwrap_err();
         assert_eq!(format!("{err:#}"), refused);
         assert_eq!(fs::read(outside.path().join("f")).unwrap(), b"outside");
@@ -1075,8 +1072,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), &trusted).unwrap();
         let b = LocalBackend::below(&trusted, "n1/sub").unwrap();
         assert_eq!(b.list("", true).await.unwrap(), None);
-        b.put_bytes("g", b"g".to_vec(), PutOptions::default())
-            .await
+        b.write_whole("g", b"g".to_vec(), PutOptions::default())
             .unwrap();
         assert_eq!(fs::read(outside.path().join("n1/sub/g")).unwrap(), b"g");
         for bad in ["", "..", "a/../b", "/abs", "a//b", "a/./b"] {
@@ -1096,7 +1092,7 @@ mod tests {
         assert_eq!(b.put("a/b/c.txt", stream(b"hello"), opts).await.unwrap(), 5);
         let st = b.stat("a/b/c.txt").await.unwrap().unwrap();
         assert_eq!((st.size, st.mtime), (5, Some(mtime)));
-        let all = b.list("", true).await.unwrap().unwrap();
+        let all = b.list("", true).await.unwrap().unwrap().entries;
         let paths: Vec<_> = all.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["a", "a/b", "a/b/c.txt"]);
         assert_eq!(
@@ -1162,6 +1158,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap()
+            .entries
             .into_iter()
             .filter(|e| !e.is_dir())
             .map(|e| (e.path, e.size))
@@ -1178,7 +1175,7 @@ mod tests {
         fs::write(dir.path().join("f"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("f"), dir.path().join("link")).unwrap();
         let b = LocalBackend::new(dir.path());
-        let all = b.list("", false).await.unwrap().unwrap();
+        let all = b.list("", false).await.unwrap().unwrap().entries;
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].path, "f");
     }

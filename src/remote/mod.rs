@@ -1,37 +1,34 @@
-//! Remotes: rclone's path syntax and the sections of an rclone config file behind it.
+//! Remotes: rclone's path syntax, and the storage types behind the sections of an rclone
+//! config file.
 //!
 //! A location on the command line is `name:path` (a section of the rclone config file and a
 //! path inside it), `name:` (its root), or a plain local path. [`Location::parse`] follows
 //! rclone's rules: a name is letters, digits, `_`, `-`, `.`, `+`, `@` and spaces, not starting
 //! with `-` or a space; anything with a `/` before the first `:` is a local path.
-//! [`crypt`] turns a `type = crypt` section into the ciphers of the crypt crate.
 //!
-//! [`open_backend`] resolves a location into a [`Backend`]: a local path or a `type = local`
-//! section gives a [`LocalBackend`], `type = s3` an [`ObjectBackend`], `type = alias` the
-//! backend of its `remote` joined with the path, and `type = crypt` a [`CryptBackend`] over its
-//! `remote` resolved the same way (the path's segments encrypted as directory names). Chains of
-//! aliases and crypts are followed; a loop is an error naming the chain.
+//! Each storage type is one file mapping its section to a [`Backend`], registered with one
+//! line in [`TYPES`]: `local` ([`local`]), `s3` (through [`opendal`]), `alias` ([`alias`]) and
+//! `crypt` ([`crypt`]). [`open_backend`] resolves a location through that table; aliases and
+//! crypts resolve the remote they name the same way, and a loop is an error naming the chain.
+//! Callers ask this module, never a section's `type`, whether a remote is a crypt remote
+//! ([`crypt_section`]) and which local folder lies behind a location ([`local_folder`]).
 
-// The write half (put, remove, mkdir, rmdir) and some constructors serve the sync engine, which
-// lands separately; the read-only commands use the rest.
-#![allow(dead_code)]
-
+pub mod alias;
 pub mod backend;
 pub mod crypt;
 pub mod encoding;
 pub mod local;
 pub mod opendal;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 
-use crate::config::rclone::RcloneConfig;
+use crate::config::rclone::{RcloneConfig, Section};
 use backend::Backend;
-use crypt::{CryptBackend, CryptSettings};
 use local::LocalBackend;
-use opendal::ObjectBackend;
 
 /// A parsed command-line location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,10 +163,16 @@ pub struct Opened {
 /// missing required key, an alias or crypt chain that loops, or a section whose values do not
 /// parse; each error is one line naming the section (and key).
 pub fn open_backend_with_warnings(config: &RcloneConfig, loc: &Location) -> Result<Opened> {
-    let mut warnings = Vec::new();
-    let mut chain = Vec::new();
-    let backend = resolve(config, loc, &mut chain, &mut warnings)?;
-    Ok(Opened { backend, warnings })
+    let mut resolver = Resolver {
+        config,
+        chain: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let backend = resolver.open(loc)?;
+    Ok(Opened {
+        backend,
+        warnings: resolver.warnings,
+    })
 }
 
 /// Resolves a location into a backend, printing configuration warnings on stderr.
@@ -184,85 +187,181 @@ pub fn open_backend(config: &RcloneConfig, loc: &Location) -> Result<Arc<dyn Bac
     Ok(opened.backend)
 }
 
-fn resolve(
-    config: &RcloneConfig,
-    loc: &Location,
-    chain: &mut Vec<String>,
-    warnings: &mut Vec<String>,
-) -> Result<Arc<dyn Backend>> {
-    let (name, path) = match loc {
-        Location::Local(path) => return Ok(Arc::new(LocalBackend::new(path.clone()))),
-        Location::Remote { name, path } => (name, path),
-    };
-    if chain.contains(name) {
-        chain.push(name.clone());
-        bail!("remote loop: {}", chain.join(" -> "));
-    }
-    chain.push(name.clone());
-    let Some(section) = config.section(name) else {
-        if chain.len() > 1 {
-            bail!(
-                "remote {name:?} (used by {}) not found in the rclone config",
-                chain.get(chain.len() - 2).map_or("?", String::as_str)
-            );
-        }
-        bail!("remote {name:?} not found in the rclone config");
-    };
+/// One storage type: the `type =` of its sections, how a section opens, and where it keeps
+/// its files.
+pub struct StorageType {
+    /// The value of `type =` in an rclone config file.
+    pub name: &'static str,
+    /// Opens `path` inside a section of this type (`resolver` opens the remotes it names).
+    pub open: fn(&mut Resolver<'_>, &Section, &str) -> Result<Arc<dyn Backend>>,
+    /// Where `path` inside a section of this type is kept.
+    pub below: fn(&Section, &str) -> Below,
+    /// Its sections are crypt remotes (names and contents encrypted with keys of the section).
+    pub is_crypt: bool,
+}
+
+/// Where a path of a remote is kept.
+pub enum Below {
+    /// In this local folder.
+    Folder(PathBuf),
+    /// In (or, for a crypt remote whose folder names are encrypted, below) this location.
+    Location(Location),
+    /// Elsewhere: an object store or a server.
+    Elsewhere,
+}
+
+/// Every storage type poof knows, one line each.
+pub const TYPES: &[StorageType] = &[local::TYPE, opendal::S3_TYPE, alias::TYPE, crypt::TYPE];
+
+/// The storage type of a section.
+///
+/// # Errors
+/// No `type =`, or a type poof does not know (one line naming the section).
+fn storage_type(section: &Section) -> Result<&'static StorageType> {
+    let name = section.name();
     let Some(kind) = section.get("type").map(str::trim).filter(|t| !t.is_empty()) else {
         bail!("[{name}] has no `type =`");
     };
-    match kind {
-        "local" => Ok(Arc::new(LocalBackend::new(PathBuf::from(
-            if path.is_empty() { "." } else { path.as_str() },
-        )))),
-        "s3" => {
-            let (backend, mut more) = ObjectBackend::from_s3_section(section, path)?;
-            warnings.append(&mut more);
-            Ok(Arc::new(backend))
+    match TYPES.iter().find(|t| t.name == kind) {
+        Some(found) => Ok(found),
+        None => {
+            let known: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
+            let (last, rest) = known.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+            bail!(
+                "[{name}] type = {kind} is not supported (poof knows {} and {last})",
+                rest.join(", ")
+            )
         }
-        "alias" => {
-            let Some(target) = section
-                .get("remote")
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-            else {
-                bail!("[{name}] is an alias without `remote =`: name the remote it points to");
-            };
-            let target =
-                Location::parse(target).map_err(|e| anyhow::anyhow!("[{name}] remote: {e:#}"))?;
-            resolve(config, &target.join(path), chain, warnings)
-        }
-        "crypt" => {
-            // Loops are found before key derivation (scrypt) of any section in the chain.
-            let Some(target) = section
-                .get("remote")
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-            else {
-                bail!("[{name}] is a crypt remote without `remote =`: name the remote it wraps");
-            };
-            let target =
-                Location::parse(target).map_err(|e| anyhow::anyhow!("[{name}] remote: {e:#}"))?;
-            if let Location::Remote { name: next, .. } = &target {
-                if chain.contains(next) {
-                    chain.push(next.clone());
-                    bail!("remote loop: {}", chain.join(" -> "));
-                }
-            }
-            let settings = CryptSettings::from_section(section)?;
-            let rel = path.trim_matches('/');
-            let enc = crypt::encrypt_stored_dir(&settings.names, rel);
-            let inner = resolve(config, &target.join(&enc), chain, warnings)?;
-            Ok(Arc::new(CryptBackend::new(
-                inner,
-                settings,
-                format!("{name}:{rel}"),
-            )))
-        }
-        other => bail!(
-            "[{name}] type = {other} is not supported (poof knows local, s3, alias and crypt)"
-        ),
     }
+}
+
+/// Resolves locations through the table of storage types, following the remotes that
+/// sections name (aliases, crypts) and collecting the warnings of their sections.
+pub struct Resolver<'a> {
+    config: &'a RcloneConfig,
+    /// The sections opened so far, outermost first: a name seen twice is a loop.
+    chain: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Opens a location: a local path as a local folder, `name:path` through its section's
+    /// storage type.
+    ///
+    /// # Errors
+    /// As [`open_backend_with_warnings`].
+    pub fn open(&mut self, loc: &Location) -> Result<Arc<dyn Backend>> {
+        let (name, path) = match loc {
+            Location::Local(path) => return Ok(Arc::new(LocalBackend::new(path.clone()))),
+            Location::Remote { name, path } => (name, path),
+        };
+        self.enter(name)?;
+        let section = self.section(name)?;
+        (storage_type(section)?.open)(self, section, path)
+    }
+
+    /// The remote a section names in `remote =` (aliases, crypts), checked for a loop before
+    /// anything of it is opened (crypt keys cost a key derivation).
+    ///
+    /// # Errors
+    /// No `remote =`, a value that does not parse, or a loop.
+    pub fn target(&self, section: &Section, what: &str, verb: &str) -> Result<Location> {
+        let name = section.name();
+        let Some(target) = section
+            .get("remote")
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        else {
+            bail!("[{name}] is {what} without `remote =`: name the remote it {verb}");
+        };
+        let target =
+            Location::parse(target).map_err(|e| anyhow::anyhow!("[{name}] remote: {e:#}"))?;
+        if let Location::Remote { name: next, .. } = &target {
+            if self.chain.contains(next) {
+                bail!("remote loop: {} -> {next}", self.chain.join(" -> "));
+            }
+        }
+        Ok(target)
+    }
+
+    /// Adds warnings about a section's options, printed once.
+    pub fn warn(&mut self, mut more: Vec<String>) {
+        self.warnings.append(&mut more);
+    }
+
+    fn enter(&mut self, name: &str) -> Result<()> {
+        if self.chain.iter().any(|n| n == name) {
+            self.chain.push(name.to_owned());
+            bail!("remote loop: {}", self.chain.join(" -> "));
+        }
+        self.chain.push(name.to_owned());
+        Ok(())
+    }
+
+    fn section(&self, name: &str) -> Result<&'a Section> {
+        match self.config.section(name) {
+            Some(section) => Ok(section),
+            None if self.chain.len() > 1 => bail!(
+                "remote {name:?} (used by {}) not found in the rclone config",
+                self.chain
+                    .get(self.chain.len() - 2)
+                    .map_or("?", String::as_str)
+            ),
+            None => bail!("remote {name:?} not found in the rclone config"),
+        }
+    }
+}
+
+/// The section of a crypt remote, for the commands that need its keys (`cryptdecode`) or
+/// insist on one (`cryptcheck`); `file` names the config file in messages.
+///
+/// # Errors
+/// No such section, or a section of another type.
+pub fn crypt_section<'a>(config: &'a RcloneConfig, name: &str, file: &Path) -> Result<&'a Section> {
+    let Some(section) = config.section(name) else {
+        bail!("remote {name:?} not found in {}", file.display());
+    };
+    if !is_crypt(section) {
+        bail!(
+            "remote {name:?} is not a crypt remote (type = {})",
+            section.get("type").unwrap_or("?")
+        );
+    }
+    Ok(section)
+}
+
+/// True when a section is a crypt remote.
+pub fn is_crypt(section: &Section) -> bool {
+    storage_type(section).is_ok_and(|t| t.is_crypt)
+}
+
+/// Longest chain of remotes [`local_folder`] follows.
+const MAX_REMOTE_CHAIN: usize = 16;
+
+/// The local folder a location is stored in, when its chain of remotes (aliases, crypts) ends
+/// in a local path: an ancestor of its real folder (a crypt remote's encrypted path is left
+/// out), enough to see that a location lies inside a folder.
+pub fn local_folder(config: &RcloneConfig, loc: &Location) -> Option<PathBuf> {
+    let mut loc = loc.clone();
+    // Each step follows one section; a loop is cut by the bound.
+    for _ in 0..MAX_REMOTE_CHAIN {
+        let (name, path) = match &loc {
+            Location::Local(path) => return Some(path.clone()),
+            Location::Remote { name, path } => (name, path),
+        };
+        let section = config.section(name)?;
+        loc = match (storage_type(section).ok()?.below)(section, path) {
+            Below::Folder(path) => return Some(path),
+            Below::Location(next) => next,
+            Below::Elsewhere => return None,
+        };
+    }
+    None
+}
+
+/// The remote a section names in `remote =`, parsed (for [`StorageType::below`]).
+pub fn named_remote(section: &Section) -> Option<Location> {
+    Location::parse(section.get("remote")?.trim()).ok()
 }
 
 /// rclone's rule for remote names.

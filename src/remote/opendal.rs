@@ -64,8 +64,11 @@ use async_trait::async_trait;
 use futures::{Stream, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
-use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, PutOptions};
+use super::backend::{
+    block_on, Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
+};
 use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
+use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
 /// User metadata key of rclone's modification time.
@@ -107,6 +110,18 @@ const IGNORED_OPTIONS: &[(&str, &str)] = &[
     ("profile", "not supported; use env_auth with AWS_PROFILE"),
     ("shared_credentials_file", "not supported; use env_auth"),
 ];
+
+/// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.
+pub const S3_TYPE: StorageType = StorageType {
+    name: "s3",
+    open: |resolver, section, path| {
+        let (backend, warnings) = ObjectBackend::from_s3_section(section, path)?;
+        resolver.warn(warnings);
+        Ok(Arc::new(backend))
+    },
+    below: |_, _| Below::Elsewhere,
+    is_crypt: false,
+};
 
 /// An object store bucket, optionally below a key prefix.
 #[derive(Debug, Clone)]
@@ -906,12 +921,14 @@ impl Backend for ObjectBackend {
             mtime_in_listing: false,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
+            local_io: false,
         }
     }
 
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         self.alive()?;
-        self.guard(self.raw_list(dir, recursive).await)
+        let listed = self.guard(self.raw_list(dir, recursive).await)?;
+        Ok(listed.map(Listing::of))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -933,22 +950,38 @@ impl Backend for ObjectBackend {
         self.guard(self.raw_put(path, data, opts).await)
     }
 
-    async fn get(&self, path: &str, _size: u64) -> Result<Vec<u8>> {
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
         self.alive()?;
-        self.guard(self.raw_get(path).await)
+        // Listings carry no modification time: its HEAD runs beside the GET.
+        let mtime = async {
+            match file.mtime {
+                Some(mtime) => Ok::<_, anyhow::Error>(Some(mtime)),
+                None => Ok(self
+                    .guard(self.raw_stat(&file.path).await)
+                    .context("cannot read the modification time")?
+                    .and_then(|found| found.mtime)),
+            }
+        };
+        let (mtime, data) = block_on(async {
+            tokio::join!(mtime, async { self.guard(self.raw_get(&file.path).await) })
+        });
+        Ok(Whole {
+            data: data?,
+            mtime: mtime?,
+        })
     }
 
-    async fn put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
         self.alive()?;
+        let opts = PutOptions {
+            size: Some(data.len() as u64),
+            ..opts
+        };
         if data.len() > self.chunk {
             // Large enough for a multipart upload: the streaming path splits it.
-            let opts = PutOptions {
-                size: Some(data.len() as u64),
-                ..opts
-            };
-            return self.put(path, Box::pin(io::Cursor::new(data)), opts).await;
+            return block_on(self.put(path, Box::pin(io::Cursor::new(data)), opts));
         }
-        self.guard(self.raw_put_bytes(path, data, opts).await)
+        block_on(async { self.guard(self.raw_put_bytes(path, data, opts).await) })
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
@@ -1303,10 +1336,10 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(got, big.get(5..DEFAULT_CHUNK_SIZE + 10).unwrap());
-            let listed = b.list("", true).await.unwrap().unwrap();
+            let listed = b.list("", true).await.unwrap().unwrap().entries;
             let paths: Vec<_> = listed.iter().map(|e| e.path.as_str()).collect();
             assert_eq!(paths, ["d", "d/big", "small"]);
-            let one_level = b.list("", false).await.unwrap().unwrap();
+            let one_level = b.list("", false).await.unwrap().unwrap().entries;
             let paths: Vec<_> = one_level
                 .iter()
                 .map(|e| (e.path.as_str(), e.kind))
@@ -1335,7 +1368,7 @@ mod tests {
             };
             assert!(b.put("f", stream(b"short".to_vec()), opts).await.is_err());
             assert_eq!(b.stat("f").await.unwrap(), None);
-            assert_eq!(b.list("", true).await.unwrap(), Some(vec![]));
+            assert_eq!(b.list("", true).await.unwrap(), Some(Listing::default()));
         }
 
         #[tokio::test(flavor = "multi_thread")]

@@ -17,9 +17,8 @@ use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
 use tokio::io::AsyncReadExt;
 
-use super::SourceProblems;
 use crate::progress::Progress;
-use crate::remote::backend::{Backend, ByteStream, Entry};
+use crate::remote::backend::{Backend, ByteStream, Entry, Listing};
 
 /// Bytes read from each side per comparison step.
 const COMPARE_CHUNK: usize = 64 * 1024;
@@ -56,9 +55,8 @@ pub(crate) enum Compared {
     Failed(String),
 }
 
-/// Compares every file of `src` and `dst` (see the module docs). `listing_problems`, when
-/// given, is called once after listing (e.g. names a crypt side could not decrypt); each
-/// string is printed and counted as an error.
+/// Compares every file of `src` and `dst` (see the module docs). Problems the listings return
+/// (names a crypt side could not decrypt...) are printed and counted as errors.
 ///
 /// # Errors
 /// Either side does not exist, or a listing fails. Per-file findings are printed and counted.
@@ -66,14 +64,14 @@ pub async fn check(
     src: &dyn Backend,
     dst: &dyn Backend,
     checkers: usize,
-    listing_problems: Option<&SourceProblems>,
     progress: &Progress,
 ) -> Result<CheckStats> {
     let (src_list, dst_list) = tokio::join!(src.list("", true), dst.list("", true));
-    let src_files = files(src_list, src)?;
-    let dst_files = files(dst_list, dst)?;
+    let (src_files, mut problems) = files(src_list, src)?;
+    let (dst_files, more) = files(dst_list, dst)?;
+    problems.extend(more);
     let mut stats = CheckStats::default();
-    for problem in listing_problems.map(|p| p()).unwrap_or_default() {
+    for problem in problems {
         progress.log(&format!("ERROR : {problem}"));
         stats.errors += 1;
     }
@@ -115,20 +113,22 @@ pub async fn check(
     Ok(stats)
 }
 
-/// The files of a listing by path; a missing side is an error.
+/// The files of a listing by path, and the listing's problems; a missing side is an error.
 fn files(
-    listing: Result<Option<Vec<Entry>>>,
+    listing: Result<Option<Listing>>,
     backend: &dyn Backend,
-) -> Result<BTreeMap<String, Entry>> {
+) -> Result<(BTreeMap<String, Entry>, Vec<String>)> {
     let listing = listing.with_context(|| format!("cannot list {}", backend.describe()))?;
-    let Some(entries) = listing else {
+    let Some(listing) = listing else {
         bail!("{} does not exist", backend.describe());
     };
-    Ok(entries
+    let files = listing
+        .entries
         .into_iter()
         .filter(|e| !e.is_dir())
         .map(|e| (e.path.clone(), e))
-        .collect())
+        .collect();
+    Ok((files, listing.problems))
 }
 
 /// Compares one pair by size, then byte for byte.
@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     async fn run(src: &MemBackend, dst: &MemBackend) -> CheckStats {
-        check(src, dst, 2, None, &Progress::hidden()).await.unwrap()
+        check(src, dst, 2, &Progress::hidden()).await.unwrap()
     }
 
     #[tokio::test]
@@ -237,11 +237,8 @@ mod tests {
     #[tokio::test]
     async fn listing_problems_are_errors() {
         let src = MemBackend::local();
-        let dst = MemBackend::local();
-        let problems: SourceProblems = Box::new(|| vec!["cannot decrypt name \"x\"".into()]);
-        let stats = check(&src, &dst, 1, Some(&problems), &Progress::hidden())
-            .await
-            .unwrap();
+        let dst = MemBackend::local().problem("cannot decrypt name \"x\"");
+        let stats = check(&src, &dst, 1, &Progress::hidden()).await.unwrap();
         assert_eq!(stats.errors, 1);
     }
 
@@ -249,8 +246,6 @@ mod tests {
     async fn missing_side_is_refused() {
         let src = MemBackend::local();
         let dst = MemBackend::missing();
-        assert!(check(&src, &dst, 1, None, &Progress::hidden())
-            .await
-            .is_err());
+        assert!(check(&src, &dst, 1, &Progress::hidden()).await.is_err());
     }
 }

@@ -11,18 +11,17 @@
 //!    deletes, directories to make and to remove, and the problems met.
 //! 2. [`execute`] runs the copies `transfers` at a time (a failed file is reported on stderr
 //!    and counted, not fatal), then, *last and only when the run had no error at all*, the
-//!    deletes: files first, then directories deepest first. With `dry_run` it prints what would
-//!    change and changes nothing.
+//!    deletes: files first, then directories deepest first. With `dry_run`, [`dry_run`]
+//!    prints the plan instead, and nothing runs.
 //!
 //! [`check::check`] compares two locations' contents without changing either (`cryptcheck`).
 //!
 //! Safety rules: a source that does not exist, or whose listing fails, is an error before
 //! anything changes. Any error of the run (a failed transfer, a failed `stat`, a type clash, a
-//! problem reported through [`SyncOptions::source_problems`]) cancels the whole delete phase,
-//! as rclone does ("not deleting N files because there were errors"). An *empty* source is not
-//! an error (rclone semantics: `sync` empties the destination); [`SyncStats`] carries the
-//! source and destination file counts and the planned deletes so that a caller (`backup`) can
-//! refuse such a run beforehand through [`SyncOptions::max_delete`].
+//! problem a listing returned, such as a name that does not decrypt) cancels the whole delete
+//! phase, as rclone does ("not deleting N files because there were errors"). An *empty* source
+//! is not an error (rclone semantics: `sync` empties the destination); the [`Plan`] carries the
+//! counts with which the folder engine ([`crate::engine`]) refuses such a run beforehand.
 //!
 //! ```ignore
 //! // In an async command, with backends from `remote::open_backend`:
@@ -31,12 +30,11 @@
 //! ```
 
 pub mod check;
+pub mod dry_run;
 pub mod execute;
 pub mod plan;
 #[cfg(test)]
 pub(crate) mod testing;
-
-use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -59,11 +57,15 @@ pub const MAX_TRANSFERS: usize = 256;
 /// blocking-pool task on a local folder), so the bound follows [`MAX_TRANSFERS`].
 pub const MAX_CHECKERS: usize = MAX_TRANSFERS;
 
-/// A callback returning problems met while listing the source, e.g. names a crypt source could
-/// not decrypt (see [`SyncOptions::source_problems`]).
-pub type SourceProblems = Box<dyn Fn() -> Vec<String> + Send + Sync>;
+/// Prefix of lines reporting an error.
+const ERROR: &str = "ERROR : ";
+/// Prefix of lines reporting an action with `-v`.
+const INFO: &str = "INFO  : ";
+/// Prefix of lines reporting what a dry run skipped.
+const NOTICE: &str = "NOTICE: ";
 
 /// What a run does; plain data with [`Default`], filled by the commands from their flags.
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Print what would change and change nothing.
     pub dry_run: bool,
@@ -76,16 +78,8 @@ pub struct SyncOptions {
     pub checkers: usize,
     /// Delete destination files missing from the source: `true` for `sync`, `false` for `copy`.
     pub delete: bool,
-    /// Refuse the whole delete phase (counting one error) when it would delete more files than
-    /// this. `None`: no limit. The hook of `backup`'s guard against wiping a destination.
-    pub max_delete: Option<u64>,
     /// Log each action (`INFO  : path: Copied (new)`).
     pub verbose: bool,
-    /// Problems of the source listing that its [`Backend`] cannot return as an error, e.g. the
-    /// names a crypt source skipped because they do not decrypt. Called once, after listing
-    /// and before anything changes; each string returned is printed and counted as an error
-    /// of the run, which therefore deletes nothing. `None`: no such problems.
-    pub source_problems: Option<SourceProblems>,
 }
 
 impl Default for SyncOptions {
@@ -96,25 +90,8 @@ impl Default for SyncOptions {
             transfers: DEFAULT_TRANSFERS,
             checkers: DEFAULT_CHECKERS,
             delete: true,
-            max_delete: None,
             verbose: false,
-            source_problems: None,
         }
-    }
-}
-
-impl std::fmt::Debug for SyncOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncOptions")
-            .field("dry_run", &self.dry_run)
-            .field("checksum", &self.checksum)
-            .field("transfers", &self.transfers)
-            .field("checkers", &self.checkers)
-            .field("delete", &self.delete)
-            .field("max_delete", &self.max_delete)
-            .field("verbose", &self.verbose)
-            .field("source_problems", &self.source_problems.is_some())
-            .finish()
     }
 }
 
@@ -146,11 +123,51 @@ pub struct SyncStats {
     /// Errors of the run: failed files, problems of the listing. Non-zero means the run did not
     /// fully succeed and deleted nothing.
     pub errors: u64,
-    /// The delete phase had work and was skipped because of errors or `max_delete`.
+    /// The delete phase had work and was skipped because of errors.
     pub deletes_skipped: bool,
 }
 
 impl SyncStats {
+    /// Adds the counts of another run (for totals over folders).
+    pub fn add(&mut self, other: &SyncStats) {
+        self.transferred += other.transferred;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.checked += other.checked;
+        self.deleted += other.deleted;
+        self.errors += other.errors;
+    }
+
+    /// The summary line of this run ([`crate::progress::summary_line`]).
+    pub fn summary(&self, elapsed: std::time::Duration) -> String {
+        crate::progress::summary_line(
+            self.transferred,
+            self.bytes,
+            self.checked,
+            self.deleted,
+            self.errors,
+            elapsed,
+        )
+    }
+
+    /// The counts of a plan about to run (or be printed), after printing its problems, each
+    /// an error of the run.
+    fn of_plan(plan: &Plan, progress: &Progress) -> SyncStats {
+        let mut stats = SyncStats {
+            src_files: plan.stats.src_files,
+            dst_files: plan.stats.dst_files,
+            planned_copies: plan.copies.len() as u64,
+            planned_bytes: plan.stats.copy_bytes,
+            planned_deletes: plan.deletes.len() as u64,
+            checked: plan.stats.checked,
+            ..SyncStats::default()
+        };
+        for problem in plan.listing_problems.iter().chain(&plan.problems) {
+            progress.log(&format!("{ERROR}{problem}"));
+            stats.errors += 1;
+        }
+        stats
+    }
+
     /// The line a dry run ends with: what the run would have transferred and deleted.
     pub fn dry_run_notice(&self, label: &str) -> String {
         let deletes = if self.deletes_skipped {
@@ -171,6 +188,49 @@ impl SyncStats {
     }
 }
 
+/// Whether the delete phase of `plan` may run: it has work, and the run has had no error at
+/// all (else the refusal is printed and recorded).
+fn may_delete(plan: &Plan, progress: &Progress, stats: &mut SyncStats) -> bool {
+    if plan.deletes.is_empty() && plan.rmdirs.is_empty() {
+        return false;
+    }
+    if stats.errors > 0 {
+        progress.log(&format!(
+            "{ERROR}not deleting {} files because there were errors",
+            plan.deletes.len()
+        ));
+        stats.deletes_skipped = true;
+        return false;
+    }
+    true
+}
+
+/// How a path is shown in messages: the root has no path of its own.
+fn shown<'a>(path: &'a str, backend: &'a dyn Backend) -> std::borrow::Cow<'a, str> {
+    if path.is_empty() {
+        backend.describe().into()
+    } else {
+        path.into()
+    }
+}
+
+/// Runs a plan, or with [`SyncOptions::dry_run`] prints it.
+pub async fn run_plan(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    plan: &Plan,
+    opts: &SyncOptions,
+    progress: &Progress,
+) -> SyncStats {
+    let stats = if opts.dry_run {
+        dry_run::dry_run(dst, plan, progress)
+    } else {
+        execute::execute(src, dst, plan, opts, progress).await
+    };
+    progress.finish();
+    stats
+}
+
 /// Makes `dst` match `src` (or, with `delete == false`, copies what is new or changed).
 ///
 /// # Errors
@@ -178,20 +238,13 @@ impl SyncStats {
 /// listing of either side fails. Failures of single files are printed,
 /// counted in [`SyncStats::errors`] and returned in `Ok`.
 pub async fn sync(
-    src: Arc<dyn Backend>,
-    dst: Arc<dyn Backend>,
+    src: &dyn Backend,
+    dst: &dyn Backend,
     opts: &SyncOptions,
     progress: &Progress,
 ) -> Result<SyncStats> {
-    let plan = plan::plan(src.as_ref(), dst.as_ref(), opts).await?;
-    let extra: Vec<String> = opts
-        .source_problems
-        .as_ref()
-        .map(|problems| problems())
-        .unwrap_or_default();
-    let stats = execute::execute(src.as_ref(), dst.as_ref(), &plan, &extra, opts, progress).await;
-    progress.finish();
-    Ok(stats)
+    let plan = plan::plan(src, dst, opts).await?;
+    Ok(run_plan(src, dst, &plan, opts, progress).await)
 }
 
 #[cfg(test)]

@@ -83,8 +83,13 @@ pub struct Plan {
     /// Destination directories to remove, deepest first (with [`SyncOptions::delete`], on
     /// real-dirs destinations only).
     pub rmdirs: Vec<String>,
-    /// Problems met: each is one message naming a path, and an error of the run.
+    /// Problems met while comparing: each is one message naming a path, and an error of the
+    /// run.
     pub problems: Vec<String>,
+    /// Problems the listings of both sides returned ([`Listing::problems`]: names that do
+    /// not decrypt...): errors of the run too, kept apart so that guards can tell wrong keys
+    /// from a folder never backed up.
+    pub listing_problems: Vec<String>,
     /// Counts.
     pub stats: PlanStats,
 }
@@ -149,14 +154,22 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
             dst.describe()
         )
     })?;
+    let mut listing_problems = src_list.problems;
+    let dst_list = dst_list.map(|listing| {
+        listing_problems.extend(listing.problems);
+        listing.entries
+    });
     let (src_features, dst_features) = (src.features(), dst.features());
     let window = src_features
         .mtime_precision
         .max(dst_features.mtime_precision);
 
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        listing_problems,
+        ..Plan::default()
+    };
     plan.stats.dst_existed = dst_list.is_some();
-    let source = Side::from_listing(src_list);
+    let source = Side::from_listing(src_list.entries);
     let dest = Side::from_listing(dst_list.unwrap_or_default());
     plan.stats.src_files = source.files.len() as u64;
     plan.stats.src_bytes = total_size(source.files.values());

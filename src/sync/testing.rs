@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
 use crate::remote::backend::{
-    Backend, BlockingIo, ByteStream, Entry, EntryKind, Features, PutOptions,
+    Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
 };
 
 /// Contents of a [`MemBackend`].
@@ -29,6 +29,7 @@ struct State {
     fail_put: BTreeSet<String>,
     fail_open: BTreeSet<String>,
     fail_list: bool,
+    problems: Vec<String>,
 }
 
 /// See the module docs.
@@ -40,8 +41,6 @@ pub struct MemBackend {
     max_in_flight: AtomicUsize,
     mutations: AtomicUsize,
     stats: AtomicUsize,
-    blocking: bool,
-    blocking_calls: AtomicUsize,
 }
 
 /// A fixed point in time plus `secs` seconds, for readable tests.
@@ -59,8 +58,6 @@ impl MemBackend {
             max_in_flight: AtomicUsize::new(0),
             mutations: AtomicUsize::new(0),
             stats: AtomicUsize::new(0),
-            blocking: false,
-            blocking_calls: AtomicUsize::new(0),
         }
     }
 
@@ -70,6 +67,7 @@ impl MemBackend {
             mtime_in_listing: true,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
+            local_io: true,
         })
     }
 
@@ -79,6 +77,7 @@ impl MemBackend {
             mtime_in_listing: false,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
+            local_io: false,
         })
     }
 
@@ -101,10 +100,10 @@ impl MemBackend {
         self
     }
 
-    /// Offers [`BlockingIo`] when `on` (as a local folder does), which lets the engine copy
-    /// small files on threads of its own.
-    pub fn blocking(mut self, on: bool) -> MemBackend {
-        self.blocking = on;
+    /// Adds a problem to every listing (as a crypt remote reports a name that does not
+    /// decrypt).
+    pub fn problem(self, what: &str) -> MemBackend {
+        self.lock().problems.push(what.to_owned());
         self
     }
 
@@ -169,11 +168,6 @@ impl MemBackend {
         self.mutations.load(Ordering::SeqCst)
     }
 
-    /// Calls of its [`BlockingIo`].
-    pub fn blocking_calls(&self) -> usize {
-        self.blocking_calls.load(Ordering::SeqCst)
-    }
-
     /// `stat` calls.
     pub fn stats(&self) -> usize {
         self.stats.load(Ordering::SeqCst)
@@ -236,21 +230,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-impl BlockingIo for MemBackend {
-    fn read_whole(&self, path: &str, _size: u64) -> Result<Vec<u8>> {
-        self.blocking_calls.fetch_add(1, Ordering::SeqCst);
-        self.read(path, None)
-    }
-
-    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        self.blocking_calls.fetch_add(1, Ordering::SeqCst);
-        let in_flight = self.start_put();
-        std::thread::sleep(self.put_delay);
-        drop(in_flight);
-        self.store(path, data, opts)
-    }
-}
-
 /// `dir` and every parent of it, `""` excluded.
 fn with_parents(path: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -276,7 +255,7 @@ impl Backend for MemBackend {
         self.features
     }
 
-    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         let state = self.lock();
         if state.fail_list {
             bail!("mem: list {dir:?}: injected failure");
@@ -322,7 +301,10 @@ impl Backend for MemBackend {
                     mtime: self.features.mtime_in_listing.then_some(*mtime),
                 }),
         );
-        Ok(Some(out))
+        Ok(Some(Listing {
+            entries: out,
+            problems: state.problems.clone(),
+        }))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -350,8 +332,20 @@ impl Backend for MemBackend {
         self.store(path, bytes, opts)
     }
 
-    fn blocking_io(&self) -> Option<&dyn BlockingIo> {
-        self.blocking.then_some(self as &dyn BlockingIo)
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
+        let data = self.read(&file.path, None)?;
+        let mtime = match file.mtime {
+            Some(mtime) => Some(mtime),
+            None => self.lock().files.get(&file.path).map(|(_, mtime)| *mtime),
+        };
+        Ok(Whole { data, mtime })
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        let in_flight = self.start_put();
+        std::thread::sleep(self.put_delay);
+        drop(in_flight);
+        self.store(path, data, opts)
     }
 
     async fn remove(&self, path: &str) -> Result<()> {

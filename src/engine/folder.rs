@@ -1,0 +1,425 @@
+//! One folder of poof.conf run in one direction, with the guards: the skeleton `backup`,
+//! `upload` and `download` share.
+//!
+//! A run lists both sides and plans ([`crate::sync::plan::plan`]), then checks the plan
+//! against the guards, then executes it (or, with `--dry-run`, prints it). The guards stop a
+//! folder before anything changes, unless `--force`:
+//!
+//! - backup: the plan would delete more than `--max-delete` percent of the files already on
+//!   the target (above all when the local folder is empty: a drive that did not mount, or the
+//!   folder an `upload` emptied) ([`backup_refusal`]); the target is stored inside the folder
+//!   itself (never forceable);
+//! - restore: the target does not exist (never forceable); no name on it decrypts (wrong keys);
+//!   it holds no file while the local folder has some; the sync would delete more than
+//!   `--max-delete` percent of the local files ([`restore_refusal`]).
+//!
+//! Even with `--force`, names that do not decrypt are errors of the run, so nothing is deleted
+//! then. Every folder ends with a summary line.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::job::{real, Folder, Job};
+use crate::progress::Progress;
+use crate::remote::backend::Backend;
+use crate::sync::plan::plan;
+use crate::sync::{run_plan, Plan, SyncOptions, SyncStats};
+
+/// How folder runs go; plain data the commands fill from their flags.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The sync engine's options (`delete` is set by each kind of run).
+    pub sync: SyncOptions,
+    /// Errors and summaries only.
+    pub quiet: bool,
+    /// No progress bar or periodic progress lines.
+    pub no_progress: bool,
+}
+
+/// The delete guard of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard {
+    /// Refuse a run that would delete more than this percentage of the files already on the
+    /// side synced to.
+    pub max_delete: u8,
+    /// Run even when a guard refuses (names that do not decrypt still stop the deletes).
+    pub force: bool,
+}
+
+/// What became of one folder.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The local folder does not exist.
+    Skipped,
+    /// A guard refused it; nothing changed.
+    Refused,
+    /// The run could not start (listing failed, remote unreachable); nothing changed.
+    Failed,
+    /// The run happened (with `stats.errors` errors).
+    Ran(SyncStats),
+}
+
+impl Outcome {
+    /// Counts this outcome into `totals`; true when the folder fully succeeded.
+    pub fn count_into(&self, totals: &mut SyncStats) -> bool {
+        match self {
+            Outcome::Ran(stats) => {
+                totals.add(stats);
+                stats.errors == 0
+            }
+            Outcome::Skipped | Outcome::Refused | Outcome::Failed => {
+                totals.errors += 1;
+                false
+            }
+        }
+    }
+}
+
+/// Why a guard stops a folder.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// One line, without the `poof: refused: label:` prefix.
+    pub why: String,
+    /// `--force` would let the run through.
+    pub forceable: bool,
+}
+
+/// The guard's rule: deleting `deletes` of the `existing` files is more than `max_pct`
+/// percent of them.
+pub fn too_many_deletes(deletes: u64, existing: u64, max_pct: u8) -> bool {
+    u128::from(deletes) * 100 > u128::from(existing) * u128::from(max_pct)
+}
+
+/// Why the guard refuses a backup plan, or `None` when it may run.
+pub fn backup_refusal(plan: &Plan, guard: Guard) -> Option<Refusal> {
+    let deletes = plan.deletes.len() as u64;
+    let existing = plan.stats.dst_files;
+    if deletes == 0 || guard.force || !too_many_deletes(deletes, existing, guard.max_delete) {
+        return None;
+    }
+    let why = if plan.stats.src_files == 0 {
+        format!(
+            "the local folder is empty but the target holds {existing} files (a drive not mounted? a folder emptied by `poof upload`?); a backup would delete them all"
+        )
+    } else {
+        format!(
+            "the backup would delete {deletes} of the {existing} files on the target, more than --max-delete {}%",
+            guard.max_delete
+        )
+    };
+    Some(Refusal {
+        why,
+        forceable: true,
+    })
+}
+
+/// Why the guards refuse a restore plan from `target` (whose keys are in `keys`), or `None`
+/// when it may run.
+pub fn restore_refusal(plan: &Plan, guard: Guard, target: &str, keys: &Path) -> Option<Refusal> {
+    if guard.force {
+        return None;
+    }
+    let (existing, deletes) = (plan.stats.dst_files, plan.deletes.len() as u64);
+    let why = if let Some(first) = plan
+        .listing_problems
+        .first()
+        .filter(|_| plan.stats.src_files == 0)
+    {
+        // Wrong keys only when no name decrypts; otherwise the names that do not are errors of
+        // the run (reported, nothing deleted) and the rest is restored.
+        format!(
+            "{} names on {target} do not decrypt with the keys of {} (wrong password or password2?): {first}",
+            plan.listing_problems.len(),
+            keys.display()
+        )
+    } else if plan.stats.src_files == 0 && existing > 0 {
+        format!("{target} holds no file but the local folder has {existing}")
+    } else if deletes > 0 && too_many_deletes(deletes, existing, guard.max_delete) {
+        format!(
+            "the restore would delete {deletes} of the {existing} local files, more than --max-delete {}%",
+            guard.max_delete
+        )
+    } else {
+        return None;
+    };
+    Some(Refusal {
+        why,
+        forceable: true,
+    })
+}
+
+/// Backs up one folder (see the module docs), printing its lines and its summary.
+pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: Guard) -> Outcome {
+    let label = folder.label();
+    if !folder.local.is_dir() {
+        eprintln!(
+            "poof: warning: skipping {label}: the folder does not exist (not mounted?); fix the path in {} or mount it",
+            job.paths.poofconf.display()
+        );
+        return Outcome::Skipped;
+    }
+    let remote = match job.remote_backend(folder) {
+        Ok(remote) => remote,
+        Err(e) => return failed(&label, &e, ""),
+    };
+    if let Some(root) = job.local_root(&folder.target) {
+        if real(&root).starts_with(real(&folder.local)) {
+            let why = format!(
+                "the target is stored in {}, inside the folder itself: a backup would copy the vault into itself",
+                root.display()
+            );
+            let hint = format!(
+                " (remove the folder from {} or move the vault)",
+                job.paths.poofconf.display()
+            );
+            return refused(&label, &why, &hint);
+        }
+    }
+    let local = job.local_backend(folder, &folder.local, true);
+    if !run.quiet {
+        eprintln!("poof: backup {label}");
+    }
+    let sides = Sides {
+        src: local,
+        dst: remote,
+        label,
+        target: &folder.target,
+        force_hint: " (--force to sync anyway)",
+    };
+    sides
+        .run(run, true, |plan| backup_refusal(plan, guard))
+        .await
+}
+
+/// Restores one folder from its target (see the module docs): synced back into its local
+/// folder, or with `to` copied into `to/<cloud folder>` (a restore beside the originals that
+/// deletes nothing).
+pub async fn restore_folder(
+    job: &Job,
+    folder: &Folder,
+    to: Option<&Path>,
+    run: &RunOptions,
+    guard: Guard,
+) -> Outcome {
+    let dest = match to {
+        Some(dir) => dir.join(&folder.cloud),
+        None => folder.local.clone(),
+    };
+    let label = format!("{} -> {}", folder.target, dest.display());
+    let remote = match job.remote_backend(folder) {
+        Ok(remote) => remote,
+        Err(e) => return failed(&label, &e, ""),
+    };
+    let local = match to {
+        Some(base) => match job.restore_backend(folder, base) {
+            Ok(local) => local,
+            Err(e) => return failed(&label, &e, "; nothing changed"),
+        },
+        None => job.local_backend(folder, &dest, false),
+    };
+    match remote.list("", false).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return refused(&label, &missing_reason(job, folder).await, ""),
+        Err(e) => return failed(&label, &e, "; nothing changed"),
+    }
+    if !run.quiet {
+        eprintln!("poof: download {label}");
+    }
+    let sides = Sides {
+        src: remote,
+        dst: local,
+        label,
+        target: &folder.target,
+        force_hint: " (--force to restore anyway)",
+    };
+    let keys = &job.paths.rcloneconf;
+    sides
+        .run(run, to.is_none(), |plan| {
+            restore_refusal(plan, guard, &folder.target, keys)
+        })
+        .await
+}
+
+/// The two sides of one folder run, and how its messages name it.
+struct Sides<'a> {
+    src: Arc<dyn Backend>,
+    dst: Arc<dyn Backend>,
+    label: String,
+    target: &'a str,
+    /// What `--force` would do, said after a forceable refusal.
+    force_hint: &'static str,
+}
+
+impl Sides<'_> {
+    /// Plans, checks the plan with `guard`, then runs it (or prints it with `--dry-run`).
+    async fn run(
+        self,
+        run: &RunOptions,
+        delete: bool,
+        guard: impl FnOnce(&Plan) -> Option<Refusal>,
+    ) -> Outcome {
+        let opts = SyncOptions {
+            delete,
+            ..run.sync.clone()
+        };
+        let (src, dst) = (self.src.as_ref(), self.dst.as_ref());
+        let mut planned = match plan(src, dst, &opts).await {
+            Ok(planned) => planned,
+            Err(e) => return failed(&self.label, &e, ""),
+        };
+        for problem in &mut planned.listing_problems {
+            *problem = format!("{problem} (in {}); nothing will be deleted", self.target);
+        }
+        if let Some(refusal) = guard(&planned) {
+            let hint = if refusal.forceable {
+                self.force_hint
+            } else {
+                ""
+            };
+            return refused(&self.label, &refusal.why, hint);
+        }
+        let progress = Progress::for_run(run.no_progress, run.quiet);
+        let stats = run_plan(src, dst, &planned, &opts, &progress).await;
+        if opts.dry_run {
+            eprintln!("{}", stats.dry_run_notice(&self.label));
+        }
+        if !run.quiet {
+            eprintln!("{}: {}", self.label, stats.summary(progress.elapsed()));
+        }
+        Outcome::Ran(stats)
+    }
+}
+
+/// Prints a refusal in one line.
+fn refused(label: &str, why: &str, hint: &str) -> Outcome {
+    eprintln!("poof: refused: {label}: {why}; nothing changed{hint}");
+    Outcome::Refused
+}
+
+/// Prints why a run could not start, in one line.
+fn failed(label: &str, err: &anyhow::Error, tail: &str) -> Outcome {
+    eprintln!("poof: error: {label}: {err:#}{tail}");
+    Outcome::Failed
+}
+
+/// Why a target does not exist: for a crypt remote whose root lists names that do not
+/// decrypt, wrong keys; otherwise never backed up (or a wrong bucket or remote).
+async fn missing_reason(job: &Job, folder: &Folder) -> String {
+    if let Ok(Some(root)) = job.crypt_root() {
+        if let Ok(Some(listing)) = root.list("", false).await {
+            if !listing.problems.is_empty() {
+                return format!(
+                    "{} does not exist and {} names at the root of {}: do not decrypt: wrong password or password2 in {}?",
+                    folder.target,
+                    listing.problems.len(),
+                    job.conf.remote,
+                    job.paths.rcloneconf.display()
+                );
+            }
+        }
+    }
+    format!(
+        "{} does not exist: nothing to restore (never backed up? check \"remote\" and \"bucket\" in {})",
+        folder.target,
+        job.paths.poofconf.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::backend::{Entry, EntryKind};
+
+    fn entry(path: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size: 1,
+            mtime: None,
+        }
+    }
+
+    fn plan_with(src_files: u64, dst_files: u64, deletes: usize) -> Plan {
+        let mut p = Plan::default();
+        p.stats.src_files = src_files;
+        p.stats.dst_files = dst_files;
+        p.deletes = (0..deletes).map(|i| entry(&format!("f{i}"))).collect();
+        p
+    }
+
+    fn guard(max_delete: u8, force: bool) -> Guard {
+        Guard { max_delete, force }
+    }
+
+    fn restore(plan: &Plan, guard: Guard) -> Option<String> {
+        restore_refusal(plan, guard, "vault:docs", Path::new("keys.conf")).map(|r| r.why)
+    }
+
+    #[test]
+    fn empty_source_over_populated_target_is_refused() {
+        let why = backup_refusal(&plan_with(0, 3, 3), guard(50, false)).unwrap();
+        assert!(why.why.contains("empty") && why.forceable, "{why:?}");
+    }
+
+    #[test]
+    fn force_lets_an_empty_source_through() {
+        assert!(backup_refusal(&plan_with(0, 3, 3), guard(50, true)).is_none());
+    }
+
+    #[test]
+    fn half_of_the_files_is_allowed_more_is_not() {
+        assert!(backup_refusal(&plan_with(2, 4, 2), guard(50, false)).is_none());
+        let why = backup_refusal(&plan_with(1, 4, 3), guard(50, false)).unwrap();
+        assert!(why.why.contains("3 of the 4"), "{why:?}");
+    }
+
+    #[test]
+    fn no_deletes_is_never_refused_even_at_zero_percent() {
+        assert!(backup_refusal(&plan_with(5, 0, 0), guard(0, false)).is_none());
+    }
+
+    #[test]
+    fn hundred_percent_allows_everything() {
+        assert!(!too_many_deletes(10, 10, 100));
+        assert!(too_many_deletes(1, 10, 0));
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow() {
+        assert!(!too_many_deletes(u64::MAX, u64::MAX, 100));
+        assert!(too_many_deletes(u64::MAX, u64::MAX, 99));
+    }
+
+    #[test]
+    fn restore_with_no_name_decrypting_is_wrong_keys() {
+        let mut plan = plan_with(0, 2, 2);
+        plan.listing_problems = vec!["cannot decrypt name \"x\"".into(); 3];
+        let why = restore(&plan, guard(50, false)).unwrap();
+        assert!(
+            why.starts_with("3 names on vault:docs do not decrypt with the keys of keys.conf"),
+            "{why}"
+        );
+        assert!(restore(&plan, guard(50, true)).is_none());
+    }
+
+    #[test]
+    fn restore_with_some_names_decrypting_runs_and_deletes_nothing() {
+        let mut plan = plan_with(4, 4, 0);
+        plan.listing_problems = vec!["cannot decrypt name \"x\"".into()];
+        assert!(restore(&plan, guard(50, false)).is_none());
+    }
+
+    #[test]
+    fn restore_from_an_empty_target_over_local_files_is_refused() {
+        let why = restore(&plan_with(0, 3, 3), guard(100, false)).unwrap();
+        assert_eq!(why, "vault:docs holds no file but the local folder has 3");
+        assert!(restore(&plan_with(0, 0, 0), guard(0, false)).is_none());
+    }
+
+    #[test]
+    fn restore_deleting_more_than_the_limit_is_refused() {
+        let why = restore(&plan_with(1, 4, 3), guard(50, false)).unwrap();
+        assert!(why.contains("delete 3 of the 4 local files"), "{why}");
+        assert!(restore(&plan_with(2, 4, 2), guard(50, false)).is_none());
+    }
+}

@@ -1,0 +1,231 @@
+//! A [`Job`]: poof.conf and rclone-poof.conf loaded and checked together, and the [`Folder`]s
+//! of poof.conf's `paths` with the two sides of each.
+//!
+//! The local side of a folder is a [`LocalBackend`] (with the run lock hidden when the folder
+//! holds poof's config folder, see [`View::hiding`]), the cloud side whatever
+//! [`open_backend`] makes of its target (`remote:bucket/clouddir` or `remote:clouddir`, see
+//! [`PoofConfig::target`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::poof::PoofConfig;
+use crate::config::rclone::RcloneConfig;
+use crate::config::Paths;
+use crate::lock::{RunLock, LOCK_FILE};
+use crate::remote::backend::Backend;
+use crate::remote::local::LocalBackend;
+use crate::remote::view::View;
+use crate::remote::{is_crypt, local_folder, open_backend, Location};
+
+/// poof.conf and rclone-poof.conf, loaded and checked together.
+pub struct Job {
+    /// Where the files are.
+    pub paths: Paths,
+    /// poof.conf.
+    pub conf: PoofConfig,
+    /// rclone-poof.conf, with rclone's environment overrides applied.
+    pub rclone: RcloneConfig,
+    /// poof.conf's remote is a crypt remote.
+    pub is_crypt: bool,
+}
+
+/// One folder of poof.conf's `paths`.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    /// The local folder.
+    pub local: PathBuf,
+    /// Its name in the cloud.
+    pub cloud: String,
+    /// Where it is backed up, e.g. `poof-crypt:Documents`.
+    pub target: String,
+    /// It is the config folder (holding the crypt keys and the run lock).
+    pub is_confdir: bool,
+    /// Where the config folder is inside this folder: `Some("")` when it is the config
+    /// folder, `Some("a/b")` when the config folder is `a/b` below it, else `None`.
+    pub confdir_rel: Option<String>,
+}
+
+impl Folder {
+    /// `local -> target`, the name of the folder in messages.
+    pub fn label(&self) -> String {
+        format!("{} -> {}", self.local.display(), self.target)
+    }
+}
+
+impl Job {
+    /// Loads both config files and checks that poof.conf's remote is defined.
+    ///
+    /// # Errors
+    /// A missing or broken file (one line naming file, key and fix), or a `remote` of
+    /// poof.conf that rclone-poof.conf does not define.
+    pub fn load(paths: &Paths) -> Result<Job> {
+        let conf = PoofConfig::load(&paths.poofconf)?;
+        let mut rclone = RcloneConfig::load(&paths.rcloneconf)?;
+        rclone.apply_process_env_overrides();
+        let Some(section) = rclone.section(&conf.remote) else {
+            bail!(
+                "{}: key \"remote\" = {:?} is not a remote of {}; add that section or set \"remote\" to one of its remotes",
+                paths.poofconf.display(),
+                conf.remote,
+                paths.rcloneconf.display()
+            );
+        };
+        let is_crypt = is_crypt(section);
+        Ok(Job {
+            paths: paths.clone(),
+            conf,
+            rclone,
+            is_crypt,
+        })
+    }
+
+    /// The folders of poof.conf, in its (sorted) order.
+    pub fn folders(&self) -> Vec<Folder> {
+        let confdir = real(&self.paths.confdir);
+        self.conf
+            .local_paths()
+            .map(|(local, cloud)| {
+                let confdir_rel = relative(&confdir, &real(&local));
+                Folder {
+                    is_confdir: confdir_rel.as_deref() == Some(""),
+                    confdir_rel,
+                    target: self.conf.target(cloud, self.is_crypt),
+                    cloud: cloud.to_owned(),
+                    local,
+                }
+            })
+            .collect()
+    }
+
+    /// The local side of `folder`, rooted at `dir` (its folder, or a restore folder). Backups
+    /// follow symbolic links, as the original tool's `rclone -L` did; restores and upload's
+    /// deletes never do, so they cannot reach outside the folder.
+    pub fn local_backend(
+        &self,
+        folder: &Folder,
+        dir: &Path,
+        follow_links: bool,
+    ) -> Arc<dyn Backend> {
+        let local = LocalBackend::new(dir.to_path_buf()).following_links(follow_links);
+        hide_lock(folder, dir, local)
+    }
+
+    /// The local side of `folder` restored into `base/<cloud folder>` (`download --to`):
+    /// `base` is trusted as the user named it, the cloud folder's components below it are
+    /// not (a symbolic link there is refused, as one deeper down).
+    ///
+    /// # Errors
+    /// The cloud folder is not a clean relative path.
+    pub fn restore_backend(&self, folder: &Folder, base: &Path) -> Result<Arc<dyn Backend>> {
+        let local = LocalBackend::below(base, &folder.cloud)?;
+        let dir = local.root().to_path_buf();
+        Ok(hide_lock(folder, &dir, local))
+    }
+
+    /// The cloud side of `folder`.
+    ///
+    /// # Errors
+    /// The target's remote cannot be opened (one line naming the section and key).
+    pub fn remote_backend(&self, folder: &Folder) -> Result<Arc<dyn Backend>> {
+        let loc = Location::parse(&folder.target)?;
+        open_backend(&self.rclone, &loc).with_context(|| {
+            format!(
+                "{}: cannot open the target {}",
+                self.paths.rcloneconf.display(),
+                folder.target
+            )
+        })
+    }
+
+    /// The root of poof.conf's remote when it is a crypt remote (to tell wrong keys from a
+    /// folder never backed up).
+    ///
+    /// # Errors
+    /// The remote cannot be opened.
+    pub fn crypt_root(&self) -> Result<Option<Arc<dyn Backend>>> {
+        if !self.is_crypt {
+            return Ok(None);
+        }
+        let loc = Location::Remote {
+            name: self.conf.remote.clone(),
+            path: String::new(),
+        };
+        Ok(Some(open_backend(&self.rclone, &loc)?))
+    }
+
+    /// The local folder a target is stored in, when its remote chain ends in a local path
+    /// (see [`local_folder`]).
+    pub fn local_root(&self, target: &str) -> Option<PathBuf> {
+        local_folder(&self.rclone, &Location::parse(target).ok()?)
+    }
+
+    /// Takes the run lock of the config folder (or of poof.conf's folder when the config
+    /// folder does not exist).
+    ///
+    /// # Errors
+    /// Another poof runs on the same config, or the lock file cannot be made.
+    pub fn lock(&self) -> Result<RunLock> {
+        let dir = if self.paths.confdir.is_dir() {
+            self.paths.confdir.clone()
+        } else {
+            match self.paths.poofconf.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        RunLock::acquire(&dir)
+    }
+}
+
+/// `local`, with the run lock hidden when `dir` is the folder that holds poof's config.
+fn hide_lock(folder: &Folder, dir: &Path, local: LocalBackend) -> Arc<dyn Backend> {
+    match &folder.confdir_rel {
+        Some(rel) if dir == folder.local => {
+            Arc::new(View::hiding(Arc::new(local), join_rel(rel, LOCK_FILE)))
+        }
+        _ => Arc::new(local),
+    }
+}
+
+/// `path` below `root` as a `/`-separated relative path (`""` when they are the same), or
+/// `None` when it is not below it (or not UTF-8).
+pub fn relative(path: &Path, root: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+/// Joins a relative directory (maybe `""`) and a name.
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// `path` with symbolic links resolved when it exists, else made absolute.
+pub fn real(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_of_the_config_folder() {
+        let root = Path::new("/home/a");
+        assert_eq!(relative(root, root).as_deref(), Some(""));
+        assert_eq!(
+            relative(Path::new("/home/a/.config/poof"), root).as_deref(),
+            Some(".config/poof")
+        );
+        assert_eq!(relative(Path::new("/home/ab"), root), None);
+    }
+}

@@ -1,0 +1,175 @@
+//! A backend seen through a rule on names: everything but one path ([`View::hiding`]: poof's
+//! run lock in the config folder while that folder is backed up or restored), or one file
+//! only ([`View::only`]: `poof sync FILE DEST` copies that file and neither sees nor deletes
+//! anything else in DEST).
+//!
+//! Every call goes to the backend below, after the rule: a hidden path is never listed, and
+//! reading, writing or deleting it is an error naming it.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use async_trait::async_trait;
+
+use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
+
+/// What a [`View`] lets through.
+enum Rule {
+    /// All but this path.
+    Hide(String),
+    /// This file alone, with its entry when already known (else `stat`ed when listed).
+    Only(String, Option<Entry>),
+}
+
+/// See the module docs.
+pub struct View {
+    inner: Arc<dyn Backend>,
+    rule: Rule,
+}
+
+impl View {
+    /// `inner` without `path`, which is neither listed nor read, written or deleted.
+    pub fn hiding(inner: Arc<dyn Backend>, path: String) -> View {
+        View {
+            inner,
+            rule: Rule::Hide(path),
+        }
+    }
+
+    /// `inner` showing the file `name` alone (its root's listing holds that file when it is
+    /// there, and nothing else); `entry` is the file's entry when already known.
+    pub fn only(inner: Arc<dyn Backend>, name: String, entry: Option<Entry>) -> View {
+        View {
+            inner,
+            rule: Rule::Only(name, entry),
+        }
+    }
+
+    /// An error for a path the rule hides.
+    fn refuse(&self, path: &str) -> Result<()> {
+        if matches!(&self.rule, Rule::Hide(hidden) if hidden == path) {
+            bail!("{path}: poof's run lock is never written or deleted by a sync");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Backend for View {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn features(&self) -> Features {
+        self.inner.features()
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
+        match &self.rule {
+            Rule::Hide(hidden) => {
+                let listed = self.inner.list(dir, recursive).await?;
+                Ok(listed.map(|mut listing| {
+                    listing.entries.retain(|e| &e.path != hidden);
+                    listing
+                }))
+            }
+            Rule::Only(_, _) if !dir.is_empty() => Ok(None),
+            Rule::Only(name, entry) => {
+                let entry = match entry {
+                    Some(entry) => Some(entry.clone()),
+                    None => self.inner.stat(name).await?,
+                };
+                // Absent: the folder is treated as new (made if it is missing, which is
+                // harmless when it exists).
+                Ok(entry.map(|entry| Listing::of(vec![entry])))
+            }
+        }
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        if matches!(&self.rule, Rule::Hide(hidden) if hidden == path) {
+            return Ok(None);
+        }
+        self.inner.stat(path).await
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        self.refuse(path)?;
+        self.inner.open(path, range).await
+    }
+
+    async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
+        self.refuse(path)?;
+        self.inner.put(path, data, opts).await
+    }
+
+    fn read_whole(&self, file: &Entry) -> Result<Whole> {
+        self.refuse(&file.path)?;
+        self.inner.read_whole(file)
+    }
+
+    fn write_whole(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
+        self.refuse(path)?;
+        self.inner.write_whole(path, data, opts)
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        self.refuse(path)?;
+        self.inner.remove(path).await
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        self.inner.mkdir(path).await
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        self.inner.rmdir(path).await
+    }
+
+    async fn cleanup(&self) -> Result<usize> {
+        self.inner.cleanup().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::LOCK_FILE;
+    use crate::remote::local::LocalBackend;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lock_file_is_hidden_and_untouchable() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOCK_FILE), "1\n").unwrap();
+        std::fs::write(dir.path().join("kept"), "x").unwrap();
+        let hidden = View::hiding(
+            Arc::new(LocalBackend::new(dir.path())),
+            LOCK_FILE.to_owned(),
+        );
+        let listed = hidden.list("", true).await.unwrap().unwrap();
+        let names: Vec<&str> = listed.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(names, ["kept"]);
+        assert!(hidden.stat(LOCK_FILE).await.unwrap().is_none());
+        assert!(hidden.remove(LOCK_FILE).await.is_err());
+        // Whole-file reads and writes refuse it as well.
+        let lock = Entry {
+            path: LOCK_FILE.to_owned(),
+            kind: crate::remote::backend::EntryKind::File,
+            size: 2,
+            mtime: None,
+        };
+        assert!(hidden.read_whole(&lock).is_err());
+        let opts = PutOptions::default();
+        assert!(hidden
+            .write_whole(LOCK_FILE, b"2\n".to_vec(), opts)
+            .is_err());
+        let kept = Entry {
+            path: "kept".to_owned(),
+            size: 1,
+            ..lock
+        };
+        assert_eq!(hidden.read_whole(&kept).unwrap().data, b"x");
+        assert_eq!(std::fs::read(dir.path().join(LOCK_FILE)).unwrap(), b"1\n");
+    }
+}
