@@ -8,15 +8,13 @@
 //! it is never uploaded nor replaced by a download.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Result;
 
 use super::exit;
 use crate::cli::{BackupArgs, GlobalArgs};
 use crate::config::Paths;
-use crate::engine::{backup_folder, runtime, Job, Outcome};
-use crate::sync::SyncStats;
+use crate::engine::{backup_folder, Outcome, Session};
 
 /// `poof backup`.
 ///
@@ -24,16 +22,13 @@ use crate::sync::SyncStats;
 /// Broken config files, or another poof running on the same config. Failures of single
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<ExitCode> {
-    let job = Job::load(paths)?;
-    let _lock = job.lock()?;
-    let started = Instant::now();
-    let runtime = runtime()?;
+    let mut session = Session::start(paths)?;
     let run = args.run.options(global);
-    let mut totals = SyncStats::default();
     let (mut skipped, mut refused, mut failed) = (0, 0, 0);
-    let folders = job.folders();
+    let folders = session.job.folders();
     for folder in &folders {
-        let outcome = runtime.block_on(backup_folder(&job, folder, &run, args.guard.guard()));
+        let backup = backup_folder(&session.job, folder, &run, args.guard.guard());
+        let outcome = session.runtime.block_on(backup);
         match &outcome {
             Outcome::Skipped => skipped += 1,
             Outcome::Refused => refused += 1,
@@ -42,12 +37,12 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
             Outcome::Ran(stats) if stats.errors > 0 => failed += 1,
             Outcome::Ran(_) => {}
         }
-        outcome.count_into(&mut totals);
+        session.count(&outcome);
     }
     eprintln!(
         "poof: backup of {} folders ({skipped} skipped, {refused} refused, {failed} failed): {}",
         folders.len(),
-        totals.summary(started.elapsed())
+        session.summary()
     );
-    Ok(exit(totals.errors))
+    Ok(exit(session.totals.errors))
 }

@@ -7,15 +7,13 @@
 //! summary line, the run with a total.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Result;
 
 use super::exit;
 use crate::cli::{DownloadArgs, GlobalArgs};
 use crate::config::Paths;
-use crate::engine::{restore_folder, runtime, Job};
-use crate::sync::SyncStats;
+use crate::engine::{restore_folder, Session};
 
 /// `poof download`.
 ///
@@ -23,26 +21,23 @@ use crate::sync::SyncStats;
 /// Broken config files, or another poof running on the same config. Failures of single
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<ExitCode> {
-    let job = Job::load(paths)?;
-    let _lock = job.lock()?;
-    let started = Instant::now();
-    let runtime = runtime()?;
+    let mut session = Session::start(paths)?;
     let run = args.run.options(global);
-    let mut totals = SyncStats::default();
-    let folders = job.folders();
+    let folders = session.job.folders();
     let mut refused = 0;
     for folder in &folders {
         let to = args.to.as_deref();
-        let outcome = runtime.block_on(restore_folder(&job, folder, to, &run, args.guard.guard()));
+        let restore = restore_folder(&session.job, folder, to, &run, args.guard.guard());
+        let outcome = session.runtime.block_on(restore);
         // A folder whose run had errors failed too: the count agrees with the exit code.
-        if !outcome.count_into(&mut totals) {
+        if !session.count(&outcome) {
             refused += 1;
         }
     }
     eprintln!(
         "poof: download of {} folders ({refused} refused or failed): {}",
         folders.len(),
-        totals.summary(started.elapsed())
+        session.summary()
     );
-    Ok(exit(totals.errors))
+    Ok(exit(session.totals.errors))
 }

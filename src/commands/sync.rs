@@ -203,13 +203,6 @@ fn load_config(paths: &Paths, locations: [&Location; 2]) -> Result<RcloneConfig>
 mod tests {
     use super::*;
 
-    fn remote(name: &str, path: &str) -> Location {
-        Location::Remote {
-            name: name.into(),
-            path: path.into(),
-        }
-    }
-
     #[test]
     fn nested_local_paths_overlap() {
         let a = Location::Local("/tmp/poof-overlap/a".into());
@@ -227,9 +220,21 @@ mod tests {
 
     #[test]
     fn remote_paths_overlap_by_segment() {
-        assert!(overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir/sub")).unwrap());
-        assert!(overlap(&remote("s3", ""), &remote("s3", "b")).unwrap());
-        assert!(!overlap(&remote("s3", "b/dir"), &remote("s3", "b/dir2")).unwrap());
-        assert!(!overlap(&remote("s3", "b"), &remote("other", "b")).unwrap());
+        assert!(overlap(
+            &Location::remote("s3", "b/dir"),
+            &Location::remote("s3", "b/dir/sub")
+        )
+        .unwrap());
+        assert!(overlap(&Location::remote("s3", ""), &Location::remote("s3", "b")).unwrap());
+        assert!(!overlap(
+            &Location::remote("s3", "b/dir"),
+            &Location::remote("s3", "b/dir2")
+        )
+        .unwrap());
+        assert!(!overlap(
+            &Location::remote("s3", "b"),
+            &Location::remote("other", "b")
+        )
+        .unwrap());
     }
 }

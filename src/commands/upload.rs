@@ -19,15 +19,13 @@
 //! `--dry-run` nothing is uploaded or deleted; the lines say what would be.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Result;
 
 use super::exit;
 use crate::cli::{GlobalArgs, NeuterArgs, UploadArgs, DEFAULT_MAX_DELETE_PCT};
 use crate::config::Paths;
-use crate::engine::{backup_folder, runtime, verify_and_wipe, Guard, Job, Outcome, Wiped};
-use crate::sync::SyncStats;
+use crate::engine::{backup_folder, verify_and_wipe, Guard, Outcome, Session, Wiped};
 
 /// `poof upload`.
 ///
@@ -35,22 +33,20 @@ use crate::sync::SyncStats;
 /// Broken config files, or another poof running on the same config. Failures of single
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<ExitCode> {
-    let job = Job::load(paths)?;
-    let lock = job.lock()?;
-    let started = Instant::now();
-    let runtime = runtime()?;
+    let mut session = Session::start(paths)?;
     let guard = Guard {
         max_delete: DEFAULT_MAX_DELETE_PCT,
         force: false,
     };
     let run = args.run.options(global);
-    let mut totals = SyncStats::default();
     let mut wiped_total = Wiped::default();
     let mut all_clean = true;
     let mut confdir_backed_up = false;
-    for folder in job.folders() {
-        let outcome = runtime.block_on(backup_folder(&job, &folder, &run, guard));
-        let ok = outcome.count_into(&mut totals);
+    for folder in session.job.folders() {
+        let outcome = session
+            .runtime
+            .block_on(backup_folder(&session.job, &folder, &run, guard));
+        let ok = session.count(&outcome);
         let label = folder.label();
         if folder.is_confdir {
             confdir_backed_up = ok;
@@ -77,7 +73,8 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             }
             continue;
         }
-        match runtime.block_on(verify_and_wipe(&job, &folder, &run, args.verify_content)) {
+        let wipe = verify_and_wipe(&session.job, &folder, &run, args.verify_content);
+        match session.runtime.block_on(wipe) {
             Ok(wiped) => {
                 eprintln!(
                     "poof: {label}: {} local files verified and deleted, {} kept",
@@ -85,7 +82,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 );
                 if wiped.kept > 0 {
                     all_clean = false;
-                    totals.errors += 1;
+                    session.totals.errors += 1;
                 }
                 wiped_total.deleted += wiped.deleted;
                 wiped_total.kept += wiped.kept;
@@ -93,7 +90,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             Err(e) => {
                 eprintln!("poof: error: {label}: {e:#}; no local file deleted");
                 all_clean = false;
-                totals.errors += 1;
+                session.totals.errors += 1;
             }
         }
     }
@@ -101,10 +98,10 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         "poof: upload: {} local files deleted, {} kept; {}",
         wiped_total.deleted,
         wiped_total.kept,
-        totals.summary(started.elapsed())
+        session.summary()
     );
     if args.neuter {
-        let confdir_listed = job.folders().iter().any(|f| f.is_confdir);
+        let confdir_listed = session.job.folders().iter().any(|f| f.is_confdir);
         if !all_clean || (confdir_listed && !confdir_backed_up) {
             eprintln!(
                 "poof: refused: --neuter: not every folder was verified and emptied; nothing changed in {}",
@@ -116,7 +113,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             "poof: warning: --neuter removes {} with the crypt keys: the backup can only be restored with the passwords kept elsewhere (`poof econfig` showed them once)",
             paths.confdir.display()
         );
-        drop(lock);
+        drop(session.lock);
         let neutered = super::schedule::neuter(
             paths,
             &NeuterArgs {
@@ -128,5 +125,5 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             return Ok(neutered);
         }
     }
-    Ok(exit(totals.errors))
+    Ok(exit(session.totals.errors))
 }

@@ -176,17 +176,7 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
         }
     }
     let local = job.local_backend(folder, &folder.local, true);
-    if !run.quiet {
-        eprintln!("poof: backup {label}");
-    }
-    let sides = Sides {
-        src: local,
-        dst: remote,
-        label,
-        target: &folder.target,
-        force_hint: " (--force to sync anyway)",
-    };
-    sides
+    Sides::new(local, remote, label, &folder.target, Direction::Backup)
         .run(run, true, |plan| backup_refusal(plan, guard))
         .await
 }
@@ -222,22 +212,21 @@ pub async fn restore_folder(
         Ok(None) => return refused(&label, &missing_reason(job, folder).await, ""),
         Err(e) => return failed(&label, &e, "; nothing changed"),
     }
-    if !run.quiet {
-        eprintln!("poof: download {label}");
-    }
-    let sides = Sides {
-        src: remote,
-        dst: local,
-        label,
-        target: &folder.target,
-        force_hint: " (--force to restore anyway)",
-    };
     let keys = &job.paths.rcloneconf;
-    sides
+    Sides::new(remote, local, label, &folder.target, Direction::Restore)
         .run(run, to.is_none(), |plan| {
             restore_refusal(plan, guard, &folder.target, keys)
         })
         .await
+}
+
+/// Which way a folder runs.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    /// Local folder -> target.
+    Backup,
+    /// Target -> local folder.
+    Restore,
 }
 
 /// The two sides of one folder run, and how its messages name it.
@@ -246,11 +235,26 @@ struct Sides<'a> {
     dst: Arc<dyn Backend>,
     label: String,
     target: &'a str,
-    /// What `--force` would do, said after a forceable refusal.
-    force_hint: &'static str,
+    direction: Direction,
 }
 
-impl Sides<'_> {
+impl<'a> Sides<'a> {
+    fn new(
+        src: Arc<dyn Backend>,
+        dst: Arc<dyn Backend>,
+        label: String,
+        target: &'a str,
+        direction: Direction,
+    ) -> Sides<'a> {
+        Sides {
+            src,
+            dst,
+            label,
+            target,
+            direction,
+        }
+    }
+
     /// Plans, checks the plan with `guard`, then runs it (or prints it with `--dry-run`).
     async fn run(
         self,
@@ -258,6 +262,13 @@ impl Sides<'_> {
         delete: bool,
         guard: impl FnOnce(&Plan) -> Option<Refusal>,
     ) -> Outcome {
+        let (verb, force_hint) = match self.direction {
+            Direction::Backup => ("backup", " (--force to sync anyway)"),
+            Direction::Restore => ("download", " (--force to restore anyway)"),
+        };
+        if !run.quiet {
+            eprintln!("poof: {verb} {}", self.label);
+        }
         let opts = SyncOptions {
             delete,
             ..run.sync.clone()
@@ -271,11 +282,7 @@ impl Sides<'_> {
             *problem = format!("{problem} (in {}); nothing will be deleted", self.target);
         }
         if let Some(refusal) = guard(&planned) {
-            let hint = if refusal.forceable {
-                self.force_hint
-            } else {
-                ""
-            };
+            let hint = if refusal.forceable { force_hint } else { "" };
             return refused(&self.label, &refusal.why, hint);
         }
         let progress = Progress::for_run(run.no_progress, run.quiet);

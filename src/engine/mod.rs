@@ -14,7 +14,55 @@ pub use folder::{backup_folder, restore_folder, Guard, Outcome, RunOptions};
 pub use job::{real, Job};
 pub use wipe::{verify_and_wipe, Wiped};
 
+use std::time::Instant;
+
 use anyhow::{Context, Result};
+
+use crate::config::Paths;
+use crate::lock::RunLock;
+use crate::sync::SyncStats;
+
+/// A run of one of poof's own commands over the folders of poof.conf: the job loaded, the run
+/// lock held, the runtime started, and the totals of the folders run so far.
+pub struct Session {
+    /// poof.conf and rclone-poof.conf.
+    pub job: Job,
+    /// The run lock of the config folder, held until the session ends (or is dropped early).
+    pub lock: RunLock,
+    /// The runtime folder runs go on.
+    pub runtime: tokio::runtime::Runtime,
+    /// Counts summed over the folders run.
+    pub totals: SyncStats,
+    started: Instant,
+}
+
+impl Session {
+    /// Loads the job, takes the run lock and starts the runtime.
+    ///
+    /// # Errors
+    /// Broken config files, another poof running on the same config, or no runtime.
+    pub fn start(paths: &Paths) -> Result<Session> {
+        let job = Job::load(paths)?;
+        let lock = job.lock()?;
+        Ok(Session {
+            job,
+            lock,
+            runtime: runtime()?,
+            totals: SyncStats::default(),
+            started: Instant::now(),
+        })
+    }
+
+    /// Counts a folder's outcome into the totals; true when the folder fully succeeded.
+    pub fn count(&mut self, outcome: &Outcome) -> bool {
+        outcome.count_into(&mut self.totals)
+    }
+
+    /// The summary line of the totals so far.
+    pub fn summary(&self) -> String {
+        self.totals.summary(self.started.elapsed())
+    }
+}
 
 /// Starts the async runtime of a command: the one place it is built.
 ///

@@ -661,6 +661,26 @@ fn read_file(full: &Path, size: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+impl LocalBackend {
+    /// Runs `change` on the blocking pool with the full path of `path`, once the folder
+    /// holding it is checked to be no symbolic link (a delete never reaches through one).
+    async fn in_checked_parent(
+        &self,
+        path: &str,
+        change: impl FnOnce(&Folders, &Path) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let full = self.full(path)?;
+        let folders = self.folders.clone();
+        blocking(move || {
+            if let Some(parent) = full.parent() {
+                folders.ensure(parent, false)?;
+            }
+            change(&folders, &full)
+        })
+        .await
+    }
+}
+
 /// The `local` line of [`super::TYPES`]: `name:path` is the local path (`.` when empty).
 pub const TYPE: StorageType = StorageType {
     name: "local",
@@ -853,13 +873,8 @@ impl Backend for LocalBackend {
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
-        let full = self.full(path)?;
-        let folders = self.folders.clone();
-        blocking(move || {
-            if let Some(parent) = full.parent() {
-                folders.ensure(parent, false)?;
-            }
-            fs::remove_file(&full).with_context(|| format!("cannot delete {}", full.display()))
+        self.in_checked_parent(path, |_, full| {
+            fs::remove_file(full).with_context(|| format!("cannot delete {}", full.display()))
         })
         .await
     }
@@ -871,15 +886,10 @@ impl Backend for LocalBackend {
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
-        let full = self.full(path)?;
-        let folders = self.folders.clone();
-        blocking(move || {
-            if let Some(parent) = full.parent() {
-                folders.ensure(parent, false)?;
-            }
+        self.in_checked_parent(path, |folders, full| {
             // A symbolic link in its place is not a folder: remove_dir refuses it.
-            folders.forget(&full);
-            fs::remove_dir(&full).with_context(|| format!("cannot remove {}", full.display()))
+            folders.forget(full);
+            fs::remove_dir(full).with_context(|| format!("cannot remove {}", full.display()))
         })
         .await
     }

@@ -117,6 +117,17 @@ impl Location {
     }
 }
 
+#[cfg(test)]
+impl Location {
+    /// `name:path`, for tests.
+    pub fn remote(name: &str, path: &str) -> Location {
+        Location::Remote {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -379,10 +390,7 @@ mod tests {
     use super::*;
 
     fn remote(name: &str, path: &str) -> Location {
-        Location::Remote {
-            name: name.into(),
-            path: path.into(),
-        }
+        Location::remote(name, path)
     }
 
     #[test]

@@ -39,27 +39,9 @@ use super::{shown, CopyReason, Plan, SyncOptions, SyncStats, ERROR, INFO, MAX_TR
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, ByteStream, Entry, PutOptions};
 
-/// Runs the plan (see the module docs). Never fails as a whole: every failure is printed and
-/// counted in [`SyncStats::errors`].
-pub async fn execute(
-    src: &dyn Backend,
-    dst: &dyn Backend,
-    plan: &Plan,
-    opts: &SyncOptions,
-    progress: &Progress,
-) -> SyncStats {
-    let mut stats = SyncStats::of_plan(plan, progress);
-    progress.set_length(plan.stats.copy_bytes, plan.copies.len() as u64);
-    make_dirs(dst, plan, opts, progress, &mut stats).await;
-    transfer_all(src, dst, plan, opts, progress, &mut stats).await;
-    delete_phase(dst, plan, opts, progress, &mut stats).await;
-    cleanup(dst, progress, &mut stats).await;
-    stats
-}
-
 /// After a clean run, the destination's housekeeping (a local folder removes the temporary
 /// files interrupted runs left; one still being written is locked and kept).
-async fn cleanup(dst: &dyn Backend, progress: &Progress, stats: &mut SyncStats) {
+pub(super) async fn cleanup(dst: &dyn Backend, progress: &Progress, stats: &mut SyncStats) {
     if stats.errors > 0 {
         return;
     }
@@ -75,7 +57,7 @@ async fn cleanup(dst: &dyn Backend, progress: &Progress, stats: &mut SyncStats) 
     }
 }
 
-async fn make_dirs(
+pub(super) async fn make_dirs(
     dst: &dyn Backend,
     plan: &Plan,
     opts: &SyncOptions,
@@ -83,19 +65,18 @@ async fn make_dirs(
     stats: &mut SyncStats,
 ) {
     for dir in &plan.mkdirs {
-        let name = shown(dir, dst);
-        match dst.mkdir(dir).await {
-            Ok(()) => {
-                stats.dirs_created += 1;
-                if opts.verbose {
-                    progress.log(&format!("{INFO}{name}: Made directory"));
-                }
-            }
-            Err(e) => {
-                progress.log(&format!("{ERROR}{name}: Failed to make directory: {e:#}"));
-                stats.errors += 1;
-            }
-        }
+        let outcome = dst.mkdir(dir).await;
+        let done = ("Made directory", "Failed to make directory");
+        let count = &mut stats.dirs_created;
+        tally(
+            outcome,
+            &shown(dir, dst),
+            done,
+            count,
+            &mut stats.errors,
+            opts,
+            progress,
+        );
     }
 }
 
@@ -106,7 +87,7 @@ async fn make_dirs(
 /// A thread the system refuses is one error of the run (so nothing is deleted), never a
 /// panic: the threads that did start take every file; when none did, the calling thread
 /// copies them itself.
-async fn transfer_all(
+pub(super) async fn transfer_all(
     src: &dyn Backend,
     dst: &dyn Backend,
     plan: &Plan,
@@ -373,7 +354,7 @@ async fn stream(
     dst.put(&entry.path, counted, opts).await
 }
 
-async fn delete_phase(
+pub(super) async fn delete_phase(
     dst: &dyn Backend,
     plan: &Plan,
     opts: &SyncOptions,
@@ -387,31 +368,47 @@ async fn delete_phase(
         .map(|entry| async move { (entry, dst.remove(&entry.path).await) })
         .buffer_unordered(worker_count(opts.transfers, plan.deletes.len()).max(1));
     while let Some((entry, outcome)) = outcomes.next().await {
-        match outcome {
-            Ok(()) => {
-                stats.deleted += 1;
-                if opts.verbose {
-                    progress.log(&format!("{INFO}{}: Deleted", entry.path));
-                }
-            }
-            Err(e) => {
-                stats.errors += 1;
-                progress.log(&format!("{ERROR}{}: Failed to delete: {e:#}", entry.path));
-            }
-        }
+        let done = ("Deleted", "Failed to delete");
+        let count = &mut stats.deleted;
+        tally(
+            outcome,
+            &entry.path,
+            done,
+            count,
+            &mut stats.errors,
+            opts,
+            progress,
+        );
     }
     for dir in &plan.rmdirs {
-        match dst.rmdir(dir).await {
-            Ok(()) => {
-                stats.dirs_removed += 1;
-                if opts.verbose {
-                    progress.log(&format!("{INFO}{dir}: Removed directory"));
-                }
+        let outcome = dst.rmdir(dir).await;
+        let done = ("Removed directory", "Failed to remove directory");
+        let count = &mut stats.dirs_removed;
+        tally(outcome, dir, done, count, &mut stats.errors, opts, progress);
+    }
+}
+
+/// Counts one change of the destination, and reports it: with `-v` when it was done
+/// (`INFO  : name: Deleted`), always when it failed (`ERROR : name: Failed to delete: why`).
+fn tally(
+    outcome: Result<()>,
+    name: &str,
+    (done, failed): (&str, &str),
+    count: &mut u64,
+    errors: &mut u64,
+    opts: &SyncOptions,
+    progress: &Progress,
+) {
+    match outcome {
+        Ok(()) => {
+            *count += 1;
+            if opts.verbose {
+                progress.log(&format!("{INFO}{name}: {done}"));
             }
-            Err(e) => {
-                stats.errors += 1;
-                progress.log(&format!("{ERROR}{dir}: Failed to remove directory: {e:#}"));
-            }
+        }
+        Err(e) => {
+            *errors += 1;
+            progress.log(&format!("{ERROR}{name}: {failed}: {e:#}"));
         }
     }
 }

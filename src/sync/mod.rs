@@ -9,7 +9,7 @@
 //!    times (object stores), sizes are compared first and only files of equal size are
 //!    `stat`ed, `checkers` at a time. The [`Plan`] lists copies (with a [`CopyReason`]),
 //!    deletes, directories to make and to remove, and the problems met.
-//! 2. [`execute`] runs the copies `transfers` at a time (a failed file is reported on stderr
+//! 2. [`run_plan`] runs the copies ([`execute`]) `transfers` at a time (a failed file is reported on stderr
 //!    and counted, not fatal), then, *last and only when the run had no error at all*, the
 //!    deletes: files first, then directories deepest first. With `dry_run`, [`dry_run`]
 //!    prints the plan instead, and nothing runs.
@@ -214,7 +214,8 @@ fn shown<'a>(path: &'a str, backend: &'a dyn Backend) -> std::borrow::Cow<'a, st
     }
 }
 
-/// Runs a plan, or with [`SyncOptions::dry_run`] prints it.
+/// Runs a plan (see [`execute`]: never fails as a whole, every failure is printed and
+/// counted in [`SyncStats::errors`]), or with [`SyncOptions::dry_run`] prints it.
 pub async fn run_plan(
     src: &dyn Backend,
     dst: &dyn Backend,
@@ -222,11 +223,17 @@ pub async fn run_plan(
     opts: &SyncOptions,
     progress: &Progress,
 ) -> SyncStats {
-    let stats = if opts.dry_run {
-        dry_run::dry_run(dst, plan, progress)
-    } else {
-        execute::execute(src, dst, plan, opts, progress).await
-    };
+    if opts.dry_run {
+        let stats = dry_run::dry_run(dst, plan, progress);
+        progress.finish();
+        return stats;
+    }
+    let mut stats = SyncStats::of_plan(plan, progress);
+    progress.set_length(plan.stats.copy_bytes, plan.copies.len() as u64);
+    execute::make_dirs(dst, plan, opts, progress, &mut stats).await;
+    execute::transfer_all(src, dst, plan, opts, progress, &mut stats).await;
+    execute::delete_phase(dst, plan, opts, progress, &mut stats).await;
+    execute::cleanup(dst, progress, &mut stats).await;
     progress.finish();
     stats
 }
