@@ -98,6 +98,10 @@ pub struct Features {
     /// (local folders, and crypt remotes over them): many small files are then best copied
     /// by many threads each doing the whole work of a file.
     pub local_io: bool,
+    /// [`Backend::rename`] moves a file on the storage itself, without its bytes passing
+    /// through poof (a rename on a local folder, a server-side copy then delete on an object
+    /// store).
+    pub server_side_move: bool,
 }
 
 /// A small file read whole: its bytes and its modification time.
@@ -200,6 +204,20 @@ pub trait Backend: Send + Sync {
 
     /// Removes an empty directory (nothing to do on object stores).
     async fn rmdir(&self, path: &str) -> Result<()>;
+
+    /// Moves the file `from` to `to` on the storage itself (see
+    /// [`Features::server_side_move`]), making the folders of `to` as needed; a file already
+    /// at `to` is replaced. Atomic for readers where the storage allows (a local rename).
+    ///
+    /// # Errors
+    /// The backend cannot move files on its own (the default), `from` does not exist, or the
+    /// move fails; nothing is lost then: `from` stays where it was.
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        anyhow::bail!(
+            "{}: cannot move {from} to {to}: this storage cannot move files on its own",
+            self.describe()
+        )
+    }
 
     /// Housekeeping after a run that had no error: removes what interrupted writes left
     /// behind and listings came across (a killed run's temporary files in a local folder,

@@ -666,6 +666,14 @@ impl Backend for CryptBackend {
         self.inner.remove(&self.enc_file(path)).await
     }
 
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        // Contents do not depend on the name (each file has its own nonce): a move is the
+        // stored file moved to the encrypted new name.
+        self.inner
+            .rename(&self.enc_file(from), &self.enc_file(to))
+            .await
+    }
+
     async fn mkdir(&self, path: &str) -> Result<()> {
         self.inner.mkdir(&self.enc_dir(path)).await
     }
@@ -975,6 +983,32 @@ mod tests {
         let listed = c.list("", true).await.unwrap().unwrap();
         assert!(listed.entries.is_empty());
         assert_eq!(listed.problems.len(), 2, "{:?}", listed.problems);
+    }
+
+    #[tokio::test]
+    async fn rename_moves_the_stored_file_to_the_encrypted_new_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+        let c = CryptBackend::new(inner.clone(), settings(""), "c:".into());
+        let stream: ByteStream = Box::pin(&b"kept bytes"[..]);
+        c.put("docs/a", stream, PutOptions::default())
+            .await
+            .unwrap();
+        assert!(c.features().server_side_move);
+        c.rename("docs/a", "history/docs/a").await.unwrap();
+        let listed = c.list("", true).await.unwrap().unwrap();
+        assert!(listed.problems.is_empty(), "{:?}", listed.problems);
+        let files: Vec<&str> = listed
+            .entries
+            .iter()
+            .filter(|e| !e.is_dir())
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(files, ["history/docs/a"]);
+        let enc = c.settings.names.encrypt_file_name("history/docs/a");
+        assert!(dir.path().join(enc).is_file());
+        let got = read_all(c.open("history/docs/a", None).await.unwrap()).await;
+        assert_eq!(got, b"kept bytes");
     }
 
     #[tokio::test]

@@ -706,6 +706,7 @@ impl Backend for LocalBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
             local_io: true,
+            server_side_move: true,
         }
     }
 
@@ -875,6 +876,16 @@ impl Backend for LocalBackend {
     async fn remove(&self, path: &str) -> Result<()> {
         self.in_checked_parent(path, |_, full| {
             fs::remove_file(full).with_context(|| format!("cannot delete {}", full.display()))
+        })
+        .await
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (dest, dest_parent, _) = self.put_paths(to)?;
+        self.in_checked_parent(from, move |folders, full| {
+            folders.ensure(&dest_parent, true)?;
+            fs::rename(full, &dest)
+                .with_context(|| format!("cannot move {} to {}", full.display(), dest.display()))
         })
         .await
     }
@@ -1203,5 +1214,30 @@ mod tests {
             .unwrap();
         b.remove("x/f").await.unwrap();
         assert_eq!(b.stat("x/f").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rename_moves_into_new_folders_and_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        assert!(b.features().server_side_move);
+        let mtime = SystemTime::UNIX_EPOCH + Duration::new(1_600_000_000, 42);
+        let opts = PutOptions {
+            size: None,
+            mtime: Some(mtime),
+        };
+        b.write_whole("docs/a", b"version 1".to_vec(), opts)
+            .unwrap();
+        b.rename("docs/a", "old/2026/docs/a").await.unwrap();
+        assert_eq!(b.stat("docs/a").await.unwrap(), None);
+        let moved = b.stat("old/2026/docs/a").await.unwrap().unwrap();
+        assert_eq!((moved.size, moved.mtime), (9, Some(mtime)));
+        // A folder on the way that is a link to elsewhere is refused; the file stays.
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        assert!(b.rename("old/2026/docs/a", "link/a").await.is_err());
+        assert!(b.stat("old/2026/docs/a").await.unwrap().is_some());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert!(b.rename("missing", "elsewhere").await.is_err());
     }
 }

@@ -922,6 +922,7 @@ impl Backend for ObjectBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
             local_io: false,
+            server_side_move: false,
         }
     }
 

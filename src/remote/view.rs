@@ -119,6 +119,12 @@ impl Backend for View {
         self.inner.remove(path).await
     }
 
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.refuse(from)?;
+        self.refuse(to)?;
+        self.inner.rename(from, to).await
+    }
+
     async fn mkdir(&self, path: &str) -> Result<()> {
         self.inner.mkdir(path).await
     }

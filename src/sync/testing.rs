@@ -68,6 +68,7 @@ impl MemBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
             local_io: true,
+            server_side_move: true,
         })
     }
 
@@ -78,6 +79,7 @@ impl MemBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
             local_io: false,
+            server_side_move: false,
         })
     }
 
@@ -354,6 +356,16 @@ impl Backend for MemBackend {
             Some(_) => Ok(()),
             None => bail!("mem: remove {path}: not found"),
         }
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.mutated();
+        let mut state = self.lock();
+        let Some(file) = state.files.remove(from) else {
+            bail!("mem: rename {from}: not found");
+        };
+        state.files.insert(to.to_owned(), file);
+        Ok(())
     }
 
     async fn mkdir(&self, path: &str) -> Result<()> {
