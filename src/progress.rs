@@ -198,13 +198,13 @@ impl Progress {
     }
 
     /// Bytes counted so far.
-    #[allow(dead_code)] // for engines and tests that read the counters back
+    #[cfg(test)]
     pub fn bytes(&self) -> u64 {
         self.inner.counters.bytes.load(Ordering::Relaxed)
     }
 
     /// Files counted so far.
-    #[allow(dead_code)] // for engines and tests that read the counters back
+    #[cfg(test)]
     pub fn files(&self) -> u64 {
         self.inner.counters.files.load(Ordering::Relaxed)
     }
