@@ -26,6 +26,13 @@ fn user_files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// `poof <command>`, which must exit 1 with one line on stderr; that line.
+fn one_line_error(h: &Home, command: &str) -> String {
+    let (_, err) = run_expect(h.poof().arg(command), 1);
+    assert_eq!(err.lines().count(), 1, "{command}: {err}");
+    err
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -286,10 +293,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     lock.try_lock().unwrap();
     std::fs::write(h.confdir().join(LOCK_FILE), "4242\n").unwrap();
     for command in ["backup", "upload", "download"] {
-        let out = run(h.poof().arg(command));
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
-        assert_eq!(err.lines().count(), 1, "{command}: {err}");
+        let err = one_line_error(&h, command);
         assert!(
             err.starts_with(&format!(
                 "poof: error: another poof is running on {} (pid 4242)",
@@ -478,10 +482,7 @@ fn broken_config_is_one_line_and_nothing_is_synced() {
     ] {
         write_private(&path, text);
         for command in ["backup", "upload", "download"] {
-            let out = run(h.poof().arg(command));
-            let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{command}: {err}");
-            assert_eq!(err.lines().count(), 1, "{command}: {err}");
+            let err = one_line_error(&h, command);
             assert!(
                 err.contains(&path.display().to_string()) && err.contains(needle),
                 "{command}: {err}"

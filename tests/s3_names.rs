@@ -61,10 +61,8 @@ fn poof_sync(s: &Scratch, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> Str
 
 #[test]
 fn hostile_names_on_plain_s3_round_trip_with_rclone_both_ways() {
-    let s = Scratch::new();
+    let (s, _server) = S3Server::scratch();
     write_tree(&s.path("src"));
-    let server = S3Server::start(&s.path("s3"), &["bucket"]);
-    s.write_config(&server.section("s3"));
     let unchanged = format!(
         "Transferred: 0 files (0 bytes), checked: {}",
         2 * NAMES.len()

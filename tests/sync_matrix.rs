@@ -198,10 +198,8 @@ fn rclone_writes_every_option_set_and_poof_restores() {
 
 #[test]
 fn plain_s3_both_ways_with_modification_times() {
-    let s = Scratch::new();
+    let (s, _server) = S3Server::scratch();
     write_tree(&s.path("src"));
-    let server = S3Server::start(&s.path("s3"), &["bucket"]);
-    s.write_config(&server.section("s3"));
     run_ok(
         s.poof()
             .args(["sync", "--no-progress"])

@@ -61,6 +61,15 @@ impl S3Server {
         server
     }
 
+    /// A scratch folder whose rclone config has one remote `s3`, a plain S3 remote over a
+    /// server of the folder `s3/` holding the empty bucket `bucket`. Keep the server alive.
+    pub fn scratch() -> (super::Scratch, S3Server) {
+        let s = super::Scratch::new();
+        let server = S3Server::start(&s.path("s3"), &["bucket"]);
+        s.write_config(&server.section("s3"));
+        (s, server)
+    }
+
     /// The endpoint URL.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
