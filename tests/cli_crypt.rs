@@ -31,45 +31,27 @@ fn config_with(opts: &[(&str, CryptOpts)]) -> Scratch {
     s
 }
 
+/// One crypt remote per name mode and encoding, each the default but for its mode or encoding
+/// (`std64` also has a salt).
 fn remotes() -> Vec<(&'static str, CryptOpts)> {
+    let with = |change: fn(&mut CryptOpts)| {
+        let mut opts = CryptOpts::default();
+        change(&mut opts);
+        opts
+    };
     vec![
         ("std32", CryptOpts::default()),
         (
             "std64",
-            CryptOpts {
-                filename_encoding: "base64",
-                password2: "salt".into(),
-                ..CryptOpts::default()
-            },
+            with(|o| {
+                o.filename_encoding = "base64";
+                o.password2 = "salt".into();
+            }),
         ),
-        (
-            "std32768",
-            CryptOpts {
-                filename_encoding: "base32768",
-                ..CryptOpts::default()
-            },
-        ),
-        (
-            "plaindirs",
-            CryptOpts {
-                directory_name_encryption: false,
-                ..CryptOpts::default()
-            },
-        ),
-        (
-            "obf",
-            CryptOpts {
-                filename_encryption: "obfuscate",
-                ..CryptOpts::default()
-            },
-        ),
-        (
-            "off",
-            CryptOpts {
-                filename_encryption: "off",
-                ..CryptOpts::default()
-            },
-        ),
+        ("std32768", with(|o| o.filename_encoding = "base32768")),
+        ("plaindirs", with(|o| o.directory_name_encryption = false)),
+        ("obf", with(|o| o.filename_encryption = "obfuscate")),
+        ("off", with(|o| o.filename_encryption = "off")),
     ]
 }
 

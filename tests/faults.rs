@@ -15,11 +15,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::s3::S3Server;
-use crate::harness::{files_below, pattern, run, run_ok, CryptOpts, Scratch};
+use crate::harness::{
+    files_below, lines_starting, pattern, run, run_ok, spawn, CryptOpts, Scratch,
+};
 
 /// The backup command (the folder and its target come from poof.conf).
 const BACKUP: &[&str] = &["backup", "--no-progress"];
@@ -315,12 +317,7 @@ fn write_poof_conf(s: &Scratch) {
 
 /// Runs `cmd`, kills it with SIGKILL after `after` (if still running). True when it was killed.
 fn kill_after(cmd: &mut Command, after: Duration) -> bool {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn poof");
+    let mut child = spawn(cmd.stdin(Stdio::null()), Stdio::null);
     let start = Instant::now();
     while start.elapsed() < after {
         if child.try_wait().expect("wait").is_some() {
@@ -499,15 +496,20 @@ fn check_interrupted_restore(dir: &Path, tree: &Tree) -> usize {
     complete
 }
 
+/// Waits for `child`, which must fail; its stderr and the time since `since`. `what` names the
+/// run in the message of a success.
+fn wait_for_failure(child: Child, since: Instant, what: &str) -> (String, Duration) {
+    let out = child.wait_with_output().expect("wait");
+    let took = since.elapsed();
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{what}: succeeded: {err}");
+    (err, took)
+}
+
 /// Kills the S3 server (by PID) once `trigger` says the run is under way.
 fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vault) -> bool) {
     let start = Instant::now();
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn poof");
+    let child = spawn(cmd.stdin(Stdio::null()), Stdio::piped);
     while !trigger(vault) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -516,14 +518,7 @@ fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vau
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(vault.server.take());
-    let died = Instant::now();
-    let out = child.wait_with_output().expect("wait");
-    let took = died.elapsed();
-    let err = stderr(&out);
-    assert!(
-        !out.status.success(),
-        "poof succeeded against a dead server"
-    );
+    let (err, took) = wait_for_failure(child, Instant::now(), "poof against a dead server");
     assert!(
         took < DEAD_STORAGE_LIMIT,
         "poof kept going {took:?} after the server died"
@@ -539,17 +534,23 @@ fn kill_server_during(vault: &mut Vault, mut cmd: Command, trigger: impl Fn(&Vau
     );
 }
 
+/// A vault over `rclone serve s3` whose source holds 40 files from `seed` and six of 6 MiB (seeds
+/// from `big_seed`), large enough that a transfer is still running when the server dies.
+fn s3_vault_with_big_files(seed: u64, big_seed: u64) -> (Vault, Tree) {
+    let vault = Vault::s3();
+    let mut rng = Rng::new(seed);
+    let mut tree = Tree::write(&vault.src(), 40, &mut rng);
+    for i in 0..6 {
+        tree.put(&format!("big/{i}.dat"), big_seed + i, 6 * 1024 * 1024);
+    }
+    (vault, tree)
+}
+
 /// The S3 server dies during an upload: non-zero exit, a clear message, within the retry
 /// bound; every object already stored is complete; nothing deleted.
 #[test]
 fn storage_dies_during_upload() {
-    let mut vault = Vault::s3();
-    let mut rng = Rng::new(7);
-    let mut tree = Tree::write(&vault.src(), 40, &mut rng);
-    // Large files so that the upload is still running when the server dies.
-    for i in 0..6 {
-        tree.put(&format!("big/{i}.dat"), 100 + i, 6 * 1024 * 1024);
-    }
+    let (mut vault, tree) = s3_vault_with_big_files(7, 100);
     let enc = vault.enc.clone();
     let cmd = vault.backup_cmd();
     kill_server_during(&mut vault, cmd, move |_| {
@@ -563,12 +564,7 @@ fn storage_dies_during_upload() {
 /// the files already in the target untouched.
 #[test]
 fn storage_dies_during_download() {
-    let mut vault = Vault::s3();
-    let mut rng = Rng::new(8);
-    let mut tree = Tree::write(&vault.src(), 40, &mut rng);
-    for i in 0..6 {
-        tree.put(&format!("big/{i}.dat"), 200 + i, 6 * 1024 * 1024);
-    }
+    let (mut vault, tree) = s3_vault_with_big_files(8, 200);
     run_ok(&mut vault.backup_cmd());
     let restored = vault.s.path("restored");
     let target = restored.join(CLOUD_DIR);
@@ -685,31 +681,17 @@ fn storage_hangs() {
     let children: Vec<_> = runs
         .iter()
         .map(|(label, args)| {
-            let child = s
-                .poof()
-                .args(args)
+            let mut cmd = s.poof();
+            cmd.args(args)
                 .env("POOF_S3_TIMEOUT_SECS", HUNG_TIMEOUT_SECS)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn poof");
-            (*label, child)
+                .stdin(Stdio::null());
+            (*label, spawn(&mut cmd, Stdio::piped))
         })
         .collect();
     for (label, child) in children {
-        let out = child.wait_with_output().expect("wait");
-        let took = start.elapsed();
-        let err = stderr(&out);
-        assert!(
-            !out.status.success(),
-            "{label}: succeeded against a hung server: {err}"
-        );
+        let (err, took) = wait_for_failure(child, start, &format!("{label} against a hung server"));
         assert!(took < HUNG_STORAGE_LIMIT, "{label}: took {took:?}");
-        let errors: Vec<&str> = err
-            .lines()
-            .filter(|l| l.starts_with("poof: error:"))
-            .collect();
+        let errors = lines_starting(&err, "poof: error:");
         assert_eq!(errors.len(), 1, "{label}: not one error line: {err}");
         assert!(
             errors[0].contains("timeout"),

@@ -44,8 +44,7 @@ fn poof_conf_text(h: &Home) -> String {
 
 /// A HOME with `poof config` run and two folders `x/docs` and `y/docs` holding one file each.
 fn two_folders() -> (Home, std::path::PathBuf, std::path::PathBuf) {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
+    let h = Home::after(&["config"]);
     let x = h.home().join("x/docs");
     let y = h.home().join("y/docs");
     populate(&x, &[("a.txt", b"x".to_vec())]);
@@ -138,9 +137,7 @@ fn adding_the_same_folder_again_never_renames_its_cloud_folder() {
 /// guard allows) and `y/docs`'s only copy would be gone. The run refuses before anything.
 #[test]
 fn hand_edited_nested_cloud_folders_are_refused_before_anything_is_deleted() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
-    run_ok(h.poof().arg("econfig"));
+    let h = Home::configured();
     let x = h.home().join("x/docs");
     let y = h.home().join("y/docs");
     populate(
@@ -183,8 +180,7 @@ fn hand_edited_nested_cloud_folders_are_refused_before_anything_is_deleted() {
 
 #[test]
 fn a_bucket_with_a_dot_dot_part_is_refused() {
-    let h = Home::new();
-    run_ok(h.poof().arg("cconfig"));
+    let h = Home::after(&["cconfig"]);
     let docs = h.home().join("docs");
     populate(&docs, &[("f", b"f".to_vec())]);
     h.add_path(&docs, "docs");
@@ -209,8 +205,7 @@ fn a_bucket_with_a_dot_dot_part_is_refused() {
 
 #[test]
 fn a_config_path_naming_a_device_fifo_or_huge_file_is_refused_in_one_line() {
-    let h = Home::new();
-    run_ok(h.poof().arg("cconfig"));
+    let h = Home::after(&["cconfig"]);
     let limit = Duration::from_secs(30);
     let fifo = h.scratch.path("fifo");
     run_ok(Command::new("mkfifo").arg(&fifo));

@@ -2,11 +2,11 @@
 //! named like temporary files (backed up, restored, never deleted), names of 238-255 bytes,
 //! and symbolic links in a restore's destination (never written through).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::harness::home::{populate, snapshot, Home, Snapshot};
-use crate::harness::{run, run_ok, CryptOpts, Scratch};
+use crate::harness::{assert_contains, run, run_ok, CryptOpts, Scratch};
 
 /// A user's files whose names look like the temporary files of other tools (and of poof's
 /// earlier versions): data like any other.
@@ -33,6 +33,24 @@ fn poof(s: &Scratch, command: &str, src: &Path, dst: &str) -> Output {
     run(s.poof().arg(command).arg("--no-progress").arg(src).arg(dst))
 }
 
+/// [`poof`], which must succeed; its stderr.
+fn poof_ok(s: &Scratch, command: &str, src: &Path, dst: &str) -> String {
+    let out = poof(s, command, src, dst);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+/// A scratch folder with `src/b.txt` and a `dst` holding [`lookalike_files`] of `mine`.
+fn b_txt_to_lookalikes() -> (Scratch, PathBuf, PathBuf, Snapshot) {
+    let s = Scratch::new();
+    let src = s.path("src");
+    populate(&src, &[("b.txt", b"b".to_vec())]);
+    let dst = s.path("dst");
+    let mine = populate(&dst, &lookalike_files(b"mine"));
+    (s, src, dst, mine)
+}
+
 /// The lookalikes (with `content` as their bytes), and `a.txt`.
 fn lookalike_files(content: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     let mut files: Vec<_> = LOOKALIKES.iter().map(|n| (*n, content.to_vec())).collect();
@@ -44,12 +62,12 @@ fn lookalike_files(content: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
 fn assert_link_refused(out: &Output, link: &Path, outside: &Path, before: &Snapshot) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
+    assert_contains(
+        &err,
+        &format!(
             "refusing to write through the symbolic link {}",
             link.display()
-        )),
-        "{err}"
+        ),
     );
     assert_eq!(
         &snapshot(outside),
@@ -67,29 +85,21 @@ fn files_named_like_temporary_files_are_backed_up_and_read_by_rclone() {
     let s = local_crypt();
     let src = s.path("src");
     let files = populate(&src, &lookalike_files(b"the user's draft"));
-    let out = poof(&s, "sync", &src, "c:");
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "sync", &src, "c:");
     let restored = s.path("rclone-out");
     run_ok(s.rclone().arg("copy").arg("c:").arg(&restored));
     assert_eq!(snapshot(&restored), files);
     // And back: poof restores them from what it wrote.
     let back = s.path("poof-out");
-    let out = poof(&s, "copy", Path::new("c:"), &back.display().to_string());
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "copy", Path::new("c:"), &back.display().to_string());
     assert_eq!(snapshot(&back), files);
 }
 
 #[test]
 fn files_named_like_temporary_files_are_never_deleted_by_copy_or_sync() {
-    let s = Scratch::new();
     // copy: the destination's lookalikes are not in the source; copy deletes nothing.
-    let src = s.path("src");
-    populate(&src, &[("b.txt", b"b".to_vec())]);
-    let dst = s.path("dst");
-    let mine = populate(&dst, &lookalike_files(b"mine"));
-    let out = poof(&s, "copy", &src, &dst.display().to_string());
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (s, src, dst, mine) = b_txt_to_lookalikes();
+    let err = poof_ok(&s, "copy", &src, &dst.display().to_string());
     assert!(!err.contains("temporary files"), "{err}");
     let after = snapshot(&dst);
     for (name, file) in &mine {
@@ -98,30 +108,21 @@ fn files_named_like_temporary_files_are_never_deleted_by_copy_or_sync() {
     // sync: the lookalikes are in the source too, so the destination keeps them.
     let src2 = s.path("src2");
     let files = populate(&src2, &lookalike_files(b"in the source"));
-    let out = poof(&s, "sync", &src2, &dst.display().to_string());
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let err = poof_ok(&s, "sync", &src2, &dst.display().to_string());
     assert!(!err.contains("temporary files"), "{err}");
     assert_eq!(snapshot(&dst), files, "{err}");
     // Again, nothing to do: still all there.
-    let out = poof(&s, "sync", &src2, &dst.display().to_string());
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "sync", &src2, &dst.display().to_string());
     assert_eq!(snapshot(&dst), files);
 }
 
 #[test]
 fn a_dead_temporary_file_of_poof_is_removed_and_said_apart() {
-    let s = Scratch::new();
-    let src = s.path("src");
-    populate(&src, &[("b.txt", b"b".to_vec())]);
-    let dst = s.path("dst");
-    populate(&dst, &lookalike_files(b"mine"));
+    let (s, src, dst, _) = b_txt_to_lookalikes();
     // What a killed poof leaves: a name only poof makes.
     let dead = dst.join("sub").join(poof::remote::local::temp_name());
     std::fs::write(&dead, b"half a file").unwrap();
-    let out = poof(&s, "copy", &src, &dst.display().to_string());
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let err = poof_ok(&s, "copy", &src, &dst.display().to_string());
     assert!(!dead.exists(), "{err}");
     assert!(
         err.contains("removed 1 temporary files left by interrupted runs"),
@@ -134,9 +135,7 @@ fn a_dead_temporary_file_of_poof_is_removed_and_said_apart() {
 
 #[test]
 fn download_to_never_deletes_files_named_like_temporary_files() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
-    run_ok(h.poof().arg("econfig"));
+    let h = Home::configured();
     let docs = h.home().join("docs");
     let files = populate(&docs, &lookalike_files(b"backed up"));
     h.add_path(&docs, "docs");
@@ -173,12 +172,10 @@ fn names_of_238_to_255_bytes_sync_local_to_local_and_back() {
         .collect();
     let files = populate(&src, &spec);
     let dst = s.path("dst");
-    let out = poof(&s, "sync", &src, &dst.display().to_string());
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "sync", &src, &dst.display().to_string());
     assert_eq!(snapshot(&dst), files);
     let back = s.path("back");
-    let out = poof(&s, "sync", &dst, &back.display().to_string());
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "sync", &dst, &back.display().to_string());
     assert_eq!(snapshot(&back), files);
     // rclone copies them too, and finds poof's copy identical.
     run_ok(s.rclone().arg("check").arg(&src).arg(&back));
@@ -221,8 +218,7 @@ fn sync_from_crypt_never_writes_through_a_link_in_the_destination() {
             ("top.txt", b"top".to_vec()),
         ],
     );
-    let out = poof(&s, "sync", &src, "c:");
-    assert!(out.status.success(), "{}", stderr(&out));
+    poof_ok(&s, "sync", &src, "c:");
     let dst = s.path("dst");
     let outside = s.path("outside");
     let before = populate(&outside, &[("keep", b"outside".to_vec())]);
@@ -237,9 +233,7 @@ fn sync_from_crypt_never_writes_through_a_link_in_the_destination() {
 
 /// A HOME with `docs` (`dir/x`, `top.txt`) backed up, and a folder `outside` with one file.
 fn backed_up_with_outside() -> (Home, std::path::PathBuf, Snapshot) {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
-    run_ok(h.poof().arg("econfig"));
+    let h = Home::configured();
     let docs = h.home().join("docs");
     populate(
         &docs,

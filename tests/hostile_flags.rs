@@ -98,9 +98,7 @@ fn copy_threads_are_bounded_by_the_files() {
 
 #[test]
 fn backup_summary_counts_a_folder_with_a_failed_transfer_as_failed() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
-    run_ok(h.poof().arg("econfig"));
+    let h = Home::configured();
     let docs = h.home().join("docs");
     // A 200-byte name encrypts to 333 base32 characters: more than the vault's file system
     // takes (255), so that one file fails to copy.

@@ -11,7 +11,10 @@ use std::process::Output;
 
 use crate::harness::home::{populate, snapshot, Home, Snapshot, LOCK_FILE};
 use crate::harness::s3::S3Server;
-use crate::harness::{pattern, rclone_bin, run, run_ok, write_private, CryptOpts, Scratch};
+use crate::harness::{
+    assert_contains, lines_starting, pattern, rclone_bin, run, run_expect, run_ok, write_private,
+    CryptOpts, Scratch,
+};
 
 /// A few files of the user: small, multi-block, nested, empty.
 fn user_files() -> Vec<(&'static str, Vec<u8>)> {
@@ -23,6 +26,13 @@ fn user_files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// `poof <command>`, which must exit 1 with one line on stderr; that line.
+fn one_line_error(h: &Home, command: &str) -> String {
+    let (_, err) = run_expect(h.poof().arg(command), 1);
+    assert_eq!(err.lines().count(), 1, "{command}: {err}");
+    err
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -32,10 +42,7 @@ fn stderr(out: &Output) -> String {
 fn assert_refused(out: &Output, needle: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    let refusals: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("poof: refused:"))
-        .collect();
+    let refusals = lines_starting(&err, "poof: refused:");
     assert_eq!(refusals.len(), 1, "{err}");
     assert!(refusals[0].contains(needle), "{err}");
     assert!(refusals[0].contains("nothing changed"), "{err}");
@@ -44,9 +51,7 @@ fn assert_refused(out: &Output, needle: &str) {
 /// A HOME set up as a user would: `config`, `econfig`, and a folder `docs` with
 /// [`user_files`] added to poof.conf.
 fn set_up() -> (Home, Snapshot) {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
-    run_ok(h.poof().arg("econfig"));
+    let h = Home::configured();
     let docs = h.home().join("docs");
     let files = populate(&docs, &user_files());
     h.add_path(&docs, "docs");
@@ -201,10 +206,7 @@ fn download_with_wrong_keys_leaves_the_local_folder_untouched() {
     let out = run(h.poof().arg("download"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    let refusals: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("poof: refused:"))
-        .collect();
+    let refusals = lines_starting(&err, "poof: refused:");
     assert_eq!(refusals.len(), 2, "{err}");
     assert!(
         refusals.iter().all(|l| l.contains("wrong password")),
@@ -228,13 +230,8 @@ fn verify_reports_wrong_keys() {
         })
         .collect();
     write_private(&rc_path, &wrong);
-    let out = run(h.poof().arg("verify"));
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("crypt keys decrypt existing backup? - WRONG_KEYS"),
-        "{stdout}"
-    );
+    let (stdout, _) = run_expect(h.poof().arg("verify"), 1);
+    assert_contains(&stdout, "crypt keys decrypt existing backup? - WRONG_KEYS");
 }
 
 #[test]
@@ -296,10 +293,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     lock.try_lock().unwrap();
     std::fs::write(h.confdir().join(LOCK_FILE), "4242\n").unwrap();
     for command in ["backup", "upload", "download"] {
-        let out = run(h.poof().arg(command));
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
-        assert_eq!(err.lines().count(), 1, "{command}: {err}");
+        let err = one_line_error(&h, command);
         assert!(
             err.starts_with(&format!(
                 "poof: error: another poof is running on {} (pid 4242)",
@@ -322,12 +316,12 @@ fn a_missing_folder_is_skipped_with_a_warning() {
     let out = run(h.poof().arg("backup"));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
+    assert_contains(
+        &err,
+        &format!(
             "poof: warning: skipping {} -> poof-crypt:usb",
             gone.display()
-        )),
-        "{err}"
+        ),
     );
     assert!(err.contains("(1 skipped, 0 refused, 0 failed)"), "{err}");
     // The other folders were backed up.
@@ -400,14 +394,10 @@ fn backup_and_download_over_s3() {
     // Lose the local copy (but keep the folder), then restore it.
     std::fs::remove_dir_all(&docs).unwrap();
     std::fs::create_dir(&docs).unwrap();
-    let out = run(poof().arg("download"));
-    assert!(out.status.success(), "{}", stderr(&out));
+    run_ok(poof().arg("download"));
     assert_eq!(snapshot(&docs), files);
     let out = run_ok(poof().arg("verify"));
-    assert!(
-        out.contains("crypt keys decrypt existing backup? - OK"),
-        "{out}"
-    );
+    assert_contains(&out, "crypt keys decrypt existing backup? - OK");
 }
 
 #[test]
@@ -492,10 +482,7 @@ fn broken_config_is_one_line_and_nothing_is_synced() {
     ] {
         write_private(&path, text);
         for command in ["backup", "upload", "download"] {
-            let out = run(h.poof().arg(command));
-            let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{command}: {err}");
-            assert_eq!(err.lines().count(), 1, "{command}: {err}");
+            let err = one_line_error(&h, command);
             assert!(
                 err.contains(&path.display().to_string()) && err.contains(needle),
                 "{command}: {err}"

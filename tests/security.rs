@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::harness::s3::{S3Server, SECRET_KEY};
-use crate::harness::{pattern, run, run_ok, CryptOpts, Scratch};
+use crate::harness::{pattern, run, run_ok, spawn, CryptOpts, Scratch};
 
 /// Crypt options with two passwords (the salt too is a secret).
 fn opts() -> CryptOpts {
@@ -187,14 +187,9 @@ fn setup_files_are_private_and_printed_masked() {
 #[test]
 fn obscure_reads_the_password_from_stdin() {
     for args in [&[][..], &["-"][..]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_poof"))
-            .arg("obscure")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let mut obscure = Command::new(env!("CARGO_BIN_EXE_poof"));
+        obscure.arg("obscure").args(args).stdin(Stdio::piped());
+        let mut child = spawn(&mut obscure, Stdio::piped);
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().expect("stdin");

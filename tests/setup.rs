@@ -111,8 +111,7 @@ fn cconfig_writes_an_encrypted_vault_that_rclone_reads_the_same_way() {
 
 #[test]
 fn econfig_adds_a_crypt_remote_once_and_cryptoggle_switches() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
+    let h = Home::after(&["config"]);
     assert_eq!(h.poof_conf()["remote"], "poof-backup");
     let out = run_ok(h.poof().arg("econfig"));
     assert!(out.contains("password  = "), "{out}");
@@ -150,8 +149,7 @@ fn econfig_adds_a_crypt_remote_once_and_cryptoggle_switches() {
 
 #[test]
 fn broken_poof_conf_is_one_line_naming_file_and_key() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
+    let h = Home::after(&["config"]);
     let path = h.confdir().join("poof.conf");
     for (text, needle) in [
         ("{\"bucket\": ", "invalid JSON"),
@@ -175,8 +173,7 @@ fn broken_poof_conf_is_one_line_naming_file_and_key() {
 
 #[test]
 fn world_writable_config_is_refused() {
-    let h = Home::new();
-    run_ok(h.poof().arg("config"));
+    let h = Home::after(&["config"]);
     let path = h.confdir().join("poof.conf");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = run(h.poof().arg("config"));
@@ -186,8 +183,7 @@ fn world_writable_config_is_refused() {
 
 #[test]
 fn lconfig_dry_run_shows_the_schedule_and_changes_nothing() {
-    let h = Home::new();
-    run_ok(h.poof().arg("cconfig"));
+    let h = Home::after(&["cconfig"]);
     let out = run_ok(
         h.poof()
             .env("POOF_SCHEDULER", "systemd")
@@ -203,8 +199,7 @@ fn lconfig_dry_run_shows_the_schedule_and_changes_nothing() {
 
 #[test]
 fn neuter_needs_yes_without_a_terminal_and_then_removes_the_config() {
-    let h = Home::new();
-    run_ok(h.poof().arg("cconfig"));
+    let h = Home::after(&["cconfig"]);
     let out = run(h.poof().env("POOF_SCHEDULER", "systemd").arg("neuter"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));

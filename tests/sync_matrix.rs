@@ -198,30 +198,18 @@ fn rclone_writes_every_option_set_and_poof_restores() {
 
 #[test]
 fn plain_s3_both_ways_with_modification_times() {
-    let s = Scratch::new();
+    let (s, _server) = S3Server::scratch();
     write_tree(&s.path("src"));
-    let server = S3Server::start(&s.path("s3"), &["bucket"]);
-    s.write_config(&server.section("s3"));
     run_ok(
         s.poof()
             .args(["sync", "--no-progress"])
             .arg(s.path("src"))
             .arg("s3:bucket/poof"),
     );
-    run_ok(
-        s.rclone()
-            .arg("copy")
-            .arg("s3:bucket/poof")
-            .arg(s.path("by-rclone")),
-    );
+    s.rclone_ok("copy", "s3:bucket/poof", s.path("by-rclone"));
     assert_same_tree(&s.path("src"), &s.path("by-rclone"), "poof -> s3 -> rclone");
 
-    run_ok(
-        s.rclone()
-            .arg("sync")
-            .arg(s.path("src"))
-            .arg("s3:bucket/rclone"),
-    );
+    s.rclone_ok("sync", s.path("src"), "s3:bucket/rclone");
     run_ok(
         s.poof()
             .args(["sync", "--no-progress"])

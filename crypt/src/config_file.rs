@@ -32,7 +32,7 @@
 //! ```
 
 use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::GeneralPurpose;
 use base64::Engine as _;
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
@@ -66,13 +66,7 @@ const TAG_SIZE: usize = 16;
 const MIN_PAYLOAD_SIZE: usize = NONCE_SIZE + TAG_SIZE;
 
 /// Standard base64 with padding; like rclone, stray bits in the last character are accepted.
-const ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(true)
-        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
-        .with_decode_allow_trailing_bits(true),
-);
+const ENGINE: GeneralPurpose = crate::obscure::rclone_base64(&alphabet::STANDARD, true);
 
 /// What the first significant line of a config file says.
 enum Kind<'a> {

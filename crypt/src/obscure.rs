@@ -12,7 +12,7 @@
 //! ```
 
 use aes::cipher::{KeyIvInit, StreamCipher};
-use base64::alphabet;
+use base64::alphabet::{self, Alphabet};
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use rand::RngCore;
@@ -37,13 +37,25 @@ type ObscureCipher = ctr::Ctr128BE<aes::Aes256>;
 
 /// base64url without padding, as rclone writes it. Decoding refuses `=` and, like rclone,
 /// accepts non-zero trailing bits in the last character.
-const ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(true),
-);
+const ENGINE: GeneralPurpose = rclone_base64(&alphabet::URL_SAFE, false);
+
+/// base64 as rclone writes it in `alphabet`, with `=` padding or without; decoding requires
+/// exactly that padding and, like rclone, accepts non-zero trailing bits in the last character.
+/// Shared by obscured values and encrypted config files.
+pub(crate) const fn rclone_base64(alphabet: &'static Alphabet, padded: bool) -> GeneralPurpose {
+    let padding = if padded {
+        DecodePaddingMode::RequireCanonical
+    } else {
+        DecodePaddingMode::RequireNone
+    };
+    GeneralPurpose::new(
+        alphabet,
+        GeneralPurposeConfig::new()
+            .with_encode_padding(padded)
+            .with_decode_padding_mode(padding)
+            .with_decode_allow_trailing_bits(true),
+    )
+}
 
 /// Obscures `plain` the way `rclone obscure` does, with a fresh random IV.
 ///

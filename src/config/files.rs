@@ -191,6 +191,14 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Test helper: writes `text` to a new file at `path` with permission bits `mode` (0o666 makes
+/// the world-writable config every reader of config files must refuse).
+#[cfg(test)]
+pub(crate) fn write_with_mode(path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,8 +249,7 @@ mod tests {
     fn world_writable_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("conf");
-        std::fs::write(&path, "x").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_with_mode(&path, "x", 0o666);
         let err = read_private(&path).unwrap_err().to_string();
         assert!(err.contains("writable by every user"), "{err}");
     }

@@ -890,12 +890,37 @@ mod tests {
         config.section(section)?.get(key)
     }
 
-    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
-        pairs
+    /// Parses `text` and checks each `(key, value)` of `section`.
+    fn assert_values(text: &str, section: &str, expected: &[(&str, &str)]) {
+        let config = parse(text);
+        for (key, want) in expected {
+            assert_eq!(
+                value(&config, section, key),
+                Some(*want),
+                "[{section}] {key}"
+            );
+        }
+    }
+
+    /// Parses `text`, which must fail with an error whose kind matches the pattern, and
+    /// returns the error for further checks.
+    macro_rules! parse_err_matching {
+        ($text:expr, $($kind:tt)+) => {{
+            let text = $text;
+            let err = parse_err(text);
+            assert!(matches!(err.kind(), $($kind)+), "{text:?}: {err:?}");
+            err
+        }};
+    }
+
+    /// `config` after the environment `pairs` (name, value) are applied to it.
+    fn with_env(mut config: RcloneConfig, pairs: &[(&str, &str)]) -> RcloneConfig {
+        let vars: Vec<_> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<Vec<_>>()
-            .into_iter()
+            .collect();
+        config.apply_env_overrides(vars.into_iter());
+        config
     }
 
     #[test]
@@ -911,16 +936,16 @@ mod tests {
 
     #[test]
     fn whitespace_around_key_and_value_trimmed() {
-        let config = parse("  [a]  \r\n\t key  =   v a l \t\r\nx\t=\tv\tw\t\ny =\u{a0}1\u{a0}\n");
-        assert_eq!(value(&config, "a", "key"), Some("v a l"));
-        assert_eq!(value(&config, "a", "x"), Some("v\tw"));
-        assert_eq!(value(&config, "a", "y"), Some("1"));
+        assert_values(
+            "  [a]  \r\n\t key  =   v a l \t\r\nx\t=\tv\tw\t\ny =\u{a0}1\u{a0}\n",
+            "a",
+            &[("key", "v a l"), ("x", "v\tw"), ("y", "1")],
+        );
     }
 
     #[test]
     fn leading_bom_ignored() {
-        let config = parse("\u{feff}[a]\ntype = local\n");
-        assert_eq!(value(&config, "a", "type"), Some("local"));
+        assert_values("\u{feff}[a]\ntype = local\n", "a", &[("type", "local")]);
     }
 
     #[test]
@@ -932,9 +957,11 @@ mod tests {
 
     #[test]
     fn no_inline_comments() {
-        let config = parse("[a]\nx = v # c\ny = v ; c\n");
-        assert_eq!(value(&config, "a", "x"), Some("v # c"));
-        assert_eq!(value(&config, "a", "y"), Some("v ; c"));
+        assert_values(
+            "[a]\nx = v # c\ny = v ; c\n",
+            "a",
+            &[("x", "v # c"), ("y", "v ; c")],
+        );
     }
 
     #[test]
@@ -946,67 +973,72 @@ mod tests {
 
     #[test]
     fn split_at_first_equals_or_colon() {
-        let config = parse("[a]\nx: a = b\ny = a: b\nz:=w\nmy key = v\nw = a = b\n");
-        assert_eq!(value(&config, "a", "x"), Some("a = b"));
-        assert_eq!(value(&config, "a", "y"), Some("a: b"));
-        assert_eq!(value(&config, "a", "z"), Some("=w"));
-        assert_eq!(value(&config, "a", "my key"), Some("v"));
-        assert_eq!(value(&config, "a", "w"), Some("a = b"));
+        assert_values(
+            "[a]\nx: a = b\ny = a: b\nz:=w\nmy key = v\nw = a = b\n",
+            "a",
+            &[
+                ("x", "a = b"),
+                ("y", "a: b"),
+                ("z", "=w"),
+                ("my key", "v"),
+                ("w", "a = b"),
+            ],
+        );
     }
 
     #[test]
     fn empty_value_allowed() {
-        let config = parse("[a]\nx =\ny= \n");
-        assert_eq!(value(&config, "a", "x"), Some(""));
-        assert_eq!(value(&config, "a", "y"), Some(""));
+        assert_values("[a]\nx =\ny= \n", "a", &[("x", ""), ("y", "")]);
     }
 
     #[test]
     fn backtick_quotes_to_last_backtick() {
-        let config = parse("[a]\nx = `  sp  `\ny = `a` b\nz = ```a```\nw = ``\nv = `a\"\"\"b`\n");
-        assert_eq!(value(&config, "a", "x"), Some("  sp  "));
-        assert_eq!(value(&config, "a", "y"), Some("a"));
-        assert_eq!(value(&config, "a", "z"), Some("``a``"));
-        assert_eq!(value(&config, "a", "w"), Some(""));
-        assert_eq!(value(&config, "a", "v"), Some("a\"\"\"b"));
+        assert_values(
+            "[a]\nx = `  sp  `\ny = `a` b\nz = ```a```\nw = ``\nv = `a\"\"\"b`\n",
+            "a",
+            &[
+                ("x", "  sp  "),
+                ("y", "a"),
+                ("z", "``a``"),
+                ("w", ""),
+                ("v", "a\"\"\"b"),
+            ],
+        );
     }
 
     #[test]
     fn unclosed_backtick_is_error() {
-        let err = parse_err("[a]\ntype = local\nsecret = `hunter2\n");
-        assert!(matches!(
-            err.kind(),
+        let err = parse_err_matching!(
+            "[a]\ntype = local\nsecret = `hunter2\n",
             ConfigErrorKind::UnclosedQuote { line: 3, key } if key == "secret"
-        ));
+        );
         assert!(!err.to_string().contains("hunter2"));
     }
 
     #[test]
     fn triple_quotes_to_last_triple_or_literal() {
-        let config = parse(
+        assert_values(
             "[a]\nx = \"\"\"a\"\"\" b\ny = \"\"\"\"a\"\"\"\"\nz = \"\"\"a\nw = \"\"\"\"\"\"\n",
+            "a",
+            &[("x", "a"), ("y", "\"a\""), ("z", "\"\"\"a"), ("w", "")],
         );
-        assert_eq!(value(&config, "a", "x"), Some("a"));
-        assert_eq!(value(&config, "a", "y"), Some("\"a\""));
-        assert_eq!(value(&config, "a", "z"), Some("\"\"\"a"));
-        assert_eq!(value(&config, "a", "w"), Some(""));
     }
 
     #[test]
     fn double_and_single_quotes_are_literal() {
-        let config = parse("[a]\nx = \"q\"\ny = 'q'\nz = \"\"\n");
-        assert_eq!(value(&config, "a", "x"), Some("\"q\""));
-        assert_eq!(value(&config, "a", "y"), Some("'q'"));
-        assert_eq!(value(&config, "a", "z"), Some("\"\""));
+        assert_values(
+            "[a]\nx = \"q\"\ny = 'q'\nz = \"\"\n",
+            "a",
+            &[("x", "\"q\""), ("y", "'q'"), ("z", "\"\"")],
+        );
     }
 
     #[test]
     fn duplicate_section_names_both_lines() {
-        let err = parse_err("[a]\nx = 1\n\n[b]\n[a]\ny = 2\n");
-        assert!(matches!(
-            err.kind(),
+        let err = parse_err_matching!(
+            "[a]\nx = 1\n\n[b]\n[a]\ny = 2\n",
             ConfigErrorKind::DuplicateSection { section, first_line: 1, line: 5 } if section == "a"
-        ));
+        );
         let msg = err.to_string();
         assert!(
             msg.contains("line 5") && msg.contains("line 1") && msg.contains("[a]"),
@@ -1018,13 +1050,11 @@ mod tests {
 
     #[test]
     fn duplicate_key_names_both_lines_without_values() {
-        let err =
-            parse_err("[c]\npassword = first-secret\ntype = crypt\npassword = other-secret\n");
-        assert!(matches!(
-            err.kind(),
+        let err = parse_err_matching!(
+            "[c]\npassword = first-secret\ntype = crypt\npassword = other-secret\n",
             ConfigErrorKind::DuplicateKey { section, key, first_line: 2, line: 4 }
                 if section == "c" && key == "password"
-        ));
+        );
         let msg = err.to_string();
         assert!(msg.contains("line 4") && msg.contains("line 2") && msg.contains("[c]"));
         assert!(!msg.contains("secret\""), "{msg}");
@@ -1033,78 +1063,60 @@ mod tests {
 
     #[test]
     fn same_key_in_two_sections_is_fine() {
-        let config = parse("[a]\ntype = local\n[b]\ntype = s3\n");
-        assert_eq!(value(&config, "a", "type"), Some("local"));
-        assert_eq!(value(&config, "b", "type"), Some("s3"));
+        let text = "[a]\ntype = local\n[b]\ntype = s3\n";
+        assert_values(text, "a", &[("type", "local")]);
+        assert_values(text, "b", &[("type", "s3")]);
     }
 
     #[test]
     fn sections_and_keys_are_case_sensitive() {
-        let config = parse("[A]\ntype = local\n[a]\nKEY = 1\nkey = 2\n");
-        assert_eq!(value(&config, "a", "KEY"), Some("1"));
-        assert_eq!(value(&config, "a", "key"), Some("2"));
-        assert_eq!(value(&config, "A", "type"), Some("local"));
-        assert!(value(&config, "A", "TYPE").is_none());
+        let text = "[A]\ntype = local\n[a]\nKEY = 1\nkey = 2\n";
+        assert_values(text, "a", &[("KEY", "1"), ("key", "2")]);
+        assert_values(text, "A", &[("type", "local")]);
+        assert!(value(&parse(text), "A", "TYPE").is_none());
     }
 
     #[test]
     fn key_before_any_section_is_error() {
-        let err = parse_err("# c\ntop = 1\n[a]\n");
-        assert!(matches!(
-            err.kind(),
+        parse_err_matching!(
+            "# c\ntop = 1\n[a]\n",
             ConfigErrorKind::KeyOutsideSection { line: 2, key } if key == "top"
-        ));
+        );
     }
 
     #[test]
     fn line_without_separator_is_error_without_its_text() {
-        let err = parse_err("[a]\ntype = local\nhunter2\n");
-        assert!(matches!(
-            err.kind(),
+        let err = parse_err_matching!(
+            "[a]\ntype = local\nhunter2\n",
             ConfigErrorKind::MissingSeparator { line: 3 }
-        ));
+        );
         assert!(!err.to_string().contains("hunter2"));
     }
 
     #[test]
-    fn continuation_line_is_error() {
-        let err = parse_err("[a]\nx = line1 \\\n  line2\n");
-        assert!(matches!(
-            err.kind(),
-            ConfigErrorKind::MissingSeparator { line: 3 }
-        ));
-    }
-
-    #[test]
-    fn empty_key_is_error() {
-        for text in ["[a]\n= v\n", "[a]\n  : v\n"] {
-            assert!(matches!(
-                parse_err(text).kind(),
-                ConfigErrorKind::EmptyKey { line: 2 }
-            ));
-        }
-    }
-
-    #[test]
-    fn unclosed_section_header_is_error() {
-        for text in ["[a] trailing\n", "[a\n", "[b = c\n", "[a] # comment\n"] {
-            assert!(
-                matches!(
-                    parse_err(text).kind(),
-                    ConfigErrorKind::UnclosedSection { line: 1 }
-                ),
-                "{text}"
-            );
-        }
-    }
-
-    #[test]
-    fn empty_section_name_is_error() {
-        for text in ["[]\n", "[   ]\n"] {
-            assert!(matches!(
-                parse_err(text).kind(),
-                ConfigErrorKind::EmptySectionName { line: 1 }
-            ));
+    fn malformed_lines_are_errors_naming_their_line() {
+        let cases = [
+            // A continuation line is not joined to the line before.
+            (
+                "[a]\nx = line1 \\\n  line2\n",
+                "MissingSeparator { line: 3 }",
+            ),
+            // Line numbers count CRLF lines.
+            (
+                "[a]\r\nx = 1\r\n\r\nbad\r\n",
+                "MissingSeparator { line: 4 }",
+            ),
+            ("[a]\n= v\n", "EmptyKey { line: 2 }"),
+            ("[a]\n  : v\n", "EmptyKey { line: 2 }"),
+            ("[a] trailing\n", "UnclosedSection { line: 1 }"),
+            ("[a\n", "UnclosedSection { line: 1 }"),
+            ("[b = c\n", "UnclosedSection { line: 1 }"),
+            ("[a] # comment\n", "UnclosedSection { line: 1 }"),
+            ("[]\n", "EmptySectionName { line: 1 }"),
+            ("[   ]\n", "EmptySectionName { line: 1 }"),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(format!("{:?}", parse_err(text).kind()), kind, "{text:?}");
         }
     }
 
@@ -1119,15 +1131,6 @@ mod tests {
     fn section_without_keys_exists() {
         let config = parse("[a]\ntype = local\n[b]\n");
         assert_eq!(config.section("b").unwrap().entries().count(), 0);
-    }
-
-    #[test]
-    fn error_line_numbers_count_crlf_lines() {
-        let err = parse_err("[a]\r\nx = 1\r\n\r\nbad\r\n");
-        assert!(matches!(
-            err.kind(),
-            ConfigErrorKind::MissingSeparator { line: 4 }
-        ));
     }
 
     #[test]
@@ -1335,74 +1338,95 @@ mod tests {
 
     #[test]
     fn env_override_replaces_existing_key_keeping_its_case() {
-        let mut config = parse("[s3]\ntype = s3\nRegion = eu\n");
-        config.apply_env_overrides(env(&[("RCLONE_CONFIG_S3_REGION", "us")]));
+        let config = with_env(
+            parse("[s3]\ntype = s3\nRegion = eu\n"),
+            &[("RCLONE_CONFIG_S3_REGION", "us")],
+        );
         assert_eq!(config.to_ini(), "[s3]\ntype = s3\nRegion = us\n\n");
     }
 
-    #[test]
-    fn env_override_adds_missing_key_in_lower_case() {
-        let mut config = parse("[s3]\ntype = s3\n");
-        config.apply_env_overrides(env(&[("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", "K")]));
-        assert_eq!(value(&config, "s3", "secret_access_key"), Some("K"));
-    }
+    /// One environment case: what it shows, the config text, the variables, the
+    /// `(section, key, value)` triples expected afterwards and the number of sections.
+    type EnvCase = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static [(&'static str, &'static str, &'static str)],
+        usize,
+    );
 
     #[test]
-    fn env_override_uses_upper_case_name_unchanged() {
-        // Checked with rclone: remote `my-remote` reads RCLONE_CONFIG_MY-REMOTE_*, not MY_REMOTE.
-        let mut config = parse("[my-remote]\ntype = alias\nremote = /a\n[My.R x]\nremote = /a\n");
-        config.apply_env_overrides(env(&[
-            ("RCLONE_CONFIG_MY_REMOTE_REMOTE", "/wrong"),
-            ("RCLONE_CONFIG_MY-REMOTE_REMOTE", "/b"),
-            ("RCLONE_CONFIG_MY.R X_REMOTE", "/c"),
-        ]));
-        assert_eq!(value(&config, "my-remote", "remote"), Some("/b"));
-        assert_eq!(value(&config, "My.R x", "remote"), Some("/c"));
-        assert!(config.section("my_remote").is_none());
-    }
-
-    #[test]
-    fn env_override_names_are_case_sensitive() {
-        let mut config = parse("[lower]\nremote = /a\n");
-        config.apply_env_overrides(env(&[
-            ("RCLONE_CONFIG_lower_REMOTE", "/b"),
-            ("RCLONE_CONFIG_LOWER_remote", "/c"),
-            ("rclone_config_LOWER_REMOTE", "/d"),
-        ]));
-        assert_eq!(value(&config, "lower", "remote"), Some("/a"));
-    }
-
-    #[test]
-    fn env_type_defines_new_remote_in_lower_case() {
-        let mut config = parse("[a]\ntype = local\n");
-        config.apply_env_overrides(env(&[
-            ("RCLONE_CONFIG_NEWR_REMOTE", "/d3"),
-            ("RCLONE_CONFIG_NEWR_TYPE", "alias"),
-        ]));
-        assert_eq!(value(&config, "newr", "type"), Some("alias"));
-        assert_eq!(value(&config, "newr", "remote"), Some("/d3"));
-        assert_eq!(config.sections().count(), 2);
-    }
-
-    #[test]
-    fn env_without_type_defines_no_remote() {
-        let mut config = RcloneConfig::default();
-        config.apply_env_overrides(env(&[
-            ("RCLONE_CONFIG_GHOST_REMOTE", "/x"),
-            ("RCLONE_CONFIG_PASS", "pw"),
-            ("RCLONE_CONFIG_DIR", "/etc"),
-            ("RCLONE_CONFIG__TYPE", "local"),
-            ("HOME", "/root"),
-        ]));
-        assert_eq!(config.sections().count(), 0);
-    }
-
-    #[test]
-    fn env_override_applies_to_every_matching_section() {
-        let mut config = parse("[a]\ntype = local\n[a_b]\ntype = local\n");
-        config.apply_env_overrides(env(&[("RCLONE_CONFIG_A_B_C", "1")]));
-        assert_eq!(value(&config, "a", "b_c"), Some("1"));
-        assert_eq!(value(&config, "a_b", "c"), Some("1"));
+    fn env_overrides_name_sections_and_keys_as_rclone_does() {
+        let cases: [EnvCase; 6] = [
+            (
+                "a missing key is added in lower case",
+                "[s3]\ntype = s3\n",
+                &[("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", "K")],
+                &[("s3", "secret_access_key", "K")],
+                1,
+            ),
+            (
+                // Checked with rclone: remote `my-remote` reads RCLONE_CONFIG_MY-REMOTE_*, not
+                // MY_REMOTE (which would define no remote `my_remote`: two sections stay).
+                "the upper-case remote name is used unchanged",
+                "[my-remote]\ntype = alias\nremote = /a\n[My.R x]\nremote = /a\n",
+                &[
+                    ("RCLONE_CONFIG_MY_REMOTE_REMOTE", "/wrong"),
+                    ("RCLONE_CONFIG_MY-REMOTE_REMOTE", "/b"),
+                    ("RCLONE_CONFIG_MY.R X_REMOTE", "/c"),
+                ],
+                &[("my-remote", "remote", "/b"), ("My.R x", "remote", "/c")],
+                2,
+            ),
+            (
+                "variable names are case sensitive",
+                "[lower]\nremote = /a\n",
+                &[
+                    ("RCLONE_CONFIG_lower_REMOTE", "/b"),
+                    ("RCLONE_CONFIG_LOWER_remote", "/c"),
+                    ("rclone_config_LOWER_REMOTE", "/d"),
+                ],
+                &[("lower", "remote", "/a")],
+                1,
+            ),
+            (
+                "a TYPE variable defines a new remote in lower case",
+                "[a]\ntype = local\n",
+                &[
+                    ("RCLONE_CONFIG_NEWR_REMOTE", "/d3"),
+                    ("RCLONE_CONFIG_NEWR_TYPE", "alias"),
+                ],
+                &[("newr", "type", "alias"), ("newr", "remote", "/d3")],
+                2,
+            ),
+            (
+                "without a TYPE variable no remote is defined",
+                "",
+                &[
+                    ("RCLONE_CONFIG_GHOST_REMOTE", "/x"),
+                    ("RCLONE_CONFIG_PASS", "pw"),
+                    ("RCLONE_CONFIG_DIR", "/etc"),
+                    ("RCLONE_CONFIG__TYPE", "local"),
+                    ("HOME", "/root"),
+                ],
+                &[],
+                0,
+            ),
+            (
+                "an override applies to every matching section",
+                "[a]\ntype = local\n[a_b]\ntype = local\n",
+                &[("RCLONE_CONFIG_A_B_C", "1")],
+                &[("a", "b_c", "1"), ("a_b", "c", "1")],
+                2,
+            ),
+        ];
+        for (what, text, vars, expected, sections) in cases {
+            let config = with_env(parse(text), vars);
+            for (section, key, want) in expected {
+                assert_eq!(value(&config, section, key), Some(*want), "{what}");
+            }
+            assert_eq!(config.sections().count(), sections, "{what}");
+        }
     }
 
     #[test]
@@ -1412,12 +1436,10 @@ mod tests {
             ("RCLONE_CONFIG_X_B", "2\n[evil]"),
             ("RCLONE_CONFIG_X_A", "1"),
         ];
-        let mut one = RcloneConfig::default();
-        one.apply_env_overrides(env(&vars));
+        let one = with_env(RcloneConfig::default(), &vars);
         let mut reversed: Vec<_> = vars.to_vec();
         reversed.reverse();
-        let mut two = RcloneConfig::default();
-        two.apply_env_overrides(env(&reversed));
+        let two = with_env(RcloneConfig::default(), &reversed);
         assert_eq!(one.to_ini(), two.to_ini());
         assert_eq!(one.to_ini(), "[x]\ntype = local\na = 1\nb = 2 [evil]\n\n");
     }
@@ -1428,30 +1450,30 @@ mod tests {
         path
     }
 
-    #[test]
-    fn load_plain_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write_file(&dir, "rclone.conf", b"[a]\ntype = local\n");
-        let config = RcloneConfig::load(&path).unwrap();
-        assert_eq!(value(&config, "a", "type"), Some("local"));
-        let config = RcloneConfig::load_with_password(&path, Some("ignored")).unwrap();
-        assert_eq!(value(&config, "a", "type"), Some("local"));
+    /// Writes `text` encrypted with the password `pw`, as `rclone config encryption set` does.
+    fn write_sealed(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        write_file(dir, name, config_file::encrypt(text, "pw").as_bytes())
     }
 
     #[test]
-    fn load_encrypted_file_with_password() {
+    fn load_plain_file_and_encrypted_file_with_password() {
         let dir = tempfile::tempdir().unwrap();
-        let sealed = config_file::encrypt("[a]\ntype = local\n", "pw");
-        let path = write_file(&dir, "rclone.conf", sealed.as_bytes());
-        let config = RcloneConfig::load_with_password(&path, Some("pw")).unwrap();
-        assert_eq!(value(&config, "a", "type"), Some("local"));
+        let plain = write_file(&dir, "rclone.conf", b"[a]\ntype = local\n");
+        let sealed = write_sealed(&dir, "sealed.conf", "[a]\ntype = local\n");
+        let loaded = [
+            RcloneConfig::load(&plain),
+            RcloneConfig::load_with_password(&plain, Some("ignored")),
+            RcloneConfig::load_with_password(&sealed, Some("pw")),
+        ];
+        for config in loaded {
+            assert_eq!(value(&config.unwrap(), "a", "type"), Some("local"));
+        }
     }
 
     #[test]
     fn load_encrypted_file_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let sealed = config_file::encrypt("[a]\ntype = local\n", "pw");
-        let path = write_file(&dir, "enc.conf", sealed.as_bytes());
+        let path = write_sealed(&dir, "enc.conf", "[a]\ntype = local\n");
         let missing = RcloneConfig::load_with_password(&path, None).unwrap_err();
         assert!(matches!(missing.kind(), ConfigErrorKind::PasswordMissing));
         assert!(missing.to_string().contains("RCLONE_CONFIG_PASS"));
@@ -1468,8 +1490,7 @@ mod tests {
     #[test]
     fn load_encrypted_file_syntax_error_says_decrypted() {
         let dir = tempfile::tempdir().unwrap();
-        let sealed = config_file::encrypt("[a]\ntype = local\nbroken\n", "pw");
-        let path = write_file(&dir, "enc.conf", sealed.as_bytes());
+        let path = write_sealed(&dir, "enc.conf", "[a]\ntype = local\nbroken\n");
         let err = RcloneConfig::load_with_password(&path, Some("pw")).unwrap_err();
         assert!(matches!(
             err.kind(),
@@ -1493,8 +1514,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rclone.conf");
-        std::fs::write(&path, "[a]\ntype = local\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        crate::config::files::write_with_mode(&path, "[a]\ntype = local\n", 0o666);
         let err = RcloneConfig::load_with_password(&path, None).unwrap_err();
         assert!(matches!(err.kind(), ConfigErrorKind::WorldWritable));
         assert!(err.to_string().contains("writable by every user"), "{err}");

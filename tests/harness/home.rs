@@ -24,6 +24,20 @@ impl Home {
         Home { scratch }
     }
 
+    /// A fresh HOME after the poof `commands` (each without arguments, each succeeding).
+    pub fn after(commands: &[&str]) -> Home {
+        let h = Home::new();
+        for command in commands {
+            crate::harness::run_ok(h.poof().arg(command));
+        }
+        h
+    }
+
+    /// A fresh HOME after `poof config` and `poof econfig`: an encrypted vault, no folders yet.
+    pub fn configured() -> Home {
+        Home::after(&["config", "econfig"])
+    }
+
     pub fn home(&self) -> PathBuf {
         self.scratch.path("home")
     }

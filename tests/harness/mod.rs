@@ -6,8 +6,9 @@
 pub mod home;
 pub mod s3;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The real rclone binary installed by `scripts/rclone-peer.sh`.
 pub fn rclone_bin() -> PathBuf {
@@ -37,21 +38,48 @@ pub fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// Runs a command, asserting that it exits with `code`; returns its stdout and stderr as text.
+pub fn run_expect(cmd: &mut Command, code: i32) -> (String, String) {
+    let out = run(cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{cmd:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    (stdout, stderr)
+}
+
+/// Asserts that `text` (a command's output) contains `needle`, showing `text` otherwise.
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+}
+
 /// Runs a command and returns its raw output, whatever the status.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("spawn")
+}
+
+/// Starts `cmd` with its stdout and stderr from `output` (`Stdio::piped` to read them,
+/// `Stdio::null` to drop them); the caller sets stdin.
+pub fn spawn(cmd: &mut Command, output: fn() -> Stdio) -> Child {
+    cmd.stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
+/// The lines of `text` that start with `prefix`, e.g. the `poof: error:` lines of a stderr.
+pub fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
 }
 
 /// Runs a command to its end and returns its output, whatever the status; a command still
 /// running after `limit` (a poof reading a device without end, or starting threads without
 /// bound) is killed and fails the test.
 pub fn run_bounded(cmd: &mut Command, limit: std::time::Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn(cmd.stdin(Stdio::null()), Stdio::piped);
     let started = std::time::Instant::now();
     while child.try_wait().expect("wait").is_none() {
         if started.elapsed() > limit {
@@ -124,6 +152,11 @@ impl Scratch {
         let mut cmd = Command::new(rclone_bin());
         cmd.arg("--config").arg(self.config());
         cmd
+    }
+
+    /// `rclone <verb> <from> <to>` with this scratch's config, which must succeed; its stdout.
+    pub fn rclone_ok(&self, verb: &str, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> String {
+        run_ok(self.rclone().arg(verb).arg(from).arg(to))
     }
 
     /// A `poof --rcloneconf <ours> --confdir <scratch>/conf` command.

@@ -35,17 +35,15 @@ impl S3Server {
             std::fs::create_dir_all(dir.join(bucket)).expect("bucket folder");
         }
         let port = free_port();
-        let child = Command::new(rclone_bin())
+        let mut serve = Command::new(rclone_bin());
+        serve
             .args(["serve", "s3", "--config", "/dev/null", "--addr"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--auth-key")
             .arg(format!("{ACCESS_KEY},{SECRET_KEY}"))
             .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn rclone serve s3");
+            .stdin(Stdio::null());
+        let child = crate::harness::spawn(&mut serve, Stdio::null);
         let server = S3Server {
             child,
             port,
@@ -61,6 +59,15 @@ impl S3Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// A scratch folder whose rclone config has one remote `s3`, a plain S3 remote over a
+    /// server of the folder `s3/` holding the empty bucket `bucket`. Keep the server alive.
+    pub fn scratch() -> (super::Scratch, S3Server) {
+        let s = super::Scratch::new();
+        let server = S3Server::start(&s.path("s3"), &["bucket"]);
+        s.write_config(&server.section("s3"));
+        (s, server)
     }
 
     /// The endpoint URL.

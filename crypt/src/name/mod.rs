@@ -33,13 +33,58 @@
 //! assert_eq!(names.decrypt_file_name(&enc).unwrap(), "photos/2024/beach.jpg");
 //! ```
 
+/// Gives an enum of an rclone option's values its `as_str` (the value as rclone spells it),
+/// `Display`, and a `FromStr` that ignores case as rclone does and otherwise names the option
+/// and every value it takes. One table per option, so a value is spelled in one place.
+macro_rules! option_values {
+    ($ty:ident, $option:literal, $what:literal, { $($variant:ident => $value:literal),+ $(,)? }) => {
+        impl $ty {
+            #[doc = concat!("The value of rclone's `", $option, "` option that selects this ", $what, ".")]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $value,)+
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $ty {
+            type Err = String;
+
+            #[doc = concat!("Parses rclone's `", $option, "` values, ignoring case as rclone does.")]
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                [$($ty::$variant),+]
+                    .into_iter()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| crate::name::unknown_value($option, s, &[$($value),+]))
+            }
+        }
+    };
+}
+
+/// The error of an option value poof does not know: `unknown filename encryption "x":
+/// expected standard, obfuscate or off`.
+fn unknown_value(option: &str, given: &str, values: &[&str]) -> String {
+    let what = option.replace('_', " ");
+    let expected = match values.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    format!("unknown {what} {given:?}: expected {expected}")
+}
+
 mod eme;
 mod encoding;
 mod obfuscate;
 pub mod stored;
 
 use std::fmt;
-use std::str::FromStr;
 
 use aes::cipher::{generic_array::GenericArray, KeyInit};
 use aes::Aes256;
@@ -73,36 +118,11 @@ pub enum NameMode {
     Off,
 }
 
-impl NameMode {
-    /// The value of rclone's `filename_encryption` option that selects this mode.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NameMode::Standard => "standard",
-            NameMode::Obfuscate => "obfuscate",
-            NameMode::Off => "off",
-        }
-    }
-}
-
-impl fmt::Display for NameMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for NameMode {
-    type Err = String;
-
-    /// Parses rclone's `filename_encryption` values, ignoring case as rclone does.
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        [NameMode::Standard, NameMode::Obfuscate, NameMode::Off]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown filename encryption {s:?}: expected standard, obfuscate or off")
-            })
-    }
-}
+option_values!(NameMode, "filename_encryption", "mode", {
+    Standard => "standard",
+    Obfuscate => "obfuscate",
+    Off => "off",
+});
 
 /// Encrypts and decrypts the names of one crypt remote.
 ///
@@ -432,6 +452,14 @@ fn check_safe(name: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Asserts that `$result` is the error `$pattern`, and shows what it was otherwise.
+    macro_rules! assert_err {
+        ($result:expr, $pattern:pat) => {{
+            let result = $result;
+            assert!(matches!(result, Err($pattern)), "{result:?}");
+        }};
+    }
+
     /// A name key and tweak that are neither zero nor uniform (`Keys::derive` runs scrypt;
     /// these tests only need some key).
     fn cipher_with(
@@ -617,38 +645,29 @@ mod tests {
     #[test]
     fn bad_encoding_is_reported() {
         let c = standard(NameEncoding::Base32);
-        assert!(matches!(
-            c.decrypt_segment("not base32!"),
-            Err(Error::BadEncoding)
-        ));
-        assert!(matches!(c.decrypt_segment("abc="), Err(Error::BadEncoding)));
+        assert_err!(c.decrypt_segment("not base32!"), Error::BadEncoding);
+        assert_err!(c.decrypt_segment("abc="), Error::BadEncoding);
     }
 
     #[test]
     fn empty_and_partial_block_names_are_reported() {
         let c = standard(NameEncoding::Base64);
-        assert!(matches!(
-            c.decrypt_segment(""),
-            Err(Error::NotMultipleOfBlockSize)
-        ));
+        assert_err!(c.decrypt_segment(""), Error::NotMultipleOfBlockSize);
         let fifteen = encoding::encode(c.encoding, &[7; 15]);
-        assert!(matches!(
-            c.decrypt_segment(&fifteen),
-            Err(Error::NotMultipleOfBlockSize)
-        ));
+        assert_err!(c.decrypt_segment(&fifteen), Error::NotMultipleOfBlockSize);
     }
 
     #[test]
     fn names_over_128_blocks_are_too_long() {
         let c = standard(NameEncoding::Base32);
         let long = encoding::encode(c.encoding, &[7; eme::MAX_LEN + eme::BLOCK_SIZE]);
-        assert!(matches!(c.decrypt_segment(&long), Err(Error::NameTooLong)));
+        assert_err!(c.decrypt_segment(&long), Error::NameTooLong);
         // The longest plaintext rclone accepts is fine; one byte more is not decryptable.
         let too_long = "x".repeat(MAX_SEGMENT_LEN + 1);
-        assert!(matches!(
+        assert_err!(
             c.decrypt_segment(&c.encrypt_segment(&too_long)),
-            Err(Error::NameTooLong)
-        ));
+            Error::NameTooLong
+        );
     }
 
     #[test]
@@ -658,7 +677,7 @@ mod tests {
         let mut data = vec![0u8; eme::BLOCK_SIZE];
         eme::transform(&c.cipher, &c.tweak, &mut data, eme::Direction::Encrypt).unwrap();
         let text = encoding::encode(c.encoding, &data);
-        assert!(matches!(c.decrypt_segment(&text), Err(Error::BadPadding)));
+        assert_err!(c.decrypt_segment(&text), Error::BadPadding);
     }
 
     #[test]
@@ -708,23 +727,14 @@ mod tests {
         let dotdot = craft(&c, b"..");
         let file = c.encrypt_segment("f");
         let path = format!("{dotdot}/{file}");
-        assert!(matches!(
-            c.decrypt_file_name(&path),
-            Err(Error::UnsafeName(_))
-        ));
-        assert!(matches!(
-            c.decrypt_dir_name(&dotdot),
-            Err(Error::UnsafeName(_))
-        ));
+        assert_err!(c.decrypt_file_name(&path), Error::UnsafeName(_));
+        assert_err!(c.decrypt_dir_name(&dotdot), Error::UnsafeName(_));
         let plain = cipher(NameMode::Standard, NameEncoding::Base32, false, "");
-        assert!(matches!(
+        assert_err!(
             plain.decrypt_file_name(&format!("../{file}")),
-            Err(Error::UnsafeName(_))
-        ));
-        assert!(matches!(
-            plain.decrypt_dir_name("a//b"),
-            Err(Error::UnsafeName(_))
-        ));
+            Error::UnsafeName(_)
+        );
+        assert_err!(plain.decrypt_dir_name("a//b"), Error::UnsafeName(_));
     }
 
     #[test]
@@ -744,20 +754,11 @@ mod tests {
     #[test]
     fn obfuscate_refuses_malformed_and_unsafe_names() {
         let c = cipher(NameMode::Obfuscate, NameEncoding::Base32, true, "");
-        assert!(matches!(
-            c.decrypt_segment("plain"),
-            Err(Error::BadObfuscatedName)
-        ));
-        assert!(matches!(
-            c.decrypt_segment(""),
-            Err(Error::BadObfuscatedName)
-        ));
+        assert_err!(c.decrypt_segment("plain"), Error::BadObfuscatedName);
+        assert_err!(c.decrypt_segment(""), Error::BadObfuscatedName);
         let dotdot = obfuscate::obfuscate("..", *c.key_sum);
-        assert!(matches!(
-            c.decrypt_segment(&dotdot),
-            Err(Error::UnsafeName(_))
-        ));
-        assert!(matches!(c.decrypt_segment("0."), Err(Error::UnsafeName(_))));
+        assert_err!(c.decrypt_segment(&dotdot), Error::UnsafeName(_));
+        assert_err!(c.decrypt_segment("0."), Error::UnsafeName(_));
     }
 
     #[test]
@@ -773,18 +774,9 @@ mod tests {
     #[test]
     fn off_mode_without_suffix_is_missing_suffix() {
         let c = cipher(NameMode::Off, NameEncoding::Base32, true, ".bin");
-        assert!(matches!(
-            c.decrypt_file_name("a.txt"),
-            Err(Error::MissingSuffix)
-        ));
-        assert!(matches!(
-            c.decrypt_file_name("dir/a.bin.txt"),
-            Err(Error::MissingSuffix)
-        ));
-        assert!(matches!(
-            c.decrypt_file_name(".bin"),
-            Err(Error::MissingSuffix)
-        ));
+        assert_err!(c.decrypt_file_name("a.txt"), Error::MissingSuffix);
+        assert_err!(c.decrypt_file_name("dir/a.bin.txt"), Error::MissingSuffix);
+        assert_err!(c.decrypt_file_name(".bin"), Error::MissingSuffix);
         // What rclone writes for the path `dir/` (a trailing slash) decrypts back to it.
         assert_eq!(c.decrypt_file_name("dir/.bin").unwrap(), "dir/");
     }
@@ -810,14 +802,8 @@ mod tests {
     #[test]
     fn off_mode_still_refuses_unsafe_names() {
         let c = cipher(NameMode::Off, NameEncoding::Base32, true, "none");
-        assert!(matches!(
-            c.decrypt_file_name("../x"),
-            Err(Error::UnsafeName(_))
-        ));
-        assert!(matches!(
-            c.decrypt_segment("a\tb"),
-            Err(Error::UnsafeName(_))
-        ));
+        assert_err!(c.decrypt_file_name("../x"), Error::UnsafeName(_));
+        assert_err!(c.decrypt_segment("a\tb"), Error::UnsafeName(_));
     }
 
     #[test]
