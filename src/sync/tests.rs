@@ -1,16 +1,13 @@
 //! Engine tests over the in-memory backend: plan cases, the delete guard, dry runs, missing
 //! sources, concurrency limits and directories.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::testing::{at, MemBackend};
 use super::*;
 
-async fn run(src: &Arc<MemBackend>, dst: &Arc<MemBackend>, opts: &SyncOptions) -> SyncStats {
-    sync(src.as_ref(), dst.as_ref(), opts, &Progress::hidden())
-        .await
-        .unwrap()
+async fn run(src: &MemBackend, dst: &MemBackend, opts: &SyncOptions) -> SyncStats {
+    sync(src, dst, opts, &Progress::hidden()).await.unwrap()
 }
 
 async fn plan_of(src: &MemBackend, dst: &MemBackend) -> Plan {
@@ -25,39 +22,37 @@ fn copied(plan: &Plan) -> Vec<(&str, CopyReason)> {
 }
 
 #[tokio::test]
-async fn plan_new_file_is_copied() {
-    let src = MemBackend::local().file("a", b"x", at(0));
-    let plan = plan_of(&src, &MemBackend::local()).await;
-    assert_eq!(copied(&plan), [("a", CopyReason::New)]);
-    assert_eq!(plan.stats.checked, 0);
-}
-
-#[tokio::test]
-async fn plan_changed_size_is_copied() {
-    let src = MemBackend::local().file("a", b"xy", at(0));
-    let dst = MemBackend::local().file("a", b"x", at(0));
-    let plan = plan_of(&src, &dst).await;
-    assert_eq!(copied(&plan), [("a", CopyReason::SizeDiffers)]);
-    assert_eq!(plan.stats.checked, 1);
-}
-
-#[tokio::test]
-async fn plan_changed_mtime_is_copied() {
-    let src = MemBackend::local().file("a", b"x", at(5));
-    let dst = MemBackend::local().file("a", b"x", at(0));
-    assert_eq!(
-        copied(&plan_of(&src, &dst).await),
-        [("a", CopyReason::MtimeDiffers)]
-    );
-}
-
-#[tokio::test]
-async fn plan_equal_file_is_skipped() {
-    let src = MemBackend::local().file("a", b"x", at(0));
-    let dst = MemBackend::local().file("a", b"x", at(0));
-    let plan = plan_of(&src, &dst).await;
-    assert!(plan.copies.is_empty() && plan.deletes.is_empty());
-    assert_eq!(plan.stats.checked, 1);
+async fn plan_copies_new_files_then_compares_size_then_mtime() {
+    // (source file, destination file, copies planned, files checked)
+    let cases: [(&[u8], u64, Option<(&[u8], u64)>, &[(&str, CopyReason)], u64); 4] = [
+        (b"x", 0, None, &[("a", CopyReason::New)], 0),
+        (
+            b"xy",
+            0,
+            Some((b"x", 0)),
+            &[("a", CopyReason::SizeDiffers)],
+            1,
+        ),
+        (
+            b"x",
+            5,
+            Some((b"x", 0)),
+            &[("a", CopyReason::MtimeDiffers)],
+            1,
+        ),
+        (b"x", 0, Some((b"x", 0)), &[], 1),
+    ];
+    for (data, secs, existing, want, checked) in cases {
+        let src = MemBackend::local().file("a", data, at(secs));
+        let dst = match existing {
+            Some((data, secs)) => MemBackend::local().file("a", data, at(secs)),
+            None => MemBackend::local(),
+        };
+        let plan = plan_of(&src, &dst).await;
+        assert_eq!(copied(&plan), want, "{data:?} at {secs} over {existing:?}");
+        assert!(plan.deletes.is_empty());
+        assert_eq!(plan.stats.checked, checked);
+    }
 }
 
 #[tokio::test]
@@ -125,13 +120,11 @@ async fn sync_copies_and_deletes() {
     // Above the size copied whole: streamed, on the threads as well.
     let big: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i % 251) as u8).collect();
     for dst in [MemBackend::local(), MemBackend::object_store()] {
-        let src = Arc::new(
-            MemBackend::local()
-                .file("a", b"new", at(1))
-                .file("d/b", b"bb", at(2))
-                .file("d/big", &big, at(3)),
-        );
-        let dst = Arc::new(dst.file("a", b"old", at(0)).file("gone", b"g", at(0)));
+        let src = MemBackend::local()
+            .file("a", b"new", at(1))
+            .file("d/b", b"bb", at(2))
+            .file("d/big", &big, at(3));
+        let dst = dst.file("a", b"old", at(0)).file("gone", b"g", at(0));
         let stats = run(&src, &dst, &SyncOptions::default()).await;
         assert_eq!(dst.paths(), ["a", "d/b", "d/big"]);
         assert_eq!(dst.get("a").unwrap(), (b"new".to_vec(), at(1)));
@@ -146,8 +139,8 @@ async fn sync_copies_and_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_never_deletes() {
-    let src = Arc::new(MemBackend::local().file("a", b"x", at(0)));
-    let dst = Arc::new(MemBackend::local().file("extra", b"x", at(0)));
+    let src = MemBackend::local().file("a", b"x", at(0));
+    let dst = MemBackend::local().file("extra", b"x", at(0));
     let opts = SyncOptions {
         delete: false,
         ..SyncOptions::default()
@@ -159,16 +152,12 @@ async fn copy_never_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_transfer_skips_delete_phase() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("ok", b"1", at(0))
-            .file("bad", b"2", at(0)),
-    );
-    let dst = Arc::new(
-        MemBackend::local()
-            .file("extra", b"x", at(0))
-            .fail_put("bad"),
-    );
+    let src = MemBackend::local()
+        .file("ok", b"1", at(0))
+        .file("bad", b"2", at(0));
+    let dst = MemBackend::local()
+        .file("extra", b"x", at(0))
+        .fail_put("bad");
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.paths(), ["extra", "ok"], "extra kept, ok copied");
     assert_eq!((stats.errors, stats.deleted), (1, 0));
@@ -177,13 +166,11 @@ async fn failed_transfer_skips_delete_phase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_open_is_counted_not_fatal() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("ok", b"1", at(0))
-            .file("bad", b"2", at(0))
-            .fail_open("bad"),
-    );
-    let dst = Arc::new(MemBackend::local());
+    let src = MemBackend::local()
+        .file("ok", b"1", at(0))
+        .file("bad", b"2", at(0))
+        .fail_open("bad");
+    let dst = MemBackend::local();
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.paths(), ["ok"]);
     assert_eq!((stats.transferred, stats.errors), (1, 1));
@@ -193,8 +180,8 @@ async fn failed_open_is_counted_not_fatal() {
 async fn single_thread_runtime_is_an_error_not_a_hang() {
     // The copy threads need a multi-thread runtime (poof always builds one): on another, the
     // run copies nothing, says so, and deletes nothing.
-    let src = Arc::new(MemBackend::local().file("a", b"1", at(0)));
-    let dst = Arc::new(MemBackend::local().file("extra", b"x", at(0)));
+    let src = MemBackend::local().file("a", b"1", at(0));
+    let dst = MemBackend::local().file("extra", b"x", at(0));
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!((stats.transferred, stats.errors), (0, 1));
     assert_eq!(dst.paths(), ["extra"]);
@@ -202,12 +189,10 @@ async fn single_thread_runtime_is_an_error_not_a_hang() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_problems_skip_delete_phase() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("a", b"1", at(0))
-            .problem("bad name: cannot decrypt"),
-    );
-    let dst = Arc::new(MemBackend::local().file("extra", b"x", at(0)));
+    let src = MemBackend::local()
+        .file("a", b"1", at(0))
+        .problem("bad name: cannot decrypt");
+    let dst = MemBackend::local().file("extra", b"x", at(0));
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.paths(), ["a", "extra"]);
     assert_eq!(stats.errors, 1);
@@ -215,8 +200,8 @@ async fn source_problems_skip_delete_phase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_source_empties_destination_and_says_so() {
-    let src = Arc::new(MemBackend::local());
-    let dst = Arc::new(MemBackend::local().file("x", b"1", at(0)));
+    let src = MemBackend::local();
+    let dst = MemBackend::local().file("x", b"1", at(0));
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(
         (stats.src_files, stats.dst_files, stats.planned_deletes),
@@ -227,12 +212,10 @@ async fn empty_source_empties_destination_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_changes_nothing() {
-    let src = Arc::new(MemBackend::local().file("a", b"new", at(1)).dir("empty"));
-    let dst = Arc::new(
-        MemBackend::local()
-            .file("a", b"old", at(0))
-            .file("gone/x", b"g", at(0)),
-    );
+    let src = MemBackend::local().file("a", b"new", at(1)).dir("empty");
+    let dst = MemBackend::local()
+        .file("a", b"old", at(0))
+        .file("gone/x", b"g", at(0));
     let opts = SyncOptions {
         dry_run: true,
         ..SyncOptions::default()
@@ -309,8 +292,8 @@ async fn transfers_limit_is_respected() {
         for i in 0..12 {
             src = src.file(&format!("f{i:02}"), b"data", at(0));
         }
-        let src = Arc::new(src);
-        let dst = Arc::new(dst.put_delay(Duration::from_millis(20)));
+        let src = src;
+        let dst = dst.put_delay(Duration::from_millis(20));
         let opts = SyncOptions {
             transfers: 3,
             ..SyncOptions::default()
@@ -323,12 +306,11 @@ async fn transfers_limit_is_respected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_source_dirs_are_made() {
-    let src = Arc::new(MemBackend::local().dir("empty/inner").dir("empty").file(
-        "full/a",
-        b"x",
-        at(0),
-    ));
-    let dst = Arc::new(MemBackend::missing());
+    let src = MemBackend::local()
+        .dir("empty/inner")
+        .dir("empty")
+        .file("full/a", b"x", at(0));
+    let dst = MemBackend::missing();
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.dirs(), ["empty", "empty/inner", "full"]);
     assert_eq!(dst.paths(), ["full/a"]);
@@ -337,8 +319,8 @@ async fn empty_source_dirs_are_made() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_destination_gets_no_dirs() {
-    let src = Arc::new(MemBackend::local().dir("empty").file("a", b"x", at(0)));
-    let dst = Arc::new(MemBackend::object_store());
+    let src = MemBackend::local().dir("empty").file("a", b"x", at(0));
+    let dst = MemBackend::object_store();
     run(&src, &dst, &SyncOptions::default()).await;
     assert!(dst.dirs().is_empty());
     assert_eq!(dst.paths(), ["a"]);
@@ -346,20 +328,18 @@ async fn object_store_destination_gets_no_dirs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_source_mtime_read_by_stat() {
-    let src = Arc::new(MemBackend::object_store().file("a", b"x", at(7)));
-    let dst = Arc::new(MemBackend::local());
+    let src = MemBackend::object_store().file("a", b"x", at(7));
+    let dst = MemBackend::local();
     run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.get("a").unwrap().1, at(7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_sync_is_a_no_op() {
-    let src = Arc::new(
-        MemBackend::local()
-            .file("a", b"1", at(0))
-            .file("b/c", b"2", at(0)),
-    );
-    let dst = Arc::new(MemBackend::object_store());
+    let src = MemBackend::local()
+        .file("a", b"1", at(0))
+        .file("b/c", b"2", at(0));
+    let dst = MemBackend::object_store();
     run(&src, &dst, &SyncOptions::default()).await;
     let before = dst.mutations();
     let stats = run(&src, &dst, &SyncOptions::default()).await;
