@@ -23,26 +23,28 @@ fn copied(plan: &Plan) -> Vec<(&str, CopyReason)> {
 
 #[tokio::test]
 async fn plan_copies_new_files_then_compares_size_then_mtime() {
+    /// A file's bytes and its modification time (seconds after [`at`]'s origin).
+    type File = (&'static [u8], u64);
+    /// The copies a plan makes.
+    type Copies = &'static [(&'static str, CopyReason)];
     // (source file, destination file, copies planned, files checked)
-    let cases: [(&[u8], u64, Option<(&[u8], u64)>, &[(&str, CopyReason)], u64); 4] = [
-        (b"x", 0, None, &[("a", CopyReason::New)], 0),
+    let cases: [(File, Option<File>, Copies, u64); 4] = [
+        ((b"x", 0), None, &[("a", CopyReason::New)], 0),
         (
-            b"xy",
-            0,
+            (b"xy", 0),
             Some((b"x", 0)),
             &[("a", CopyReason::SizeDiffers)],
             1,
         ),
         (
-            b"x",
-            5,
+            (b"x", 5),
             Some((b"x", 0)),
             &[("a", CopyReason::MtimeDiffers)],
             1,
         ),
-        (b"x", 0, Some((b"x", 0)), &[], 1),
+        ((b"x", 0), Some((b"x", 0)), &[], 1),
     ];
-    for (data, secs, existing, want, checked) in cases {
+    for ((data, secs), existing, want, checked) in cases {
         let src = MemBackend::local().file("a", data, at(secs));
         let dst = match existing {
             Some((data, secs)) => MemBackend::local().file("a", data, at(secs)),
