@@ -137,20 +137,10 @@ impl<W: Write> Write for DecryptWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::testing::{cipher, plaintext, SIZES};
     use crate::content::{encrypted_size, BLOCK_SIZE};
     use crate::Error;
-    use crate::Keys;
     use std::io::Read;
-
-    const SIZES: [usize; 6] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7];
-
-    fn cipher() -> ContentCipher {
-        ContentCipher::new(&Keys::derive("", "").unwrap())
-    }
-
-    fn plaintext(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 13 + i / 253) as u8).collect()
-    }
 
     fn encrypt(c: &ContentCipher, plain: &[u8], chunk: usize) -> Vec<u8> {
         let mut w = c.encrypt_writer(Vec::new()).unwrap();
