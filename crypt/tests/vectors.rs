@@ -56,6 +56,14 @@ impl Record {
     fn field(&self, i: usize) -> &str {
         &self.fields[i]
     }
+
+    /// The first field of a manifest line: the plaintext size.
+    fn size(&self) -> u64 {
+        let at = &self.at;
+        self.field(0)
+            .parse()
+            .unwrap_or_else(|e| panic!("{at}: size: {e}"))
+    }
 }
 
 /// A parsed vector file: leading `# key: value` headers, then tab-separated records.
@@ -366,11 +374,7 @@ fn each_content_file(mut check: impl FnMut(&Keys, &NameCipher, &ContentFile)) {
         let (keys, names) = manifest.keys_and_names();
         assert!(!manifest.records.is_empty(), "{}: empty", manifest.name);
         for record in &manifest.records {
-            let at = &record.at;
-            let size: u64 = record
-                .field(0)
-                .parse()
-                .unwrap_or_else(|e| panic!("{at}: size: {e}"));
+            let (at, size) = (&record.at, record.size());
             let path = manifest_path.with_file_name(format!("{size}.bin"));
             let sealed =
                 fs::read(&path).unwrap_or_else(|e| panic!("{at}: {}: {e}", path.display()));
@@ -595,11 +599,7 @@ fn vector_files_are_well_formed() {
         let manifest = VectorFile::read(&manifest_path, MANIFEST_FIELDS);
         manifest.settings();
         for record in &manifest.records {
-            let at = &record.at;
-            let size: u64 = record
-                .field(0)
-                .parse()
-                .unwrap_or_else(|e| panic!("{at}: size: {e}"));
+            let (at, size) = (&record.at, record.size());
             let digest = record.field(3);
             assert!(
                 digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),

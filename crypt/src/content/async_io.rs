@@ -58,6 +58,7 @@ impl ContentCipher {
         AsyncEncryptReader {
             inner,
             core: Sealer::new(self, nonce),
+            left: u64::MAX,
         }
     }
 
@@ -193,28 +194,14 @@ fn poll_drain<C: Core, W: AsyncWrite + Unpin>(
 pub struct AsyncEncryptReader<R> {
     inner: R,
     core: Sealer,
+    /// Encrypted bytes still to hand out: all of them.
+    left: u64,
 }
 
 impl<R> AsyncEncryptReader<R> {
     /// The file nonce, as written in the header.
     pub fn nonce(&self) -> Nonce {
         self.core.nonce()
-    }
-
-    /// Gives back the inner reader.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for AsyncEncryptReader<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        poll_read_via(&mut this.core, &mut this.inner, cx, buf, u64::MAX).map_ok(drop)
     }
 }
 
@@ -247,31 +234,37 @@ impl<R> AsyncDecryptReader<R> {
         self.core.report_to(report);
         self
     }
-
-    /// Gives back the inner reader.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for AsyncDecryptReader<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let n = ready!(poll_read_via(
-            &mut this.core,
-            &mut this.inner,
-            cx,
-            buf,
-            this.left
-        ))?;
-        this.left -= n as u64;
-        Poll::Ready(Ok(()))
-    }
+/// `into_inner` and `AsyncRead` for an async reader: it hands out its core's output, at most
+/// `left` bytes of it.
+macro_rules! async_reader {
+    ($reader:ident) => {
+        impl<R> $reader<R> {
+            /// Gives back the inner reader.
+            pub fn into_inner(self) -> R {
+                self.inner
+            }
+        }
+
+        impl<R: AsyncRead + Unpin> AsyncRead for $reader<R> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let this = self.get_mut();
+                let (core, inner) = (&mut this.core, &mut this.inner);
+                let n = ready!(poll_read_via(core, inner, cx, buf, this.left))?;
+                this.left -= n as u64;
+                Poll::Ready(Ok(()))
+            }
+        }
+    };
 }
+
+async_reader!(AsyncEncryptReader);
+async_reader!(AsyncDecryptReader);
 
 /// Async form of [`EncryptWriter`](super::EncryptWriter). `poll_shutdown` seals the last block
 /// and shuts the inner writer down: it MUST be called, or the file is truncated.
