@@ -12,7 +12,13 @@
 //!   then blocks of up to 64 KiB, each sealed with XSalsa20-Poly1305 under the nonce incremented
 //!   once per block. [`content::encrypted_size`] and [`content::decrypted_size`] translate sizes
 //!   exactly. Streams: [`EncryptReader`], [`DecryptReader`] (seekable when its source is),
-//!   [`EncryptWriter`], [`DecryptWriter`], and tokio adapters behind the `tokio` feature.
+//!   [`EncryptWriter`], [`DecryptWriter`]. Behind the `tokio` feature: async adapters
+//!   (`ContentCipher::encrypt_async_reader`, `decrypt_async_reader`, `encrypt_async_writer`),
+//!   ranged decryption from any block (`ContentCipher::decrypt_async_range`, with
+//!   [`content::block_range`] saying which stored bytes to read), and batched parallel sealing
+//!   and opening of a whole stream on tokio's blocking pool (`ContentCipher::encrypt_parallel`,
+//!   `decrypt_parallel`). Blocks passed on as zeroes under `pass_bad_blocks` are recorded by
+//!   index in a [`content::BadBlocks`] handle for the caller to report.
 //! - **Passwords in config files** ([`obscure()`], [`reveal()`]) and **encrypted rclone config
 //!   files** ([`config_file`]).
 //!

@@ -56,6 +56,14 @@ impl Record {
     fn field(&self, i: usize) -> &str {
         &self.fields[i]
     }
+
+    /// The first field of a manifest line: the plaintext size.
+    fn size(&self) -> u64 {
+        let at = &self.at;
+        self.field(0)
+            .parse()
+            .unwrap_or_else(|e| panic!("{at}: size: {e}"))
+    }
 }
 
 /// A parsed vector file: leading `# key: value` headers, then tab-separated records.
@@ -113,6 +121,14 @@ impl VectorFile {
         self.headers
             .get(key)
             .unwrap_or_else(|| panic!("{}: no `# {key}:` header", self.name))
+    }
+
+    /// The keys and the name cipher of a names case or a manifest.
+    fn keys_and_names(&self) -> (Keys, NameCipher) {
+        let settings = self.settings();
+        let keys = settings.keys();
+        let names = settings.name_cipher(&keys);
+        (keys, names)
     }
 
     /// The crypt settings of a names case or a manifest.
@@ -225,9 +241,7 @@ fn hex(bytes: &[u8]) -> String {
 fn names_match_rclone() {
     for case in name_cases() {
         let vectors = VectorFile::read(&case, NAME_FIELDS);
-        let settings = vectors.settings();
-        let keys = settings.keys();
-        let cipher = settings.name_cipher(&keys);
+        let (_, cipher) = vectors.keys_and_names();
         let fails = companion(&case, ".fail.tsv");
         let decodes = companion(&case, ".decode.tsv");
 
@@ -319,79 +333,168 @@ fn names_match_rclone() {
 /// (`-1.a`) and an empty result (`12.`), which rclone never writes.
 const POOF_STRICTER: &[&str] = &["-1.a", "12."];
 
+/// One encrypted file of the content vectors and what its manifest line records.
+struct ContentFile<'a> {
+    /// Where the manifest line is, for messages.
+    at: &'a str,
+    size: u64,
+    plain_name: &'a str,
+    encrypted_name: &'a str,
+    /// The SHA-256 of the plaintext, in hex.
+    digest: &'a str,
+    /// rclone's encrypted file (`<size>.bin` beside the manifest).
+    sealed: Vec<u8>,
+}
+
+impl ContentFile<'_> {
+    /// The plaintext as the sequential reader decrypts it, checked against the manifest's
+    /// size and digest: the expectation every other way of reading the file is compared with.
+    fn plain(&self, cipher: &ContentCipher) -> Vec<u8> {
+        let at = self.at;
+        let mut plain = Vec::new();
+        cipher
+            .decrypt_reader(&self.sealed[..])
+            .unwrap_or_else(|e| panic!("{at}: opening: {e}"))
+            .read_to_end(&mut plain)
+            .unwrap_or_else(|e| panic!("{at}: decrypting: {e}"));
+        assert_eq!(plain.len() as u64, self.size, "{at}: decrypted length");
+        assert_eq!(
+            hex(&Sha256::digest(&plain)),
+            self.digest,
+            "{at}: plaintext digest"
+        );
+        plain
+    }
+}
+
+/// Calls `check` on every file of every content case, with the case's keys and name cipher.
+fn each_content_file(mut check: impl FnMut(&Keys, &NameCipher, &ContentFile)) {
+    for manifest_path in file_cases() {
+        let manifest = VectorFile::read(&manifest_path, MANIFEST_FIELDS);
+        let (keys, names) = manifest.keys_and_names();
+        assert!(!manifest.records.is_empty(), "{}: empty", manifest.name);
+        for record in &manifest.records {
+            let (at, size) = (&record.at, record.size());
+            let path = manifest_path.with_file_name(format!("{size}.bin"));
+            let sealed =
+                fs::read(&path).unwrap_or_else(|e| panic!("{at}: {}: {e}", path.display()));
+            let file = ContentFile {
+                at,
+                size,
+                plain_name: record.field(1),
+                encrypted_name: record.field(2),
+                digest: record.field(3),
+                sealed,
+            };
+            check(&keys, &names, &file);
+        }
+    }
+}
+
 /// Contents: rclone's files decrypt to the recorded digest and size, their names decrypt, and
 /// re-encrypting with the file's own nonce reproduces rclone's bytes.
 #[test]
 fn files_match_rclone() {
-    for manifest_path in file_cases() {
-        let manifest = VectorFile::read(&manifest_path, MANIFEST_FIELDS);
-        let settings = manifest.settings();
-        let keys = settings.keys();
-        let names = settings.name_cipher(&keys);
-        let cipher = ContentCipher::new(&keys);
-        assert!(!manifest.records.is_empty(), "{}: empty", manifest.name);
+    each_content_file(|keys, names, file| {
+        let (at, sealed) = (file.at, &file.sealed);
+        let (plain_name, encrypted_name) = (file.plain_name, file.encrypted_name);
+        let cipher = ContentCipher::new(keys);
+        let plain = file.plain(&cipher);
+        assert_eq!(
+            content::decrypted_size(sealed.len() as u64)
+                .unwrap_or_else(|e| panic!("{at}: decrypted_size: {e}")),
+            file.size,
+            "{at}: decrypted_size({})",
+            sealed.len()
+        );
 
-        for record in &manifest.records {
-            let at = &record.at;
-            let size: u64 = record
-                .field(0)
-                .parse()
-                .unwrap_or_else(|e| panic!("{at}: size: {e}"));
-            let (plain_name, encrypted_name, digest) =
-                (record.field(1), record.field(2), record.field(3));
-            let path = manifest_path.with_file_name(format!("{size}.bin"));
-            let sealed =
-                fs::read(&path).unwrap_or_else(|e| panic!("{at}: {}: {e}", path.display()));
+        assert_eq!(
+            names
+                .decrypt_file_name(encrypted_name)
+                .unwrap_or_else(|e| panic!("{at}: decrypting {encrypted_name:?}: {e}")),
+            plain_name,
+            "{at}: file name"
+        );
+        assert_eq!(
+            names.encrypt_file_name(plain_name),
+            encrypted_name,
+            "{at}: encrypting {plain_name:?}"
+        );
 
-            let mut plain = Vec::new();
-            cipher
-                .decrypt_reader(&sealed[..])
-                .unwrap_or_else(|e| panic!("{at}: opening {}: {e}", path.display()))
-                .read_to_end(&mut plain)
-                .unwrap_or_else(|e| panic!("{at}: decrypting {}: {e}", path.display()));
-            assert_eq!(plain.len() as u64, size, "{at}: decrypted length");
-            assert_eq!(
-                hex(&Sha256::digest(&plain)),
-                digest,
-                "{at}: plaintext digest"
-            );
-            assert_eq!(
-                content::decrypted_size(sealed.len() as u64)
-                    .unwrap_or_else(|e| panic!("{at}: decrypted_size: {e}")),
-                size,
-                "{at}: decrypted_size({})",
-                sealed.len()
-            );
-
-            assert_eq!(
-                names
-                    .decrypt_file_name(encrypted_name)
-                    .unwrap_or_else(|e| panic!("{at}: decrypting {encrypted_name:?}: {e}")),
-                plain_name,
-                "{at}: file name"
-            );
-            assert_eq!(
-                names.encrypt_file_name(plain_name),
-                encrypted_name,
-                "{at}: encrypting {plain_name:?}"
-            );
-
-            let header = sealed
-                .get(..HEADER_SIZE)
-                .unwrap_or_else(|| panic!("{at}: rclone's file is shorter than a header"));
-            let nonce = Nonce::from_header(header)
-                .unwrap_or_else(|e| panic!("{at}: reading the header: {e}"));
-            let mut again = Vec::new();
-            cipher
-                .encrypt_reader_with_nonce(&plain[..], nonce)
-                .read_to_end(&mut again)
-                .unwrap_or_else(|e| panic!("{at}: re-encrypting: {e}"));
-            assert_eq!(again.len(), sealed.len(), "{at}: re-encrypted length");
-            if let Some(offset) = again.iter().zip(&sealed).position(|(a, b)| a != b) {
-                panic!("{at}: re-encryption differs from rclone's file at byte {offset}");
-            }
+        let header = sealed
+            .get(..HEADER_SIZE)
+            .unwrap_or_else(|| panic!("{at}: rclone's file is shorter than a header"));
+        let nonce =
+            Nonce::from_header(header).unwrap_or_else(|e| panic!("{at}: reading the header: {e}"));
+        let mut again = Vec::new();
+        cipher
+            .encrypt_reader_with_nonce(&plain[..], nonce)
+            .read_to_end(&mut again)
+            .unwrap_or_else(|e| panic!("{at}: re-encrypting: {e}"));
+        assert_eq!(again.len(), sealed.len(), "{at}: re-encrypted length");
+        if let Some(offset) = again.iter().zip(sealed).position(|(a, b)| a != b) {
+            panic!("{at}: re-encryption differs from rclone's file at byte {offset}");
         }
-    }
+    });
+}
+
+/// Contents through the async ways in: rclone's files read by plaintext range (the header,
+/// then only the stored blocks holding the range, as a store's ranged reads give them) from
+/// block edges, mid-block and the end, and opened whole in parallel, give the plaintext the
+/// manifest's digest vouches for.
+#[cfg(feature = "tokio")]
+#[test]
+fn ranged_and_parallel_reads_match_rclone() {
+    use tokio::io::AsyncReadExt;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    each_content_file(|keys, _, file| {
+        let (at, sealed) = (file.at, &file.sealed[..]);
+        let cipher = ContentCipher::new(keys);
+        let plain = file.plain(&cipher);
+        let (n, b) = (plain.len() as u64, content::BLOCK_DATA_SIZE as u64);
+        let ranges = [
+            0..n,
+            0..1,
+            n.saturating_sub(1)..n,
+            n / 2..n / 2 + 3,
+            b - 1..b + 1,
+            b..2 * b,
+            b + 7..n,
+            n..n + 10,
+        ];
+        runtime.block_on(async {
+            for range in ranges {
+                let stored = content::block_range(range.clone()).stored;
+                let clip = |x: u64| (x as usize).min(sealed.len());
+                let body = &sealed[clip(stored.start)..clip(stored.end)];
+                let mut got = Vec::new();
+                cipher
+                    .decrypt_async_range(
+                        AsyncReadExt::chain(&sealed[..HEADER_SIZE], body),
+                        range.clone(),
+                    )
+                    .read_to_end(&mut got)
+                    .await
+                    .unwrap_or_else(|e| panic!("{at}: range {range:?}: {e}"));
+                let want = plain
+                    .get(range.start.min(n) as usize..range.end.min(n) as usize)
+                    .unwrap_or_default();
+                assert!(got == want, "{at}: range {range:?} differs");
+            }
+            let mut whole = Vec::new();
+            let bad = content::BadBlocks::new();
+            cipher
+                .decrypt_parallel(std::io::Cursor::new(sealed.to_vec()), bad.clone())
+                .read_to_end(&mut whole)
+                .await
+                .unwrap_or_else(|e| panic!("{at}: parallel open: {e}"));
+            assert!(whole == plain, "{at}: parallel open differs");
+            assert!(bad.take().is_empty(), "{at}: bad blocks in rclone's file");
+        });
+    });
 }
 
 /// obscure / reveal: rclone's strings reveal, ours reveal, and with rclone's IV ours equal
@@ -496,11 +599,7 @@ fn vector_files_are_well_formed() {
         let manifest = VectorFile::read(&manifest_path, MANIFEST_FIELDS);
         manifest.settings();
         for record in &manifest.records {
-            let at = &record.at;
-            let size: u64 = record
-                .field(0)
-                .parse()
-                .unwrap_or_else(|e| panic!("{at}: size: {e}"));
+            let (at, size) = (&record.at, record.size());
             let digest = record.field(3);
             assert!(
                 digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),

@@ -8,25 +8,20 @@
 //! file nonce plus `k`), skips the offset inside the first block and stops at the range end.
 
 use std::collections::HashMap;
-use std::io;
 use std::ops::Range;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
+use poof_crypt::content::{self, BadBlocks};
 use poof_crypt::name::stored::{from_stored, to_stored};
-use poof_crypt::{content, ContentCipher, Keys, NameCipher, NameEncoding, NameMode, Nonce};
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
-use zeroize::Zeroizing;
+use poof_crypt::{ContentCipher, Keys, NameCipher, NameEncoding, NameMode};
+use tokio::io::AsyncReadExt;
 
 use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
 use super::encoding::{self, QUOTE};
 use super::{named_remote, Below, Resolver, StorageType};
 use crate::config::rclone::Section;
-
-mod parallel;
 
 /// rclone's default suffix of file names in `filename_encryption = off` mode.
 pub const DEFAULT_SUFFIX: &str = ".bin";
@@ -307,7 +302,7 @@ impl CryptBackend {
             .decrypt_bytes(&stored)
             .with_context(|| format!("{}: {path}: cannot decrypt", self.describe))?;
         for index in bad_blocks {
-            parallel::warn_bad_block(index);
+            warn_bad_block(index);
         }
         Ok(plain)
     }
@@ -561,16 +556,15 @@ impl Backend for CryptBackend {
 
     async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let enc = self.enc_file(path);
-        if self.settings.content.is_none() {
+        let Some(cipher) = &self.settings.content else {
             return self.inner.open(&enc, range).await;
-        }
+        };
         let Some(range) = range else {
             let inner = self.inner.open(&enc, None).await?;
             // Whole files are opened on all cores, batch by batch (blocks are independent).
-            return Ok(match &self.settings.content {
-                Some(cipher) => Box::pin(parallel::ParallelOpen::new(cipher.clone(), inner)),
-                None => inner,
-            });
+            return Ok(Box::pin(
+                cipher.decrypt_parallel(inner, bad_block_warnings()),
+            ));
         };
         let Some(entry) = self.inner.stat(&enc).await? else {
             bail!("{}: {path}: not found", self.describe);
@@ -586,33 +580,24 @@ impl Backend for CryptBackend {
         if range.start >= end {
             return Ok(Box::pin(tokio::io::empty()));
         }
-        let (inner_range, first_block, skip) = block_range(range.start, end);
+        let blocks = content::block_range(range.start..end);
         // Object stores check that a ranged read returns exactly the bytes asked for.
-        let inner_range = inner_range.start..inner_range.end.min(entry.size);
-        let header_stream = if first_block == 0 {
-            None
+        let inner_range = blocks.stored.start..blocks.stored.end.min(entry.size);
+        // The header, then the blocks holding the range: one read when they follow it.
+        let inner: ByteStream = if blocks.first_block == 0 {
+            self.inner.open(&enc, Some(0..inner_range.end)).await?
         } else {
-            Some(self.inner.open(&enc, Some(0..HEADER_SIZE_U64)).await?)
+            let mut header = self.inner.open(&enc, Some(0..HEADER_SIZE_U64)).await?;
+            let mut bytes = [0u8; content::HEADER_SIZE];
+            header
+                .read_exact(&mut bytes)
+                .await
+                .with_context(|| format!("{}: {path}: cannot read the header", self.describe))?;
+            let body = self.inner.open(&enc, Some(inner_range)).await?;
+            Box::pin(std::io::Cursor::new(bytes).chain(body))
         };
-        let (inner, first_block) = match header_stream {
-            None => (self.inner.open(&enc, Some(0..inner_range.end)).await?, 0),
-            Some(mut header) => {
-                let mut bytes = [0u8; content::HEADER_SIZE];
-                header.read_exact(&mut bytes).await.with_context(|| {
-                    format!("{}: {path}: cannot read the header", self.describe)
-                })?;
-                let body = self.inner.open(&enc, Some(inner_range)).await?;
-                let joined: ByteStream = Box::pin(std::io::Cursor::new(bytes).chain(body));
-                (joined, first_block)
-            }
-        };
-        Ok(Box::pin(DecryptStream::new(
-            inner,
-            self.settings.clone(),
-            first_block,
-            skip,
-            Some(end - range.start),
-        )))
+        let plain = cipher.decrypt_async_range(inner, range.start..end);
+        Ok(Box::pin(plain.with_bad_blocks(bad_block_warnings())))
     }
 
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
@@ -621,12 +606,8 @@ impl Backend for CryptBackend {
             return self.inner.put(&enc, data, opts).await;
         };
         // Large files are sealed on all cores (blocks are independent); small ones in line.
-        let sealed: ByteStream = if opts.size.unwrap_or(u64::MAX) >= parallel::PARALLEL_MIN_SIZE {
-            Box::pin(parallel::ParallelSeal::new(
-                cipher.clone(),
-                data,
-                Nonce::random(),
-            ))
+        let sealed: ByteStream = if opts.size.unwrap_or(u64::MAX) >= content::PARALLEL_MIN_SIZE {
+            Box::pin(cipher.encrypt_parallel(data))
         } else {
             Box::pin(cipher.encrypt_async_reader(data))
         };
@@ -684,135 +665,20 @@ impl Backend for CryptBackend {
 }
 
 const HEADER_SIZE_U64: u64 = content::HEADER_SIZE as u64;
-const BLOCK_SIZE_U64: u64 = content::BLOCK_SIZE as u64;
-const BLOCK_DATA_SIZE_U64: u64 = content::BLOCK_DATA_SIZE as u64;
 
-/// For the plaintext range `start..end` (non-empty): the encrypted byte range of the blocks
-/// holding it, the index of the first block, and the offset of `start` inside that block.
-fn block_range(start: u64, end: u64) -> (Range<u64>, u64, usize) {
-    let first = start / BLOCK_DATA_SIZE_U64;
-    let last = end.saturating_sub(1) / BLOCK_DATA_SIZE_U64;
-    let skip = (start % BLOCK_DATA_SIZE_U64) as usize;
-    let from = HEADER_SIZE_U64.saturating_add(first.saturating_mul(BLOCK_SIZE_U64));
-    let to = HEADER_SIZE_U64.saturating_add(last.saturating_add(1).saturating_mul(BLOCK_SIZE_U64));
-    (from..to, first, skip)
+/// Reports a block that failed authentication and was passed on as zeroes (`pass_bad_blocks`).
+fn warn_bad_block(index: u64) {
+    eprintln!(
+        "poof: warning: block {index} failed authentication and was replaced by zeroes (pass_bad_blocks)"
+    );
 }
 
-/// Decrypts a stream that starts with the 32-byte header followed by the blocks from
-/// `first_block` on; skips `skip` bytes of the first block and stops after `limit` bytes.
-struct DecryptStream {
-    inner: ByteStream,
-    settings: Arc<CryptSettings>,
-    nonce: Option<Nonce>,
-    first_block: u64,
-    sealed: Vec<u8>,
-    filled: usize,
-    plain: Zeroizing<Vec<u8>>,
-    pos: usize,
-    skip: usize,
-    limit: Option<u64>,
-    eof: bool,
-}
-
-impl DecryptStream {
-    fn new(
-        inner: ByteStream,
-        settings: Arc<CryptSettings>,
-        first_block: u64,
-        skip: usize,
-        limit: Option<u64>,
-    ) -> DecryptStream {
-        DecryptStream {
-            inner,
-            settings,
-            nonce: None,
-            first_block,
-            sealed: vec![0u8; content::BLOCK_SIZE],
-            filled: 0,
-            plain: Zeroizing::new(Vec::with_capacity(content::BLOCK_DATA_SIZE)),
-            pos: 0,
-            skip,
-            limit,
-            eof: false,
-        }
-    }
-}
-
-impl AsyncRead for DecryptStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        loop {
-            if this.limit == Some(0) {
-                return Poll::Ready(Ok(()));
-            }
-            if let Some(rest) = this.plain.get(this.pos..).filter(|r| !r.is_empty()) {
-                let mut n = rest.len().min(buf.remaining());
-                if let Some(limit) = this.limit {
-                    n = n.min(usize::try_from(limit).unwrap_or(usize::MAX));
-                }
-                buf.put_slice(rest.get(..n).unwrap_or_default());
-                this.pos += n;
-                if let Some(limit) = &mut this.limit {
-                    *limit -= n as u64;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            if this.eof {
-                return Poll::Ready(Ok(()));
-            }
-            let want = if this.nonce.is_none() {
-                content::HEADER_SIZE
-            } else {
-                content::BLOCK_SIZE
-            };
-            while this.filled < want {
-                let Some(space) = this.sealed.get_mut(this.filled..want) else {
-                    break;
-                };
-                let mut rb = ReadBuf::new(space);
-                match this.inner.as_mut().poll_read(cx, &mut rb) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        if n == 0 {
-                            this.eof = true;
-                            break;
-                        }
-                        this.filled += n;
-                    }
-                }
-            }
-            let got = this.sealed.get(..this.filled).unwrap_or_default();
-            let Some(nonce) = this.nonce else {
-                let nonce = Nonce::from_header(got).map_err(poof_crypt::Error::into_io)?;
-                this.nonce = Some(nonce.add(this.first_block));
-                this.filled = 0;
-                continue;
-            };
-            if got.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            let Some(cipher) = &this.settings.content else {
-                return Poll::Ready(Err(io::Error::other("no content cipher")));
-            };
-            this.plain.clear();
-            let good = cipher
-                .open_block_passing(&nonce, got, &mut this.plain)
-                .map_err(poof_crypt::Error::into_io)?;
-            if !good {
-                parallel::warn_bad_block(this.first_block);
-            }
-            this.nonce = Some(nonce.add(1));
-            this.filled = 0;
-            this.pos = this.skip.min(this.plain.len());
-            this.skip = 0;
-        }
-    }
+/// The handle the content streams report bad blocks to: it warns at once (one for the run).
+fn bad_block_warnings() -> BadBlocks {
+    static WARNINGS: OnceLock<BadBlocks> = OnceLock::new();
+    WARNINGS
+        .get_or_init(|| BadBlocks::calling(warn_bad_block))
+        .clone()
 }
 
 #[cfg(test)]
@@ -1051,34 +917,5 @@ mod tests {
         let c = CryptBackend::new(inner, settings(""), "c:".into());
         assert_eq!(c.list("nope", true).await.unwrap(), None);
         assert_eq!(c.stat("nope").await.unwrap(), None);
-    }
-
-    #[test]
-    fn block_range_inside_first_block() {
-        assert_eq!(block_range(0, 1), (32..32 + BLOCK_SIZE_U64, 0, 0));
-        assert_eq!(block_range(10, 20), (32..32 + BLOCK_SIZE_U64, 0, 10));
-    }
-
-    #[test]
-    fn block_range_across_a_boundary() {
-        let b = BLOCK_DATA_SIZE_U64;
-        assert_eq!(
-            block_range(b - 1, b + 1),
-            (32..32 + 2 * BLOCK_SIZE_U64, 0, (b - 1) as usize)
-        );
-        assert_eq!(
-            block_range(b, 2 * b),
-            (32 + BLOCK_SIZE_U64..32 + 2 * BLOCK_SIZE_U64, 1, 0)
-        );
-        assert_eq!(
-            block_range(2 * b + 5, 2 * b + 6),
-            (32 + 2 * BLOCK_SIZE_U64..32 + 3 * BLOCK_SIZE_U64, 2, 5)
-        );
-    }
-
-    #[test]
-    fn block_range_at_the_end_of_u64_saturates() {
-        let (r, _, _) = block_range(u64::MAX - 1, u64::MAX);
-        assert!(r.start <= r.end);
     }
 }

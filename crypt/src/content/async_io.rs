@@ -1,6 +1,11 @@
 //! tokio adapters (feature `tokio`): [`AsyncEncryptReader`] and [`AsyncDecryptReader`]
 //! implement `AsyncRead`, [`AsyncEncryptWriter`] implements `AsyncWrite`.
 //!
+//! [`ContentCipher::decrypt_async_range`] is the ranged form of [`AsyncDecryptReader`]: it
+//! takes the header and then only the stored blocks holding a plaintext range (see
+//! [`block_range`](super::block_range)), as a ranged read from a store gives them, and yields
+//! exactly that range.
+//!
 //! They drive the same block core (`block.rs`) as the blocking streams, so output is byte for
 //! byte the same and memory is one block per stream. The inner reader or writer must be
 //! `Unpin` (box and pin it otherwise: `Box::pin(r)` is `Unpin`). [`AsyncDecryptReader`] reads
@@ -26,13 +31,14 @@
 //! ```
 
 use std::io;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::block::{Core, Opener, Sealer};
-use super::{ContentCipher, Nonce};
+use super::{block_range, BadBlocks, ContentCipher, Nonce};
 use crate::Error;
 
 impl ContentCipher {
@@ -52,6 +58,7 @@ impl ContentCipher {
         AsyncEncryptReader {
             inner,
             core: Sealer::new(self, nonce),
+            left: u64::MAX,
         }
     }
 
@@ -62,6 +69,51 @@ impl ContentCipher {
         AsyncDecryptReader {
             inner,
             core: Opener::new(self),
+            left: u64::MAX,
+        }
+    }
+
+    /// Decrypts the plaintext range `range` of an encrypted file from `inner`, which yields
+    /// the file's header (its first [`HEADER_SIZE`](super::HEADER_SIZE) bytes) and then the
+    /// stored bytes from `block_range(range).stored.start` on: the blocks holding the range,
+    /// and no others need be read. Reading it gives the range's plaintext, shorter only where
+    /// the file ends before `range.end`; an empty range reads nothing at all.
+    ///
+    /// Errors are as for [`decrypt_async_reader`](Self::decrypt_async_reader), shown as read
+    /// errors: a bad header, or a block that fails authentication (unless passed on, see
+    /// [`AsyncDecryptReader::with_bad_blocks`]) or is cut short.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use tokio::io::AsyncReadExt;
+    /// use poof_crypt::{content::block_range, ContentCipher, Keys};
+    ///
+    /// let cipher = ContentCipher::new(&Keys::derive("pw", "").unwrap());
+    /// let plain: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+    /// let sealed = cipher.encrypt_bytes(&plain);
+    ///
+    /// // What a ranged read from a store would fetch: the header, then the blocks needed.
+    /// let want = 100_000..100_010u64;
+    /// let stored = block_range(want.clone()).stored;
+    /// let body = &sealed[stored.start as usize..stored.end as usize];
+    /// let input = AsyncReadExt::chain(&sealed[..32], body);
+    /// let mut got = Vec::new();
+    /// cipher.decrypt_async_range(input, want).read_to_end(&mut got).await.unwrap();
+    /// assert_eq!(got, &plain[100_000..100_010]);
+    /// # });
+    /// ```
+    pub fn decrypt_async_range<R: AsyncRead + Unpin>(
+        &self,
+        inner: R,
+        range: Range<u64>,
+    ) -> AsyncDecryptReader<R> {
+        let mut core = Opener::new(self);
+        let blocks = block_range(range.clone());
+        core.starting_at(blocks.first_block, blocks.skip);
+        AsyncDecryptReader {
+            inner,
+            core,
+            left: range.end.saturating_sub(range.start),
         }
     }
 
@@ -86,29 +138,34 @@ impl ContentCipher {
     }
 }
 
-/// Drives a core from an `AsyncRead` source into `out`.
+/// Drives a core from an `AsyncRead` source into `out`, handing out at most `limit` bytes;
+/// the bytes handed out (0 at the end of the output).
 fn poll_read_via<C: Core, R: AsyncRead + Unpin>(
     core: &mut C,
     inner: &mut R,
     cx: &mut Context<'_>,
     out: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    if out.remaining() == 0 {
-        return Poll::Ready(Ok(()));
+    limit: u64,
+) -> Poll<io::Result<usize>> {
+    let room = out
+        .remaining()
+        .min(usize::try_from(limit).unwrap_or(usize::MAX));
+    if room == 0 {
+        return Poll::Ready(Ok(0));
     }
     loop {
         core.check().map_err(Error::into_io)?;
         let available = core.output();
         if !available.is_empty() {
-            let n = available.len().min(out.remaining());
+            let n = available.len().min(room);
             if let Some(chunk) = available.get(..n) {
                 out.put_slice(chunk);
             }
             core.consume(n);
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(n));
         }
         if core.done() {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(0));
         }
         let mut space = ReadBuf::new(core.input_space());
         ready!(Pin::new(&mut *inner).poll_read(cx, &mut space))?;
@@ -137,6 +194,8 @@ fn poll_drain<C: Core, W: AsyncWrite + Unpin>(
 pub struct AsyncEncryptReader<R> {
     inner: R,
     core: Sealer,
+    /// Encrypted bytes still to hand out: all of them.
+    left: u64,
 }
 
 impl<R> AsyncEncryptReader<R> {
@@ -144,30 +203,17 @@ impl<R> AsyncEncryptReader<R> {
     pub fn nonce(&self) -> Nonce {
         self.core.nonce()
     }
-
-    /// Gives back the inner reader.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for AsyncEncryptReader<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        poll_read_via(&mut this.core, &mut this.inner, cx, buf)
-    }
-}
-
-/// Async form of [`DecryptReader`](super::DecryptReader): reading it gives the plaintext.
-/// Errors (bad header, authentication, truncation) come as `std::io::Error`; recover them with
+/// Async form of [`DecryptReader`](super::DecryptReader): reading it gives the plaintext (of
+/// the whole file, or of a range: [`ContentCipher::decrypt_async_range`]). Errors (bad header,
+/// authentication, truncation) come as `std::io::Error`; recover them with
 /// [`Error::from_io`].
 pub struct AsyncDecryptReader<R> {
     inner: R,
     core: Opener,
+    /// Plaintext bytes still to hand out (`u64::MAX` for a whole file).
+    left: u64,
 }
 
 impl<R> AsyncDecryptReader<R> {
@@ -181,22 +227,44 @@ impl<R> AsyncDecryptReader<R> {
         self.core.bad_blocks()
     }
 
-    /// Gives back the inner reader.
-    pub fn into_inner(self) -> R {
-        self.inner
+    /// Records the index of each block passed on as zeroes (with
+    /// [`pass_bad_blocks`](ContentCipher::with_pass_bad_blocks)) in `report`, for the caller
+    /// to report: this crate never prints.
+    pub fn with_bad_blocks(mut self, report: BadBlocks) -> Self {
+        self.core.report_to(report);
+        self
     }
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for AsyncDecryptReader<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        poll_read_via(&mut this.core, &mut this.inner, cx, buf)
-    }
+/// `into_inner` and `AsyncRead` for an async reader: it hands out its core's output, at most
+/// `left` bytes of it.
+macro_rules! async_reader {
+    ($reader:ident) => {
+        impl<R> $reader<R> {
+            /// Gives back the inner reader.
+            pub fn into_inner(self) -> R {
+                self.inner
+            }
+        }
+
+        impl<R: AsyncRead + Unpin> AsyncRead for $reader<R> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let this = self.get_mut();
+                let (core, inner) = (&mut this.core, &mut this.inner);
+                let n = ready!(poll_read_via(core, inner, cx, buf, this.left))?;
+                this.left -= n as u64;
+                Poll::Ready(Ok(()))
+            }
+        }
+    };
 }
+
+async_reader!(AsyncEncryptReader);
+async_reader!(AsyncDecryptReader);
 
 /// Async form of [`EncryptWriter`](super::EncryptWriter). `poll_shutdown` seals the last block
 /// and shuts the inner writer down: it MUST be called, or the file is truncated.
@@ -264,20 +332,10 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for AsyncEncryptWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::{encrypted_size, BLOCK_SIZE};
-    use crate::Keys;
+    use crate::content::testing::{cipher, plaintext, SIZES};
+    use crate::content::{encrypted_size, BLOCK_DATA_SIZE, BLOCK_SIZE, HEADER_SIZE};
     use std::io::Read;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    const SIZES: [usize; 6] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7];
-
-    fn cipher() -> ContentCipher {
-        ContentCipher::new(&Keys::derive("", "").unwrap())
-    }
-
-    fn plaintext(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 31 + i / 257) as u8).collect()
-    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn async_round_trip_edge_sizes() {
@@ -410,5 +468,99 @@ mod tests {
         assert_eq!(r.bad_blocks(), 1);
         assert!(out[..65536].iter().all(|&b| b == 0));
         assert_eq!(&out[65536..], &plain[65536..]);
+    }
+
+    /// Reads `range` of the file `sealed` as a store's ranged reads would give it: the header,
+    /// then the stored blocks holding the range (clipped to the file).
+    async fn read_range(
+        c: &ContentCipher,
+        sealed: &[u8],
+        range: Range<u64>,
+    ) -> io::Result<Vec<u8>> {
+        let stored = block_range(range.clone()).stored;
+        let end = (stored.end as usize).min(sealed.len());
+        let body = sealed.get(stored.start as usize..end).unwrap_or_default();
+        let header = sealed.get(..HEADER_SIZE).unwrap_or(sealed);
+        let mut out = Vec::new();
+        c.decrypt_async_range(AsyncReadExt::chain(header, body), range)
+            .read_to_end(&mut out)
+            .await
+            .map(|_| out)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn ranged_round_trips_at_block_edges() {
+        let c = cipher();
+        let b = BLOCK_DATA_SIZE;
+        for size in SIZES {
+            let plain = plaintext(size);
+            let sealed = c.encrypt_bytes(&plain);
+            for (start, end) in [
+                (0, 1),
+                (1, 5),
+                (0, size),
+                (b - 1, b + 1),
+                (b, 2 * b),
+                (b + 3, 3 * b),
+                (size.saturating_sub(1), size),
+                (size, size + 5),
+                (7, 7),
+            ] {
+                let want = plain
+                    .get(start.min(size)..end.min(size))
+                    .unwrap_or_default();
+                let got = read_range(&c, &sealed, start as u64..end as u64).await;
+                assert_eq!(got.unwrap(), want, "size {size} range {start}..{end}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn ranged_errors_and_bad_blocks() {
+        let c = cipher();
+        let b = BLOCK_DATA_SIZE as u64;
+        let plain = plaintext(3 * BLOCK_DATA_SIZE + 7);
+        let sealed = c.encrypt_bytes(&plain);
+        let mut damaged = sealed.clone();
+        damaged[HEADER_SIZE + 2 * BLOCK_SIZE + 3] ^= 1;
+        let err = read_range(&c, &damaged, 2 * b + 1..2 * b + 9)
+            .await
+            .unwrap_err();
+        assert!(matches!(Error::from_io(err), Error::Authentication));
+        // The blocks before the damaged one are not read, so they decrypt.
+        let got = read_range(&c, &damaged, b..2 * b).await.unwrap();
+        assert_eq!(got, &plain[BLOCK_DATA_SIZE..2 * BLOCK_DATA_SIZE]);
+        let mut magic = sealed.clone();
+        magic[1] = b'X';
+        let err = read_range(&c, &magic, b..b + 1).await.unwrap_err();
+        assert!(matches!(Error::from_io(err), Error::BadMagic));
+        let err = read_range(&c, &sealed[..20], 0..1).await.unwrap_err();
+        assert!(matches!(Error::from_io(err), Error::TooShort));
+        // Cut inside the last block's tag.
+        let cut = &sealed[..HEADER_SIZE + 3 * BLOCK_SIZE + 5];
+        let err = read_range(&c, cut, 3 * b..3 * b + 7).await.unwrap_err();
+        assert!(matches!(Error::from_io(err), Error::ImpossibleSize(_)));
+
+        // Passed on as zeroes, reported by the block's index in the file.
+        let lenient = c.with_pass_bad_blocks(true);
+        let bad = BadBlocks::new();
+        // The stored range runs past the end of the file: the rest of it is what a store gives.
+        let body = &damaged[block_range(2 * b + 1..3 * b + 2).stored.start as usize..];
+        let mut got = Vec::new();
+        lenient
+            .decrypt_async_range(
+                AsyncReadExt::chain(&damaged[..HEADER_SIZE], body),
+                2 * b + 1..3 * b + 2,
+            )
+            .with_bad_blocks(bad.clone())
+            .read_to_end(&mut got)
+            .await
+            .unwrap();
+        assert_eq!(bad.take(), [2]);
+        assert!(got[..BLOCK_DATA_SIZE - 1].iter().all(|&x| x == 0));
+        assert_eq!(
+            got[BLOCK_DATA_SIZE - 1..],
+            plain[3 * BLOCK_DATA_SIZE..3 * BLOCK_DATA_SIZE + 2]
+        );
     }
 }

@@ -18,7 +18,9 @@ use std::io;
 use zeroize::Zeroize;
 
 use super::secretbox::{self, SecretBox};
-use super::{ContentCipher, Nonce, BLOCK_DATA_SIZE, BLOCK_SIZE, BLOCK_TAG_SIZE, HEADER_SIZE};
+use super::{
+    BadBlocks, ContentCipher, Nonce, BLOCK_DATA_SIZE, BLOCK_SIZE, BLOCK_TAG_SIZE, HEADER_SIZE,
+};
 use crate::{Error, Result};
 
 /// The 24 bytes of a block nonce, as the secretbox takes them.
@@ -438,6 +440,8 @@ pub(crate) struct Opener {
     /// Stored bytes taken in, header included.
     consumed: u64,
     bad_blocks: u64,
+    /// Where the index of each block passed on as zeroes goes, if the caller asked.
+    report: Option<BadBlocks>,
     eof: bool,
     failure: Option<Failure>,
 }
@@ -460,9 +464,23 @@ impl Opener {
             skip: 0,
             consumed: 0,
             bad_blocks: 0,
+            report: None,
             eof: false,
             failure: None,
         }
+    }
+
+    /// Takes its input as the header followed by the stored blocks from block `index` on (not
+    /// the whole file), and drops the first `skip` plaintext bytes of that block. Call before
+    /// any input.
+    pub(crate) fn starting_at(&mut self, index: u64, skip: usize) {
+        self.next_block = index;
+        self.skip = skip.min(BLOCK_DATA_SIZE);
+    }
+
+    /// Records the index of each block passed on as zeroes in `report`.
+    pub(crate) fn report_to(&mut self, report: BadBlocks) {
+        self.report = Some(report);
     }
 
     /// The file nonce, once the header has been read.
@@ -536,6 +554,9 @@ impl Opener {
                 plain.zeroize();
             }
             self.bad_blocks += 1;
+            if let Some(report) = &self.report {
+                report.record(self.next_block);
+            }
         }
         self.loaded = Some(self.next_block);
         self.next_block = self.next_block.wrapping_add(1);
@@ -590,7 +611,11 @@ impl Core for Opener {
                 match Nonce::from_header(&self.header) {
                     Ok(nonce) => {
                         self.file_nonce = Some(nonce);
-                        self.block_nonce = nonce;
+                        // Block 0 unless the input starts at a later block (`starting_at`):
+                        // `consumed` then counts the stored bytes skipped as well.
+                        self.block_nonce = nonce.add(self.next_block);
+                        let skipped = self.next_block.saturating_mul(BLOCK_SIZE as u64);
+                        self.consumed = self.consumed.saturating_add(skipped);
                     }
                     Err(_) => return self.fail(Failure::BadMagic),
                 }
@@ -699,12 +724,8 @@ pub(crate) fn finish_into<C: Core, W: io::Write>(core: &mut C, inner: &mut W) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Keys;
+    use crate::content::testing::cipher;
     use std::io::Read;
-
-    fn cipher() -> ContentCipher {
-        ContentCipher::new(&Keys::derive("", "").unwrap())
-    }
 
     #[test]
     fn block_buffer_wipe_covers_every_byte_input_reached() {

@@ -16,7 +16,14 @@
 //! - [`EncryptWriter`] / [`DecryptWriter`] wrap a [`Write`]; each has an explicit `finish()` that
 //!   MUST be called, or the output is truncated.
 //! - With the `tokio` feature, `AsyncEncryptReader`, `AsyncDecryptReader` and
-//!   `AsyncEncryptWriter` do the same over tokio's `AsyncRead` / `AsyncWrite`.
+//!   `AsyncEncryptWriter` do the same over tokio's `AsyncRead` / `AsyncWrite`;
+//!   `ContentCipher::decrypt_async_range` decrypts a plaintext range from the header and the
+//!   stored blocks that hold it ([`block_range`] says which), and `ParallelStream` seals or opens
+//!   a whole stream in batches on tokio's blocking pool, on all cores.
+//!
+//! With [`pass_bad_blocks`](ContentCipher::with_pass_bad_blocks), a block that fails
+//! authentication comes out as zeroes, and the streams record its index in a [`BadBlocks`]
+//! handle the caller gave them, for the caller to report: this crate never prints.
 //!
 //! Every stream holds one block buffer (a little over 64 KiB) whatever the file size, and that
 //! buffer is wiped when the stream is dropped. One block is sealed or opened by a private core in
@@ -46,6 +53,8 @@
 
 use std::fmt;
 use std::io::{Read, Write};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 
@@ -54,12 +63,16 @@ use crate::{Error, Keys, Result};
 #[cfg(feature = "tokio")]
 mod async_io;
 mod block;
+#[cfg(feature = "tokio")]
+mod parallel;
 mod read;
 mod secretbox;
 mod write;
 
 #[cfg(feature = "tokio")]
 pub use async_io::{AsyncDecryptReader, AsyncEncryptReader, AsyncEncryptWriter};
+#[cfg(feature = "tokio")]
+pub use parallel::{ParallelStream, BATCHES_IN_FLIGHT, BATCH_BLOCKS, PARALLEL_MIN_SIZE};
 pub use read::{DecryptReader, EncryptReader};
 pub use write::{DecryptWriter, EncryptWriter};
 
@@ -128,6 +141,111 @@ pub fn decrypted_size(encrypted: u64) -> Result<u64> {
     };
     // `full * BLOCK_DATA_SIZE` is smaller than `body`, so neither operation can overflow.
     Ok(full * BLOCK_DATA_SIZE_U64 + last)
+}
+
+/// Where a plaintext range lies in an encrypted file: what to read, and where in it the range
+/// starts. Built by [`block_range`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRange {
+    /// The stored bytes of the blocks holding the range (offsets in the encrypted file, header
+    /// included). A reader also needs the header, the first [`HEADER_SIZE`] bytes.
+    pub stored: Range<u64>,
+    /// The index of the first of those blocks.
+    pub first_block: u64,
+    /// The offset of the range's start inside that block's plaintext.
+    pub skip: usize,
+}
+
+/// The blocks holding the plaintext range `plain` of an encrypted file (see [`BlockRange`]).
+///
+/// The stored range may run past the end of a shorter file (clip it to the file's size before
+/// asking a store for exactly those bytes). An empty range gives an empty stored range at the
+/// block holding its start. Offsets near `u64::MAX` saturate rather than overflow.
+///
+/// ```
+/// use poof_crypt::content::{block_range, BLOCK_SIZE};
+/// let r = block_range(65_536 + 10..65_536 + 20);
+/// assert_eq!((r.first_block, r.skip), (1, 10));
+/// assert_eq!(r.stored, 32 + BLOCK_SIZE as u64..32 + 2 * BLOCK_SIZE as u64);
+/// ```
+pub fn block_range(plain: Range<u64>) -> BlockRange {
+    let first = plain.start / BLOCK_DATA_SIZE_U64;
+    let skip = (plain.start % BLOCK_DATA_SIZE_U64) as usize;
+    let offset = |block: u64| HEADER_SIZE_U64.saturating_add(block.saturating_mul(BLOCK_SIZE_U64));
+    let from = offset(first);
+    let to = match plain.end.checked_sub(1) {
+        Some(last) if plain.end > plain.start => {
+            offset((last / BLOCK_DATA_SIZE_U64).saturating_add(1))
+        }
+        _ => from,
+    };
+    BlockRange {
+        stored: from..to,
+        first_block: first,
+        skip,
+    }
+}
+
+/// The blocks a decrypting stream passed on as zeroes under
+/// [`pass_bad_blocks`](ContentCipher::with_pass_bad_blocks), by index (block 0 holds the first
+/// 64 KiB of plaintext). The caller gives a handle to the stream and reads it back with
+/// [`take`](BadBlocks::take), or builds it with [`calling`](BadBlocks::calling) to hear of each
+/// block as it is opened; either way the caller does the reporting.
+///
+/// Cheap to clone: clones share the record.
+#[derive(Clone, Default)]
+pub struct BadBlocks(Arc<BadBlocksInner>);
+
+#[derive(Default)]
+struct BadBlocksInner {
+    seen: Mutex<Vec<u64>>,
+    call: Option<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl fmt::Debug for BadBlocks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seen = self.0.seen.lock().map(|s| s.len()).unwrap_or(0);
+        f.debug_struct("BadBlocks")
+            .field("recorded", &seen)
+            .finish()
+    }
+}
+
+impl BadBlocks {
+    /// An empty record, read back with [`take`](BadBlocks::take).
+    pub fn new() -> BadBlocks {
+        BadBlocks::default()
+    }
+
+    /// A handle that calls `report` with each bad block's index instead of recording it (on
+    /// whatever thread opened the block).
+    pub fn calling(report: impl Fn(u64) + Send + Sync + 'static) -> BadBlocks {
+        BadBlocks(Arc::new(BadBlocksInner {
+            seen: Mutex::new(Vec::new()),
+            call: Some(Box::new(report)),
+        }))
+    }
+
+    /// The indexes recorded since the last call, in the order the blocks were opened.
+    pub fn take(&self) -> Vec<u64> {
+        self.0
+            .seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default()
+    }
+
+    /// Records (or reports) block `index`.
+    pub(crate) fn record(&self, index: u64) {
+        match &self.0.call {
+            Some(call) => call(index),
+            None => {
+                if let Ok(mut seen) = self.0.seen.lock() {
+                    seen.push(index);
+                }
+            }
+        }
+    }
 }
 
 /// A 24-byte XSalsa20 nonce: the file nonce from the header, or the nonce of one block (the
@@ -309,9 +427,90 @@ pub(crate) fn test_cipher(key: u8) -> ContentCipher {
     }
 }
 
+/// What the unit tests of the content streams share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::ContentCipher;
+    use crate::Keys;
+
+    /// Plaintext sizes at the block edges, and a few blocks with a partial last one.
+    pub(crate) const SIZES: [usize; 6] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7];
+
+    /// The content cipher of the empty password.
+    pub(crate) fn cipher() -> ContentCipher {
+        ContentCipher::new(&Keys::derive("", "").unwrap())
+    }
+
+    /// `len` bytes of plaintext that do not repeat with the block size.
+    pub(crate) fn plaintext(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 + i / 257) as u8).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_range_inside_first_block() {
+        let one = HEADER_SIZE_U64..HEADER_SIZE_U64 + BLOCK_SIZE_U64;
+        assert_eq!(block_range(0..1).stored, one);
+        let r = block_range(10..20);
+        assert_eq!((r.stored, r.first_block, r.skip), (one, 0, 10));
+    }
+
+    #[test]
+    fn block_range_across_a_boundary() {
+        let (b, s) = (BLOCK_DATA_SIZE_U64, BLOCK_SIZE_U64);
+        let r = block_range(b - 1..b + 1);
+        assert_eq!(
+            (r.stored, r.first_block, r.skip),
+            (32..32 + 2 * s, 0, b as usize - 1)
+        );
+        let r = block_range(b..2 * b);
+        assert_eq!(
+            (r.stored, r.first_block, r.skip),
+            (32 + s..32 + 2 * s, 1, 0)
+        );
+        let r = block_range(2 * b + 5..2 * b + 6);
+        assert_eq!(
+            (r.stored, r.first_block, r.skip),
+            (32 + 2 * s..32 + 3 * s, 2, 5)
+        );
+    }
+
+    #[test]
+    fn block_range_of_an_empty_range_is_empty() {
+        let b = BLOCK_DATA_SIZE_U64;
+        for (start, end) in [(0, 0), (5, 5), (b, b), (b + 3, 2), (u64::MAX, u64::MAX)] {
+            let r = block_range(start..end);
+            assert!(r.stored.is_empty(), "{start}..{end}");
+            assert_eq!(r.first_block, start / b);
+        }
+    }
+
+    #[test]
+    fn block_range_at_the_end_of_u64_saturates() {
+        let r = block_range(u64::MAX - 1..u64::MAX);
+        assert!(r.stored.start <= r.stored.end);
+        assert_eq!(r.first_block, (u64::MAX - 1) / BLOCK_DATA_SIZE_U64);
+        assert_eq!(r.skip as u64, (u64::MAX - 1) % BLOCK_DATA_SIZE_U64);
+    }
+
+    #[test]
+    fn bad_blocks_record_take_and_call() {
+        let bad = BadBlocks::new();
+        bad.clone().record(3);
+        bad.record(7);
+        assert_eq!(bad.take(), [3, 7]);
+        assert!(bad.take().is_empty());
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let calling = BadBlocks::calling(move |i| sink.lock().unwrap().push(i));
+        calling.record(9);
+        assert!(calling.take().is_empty());
+        assert_eq!(*heard.lock().unwrap(), [9]);
+    }
 
     #[test]
     fn header_size_is_thirty_two() {

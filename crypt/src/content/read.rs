@@ -215,19 +215,9 @@ impl<R: Read + Seek> DecryptReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::testing::{cipher, plaintext, SIZES};
     use crate::content::{encrypted_size, BLOCK_SIZE};
-    use crate::Keys;
     use std::io::Cursor;
-
-    const SIZES: [usize; 6] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7];
-
-    fn cipher() -> ContentCipher {
-        ContentCipher::new(&Keys::derive("", "").unwrap())
-    }
-
-    fn plaintext(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-    }
 
     fn encrypt(c: &ContentCipher, plain: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -37,11 +37,6 @@ impl<W: Write> EncryptWriter<W> {
         self.core.nonce()
     }
 
-    /// The inner writer.
-    pub fn get_ref(&self) -> &W {
-        &self.inner
-    }
-
     /// Seals the last block, writes everything still buffered, flushes the inner writer and
     /// gives it back. MUST be called: without it the encrypted file is truncated.
     ///
@@ -51,19 +46,6 @@ impl<W: Write> EncryptWriter<W> {
     pub fn finish(mut self) -> Result<W> {
         finish_into(&mut self.core, &mut self.inner)?;
         Ok(self.inner)
-    }
-}
-
-impl<W: Write> Write for EncryptWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_via(&mut self.core, &mut self.inner, buf)
-    }
-
-    /// Writes the complete blocks sealed so far and flushes the inner writer. The plaintext of
-    /// an incomplete block stays buffered until more data or [`EncryptWriter::finish`].
-    fn flush(&mut self) -> io::Result<()> {
-        drain_into(&mut self.core, &mut self.inner)?;
-        self.inner.flush()
     }
 }
 
@@ -101,11 +83,6 @@ impl<W: Write> DecryptWriter<W> {
         self.core.bad_blocks()
     }
 
-    /// The inner writer.
-    pub fn get_ref(&self) -> &W {
-        &self.inner
-    }
-
     /// Decrypts the last block, writes all remaining plaintext, flushes the inner writer and
     /// gives it back. MUST be called: the last block is only decrypted here.
     ///
@@ -121,36 +98,42 @@ impl<W: Write> DecryptWriter<W> {
     }
 }
 
-impl<W: Write> Write for DecryptWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_via(&mut self.core, &mut self.inner, buf)
-    }
+/// `get_ref` and `Write` for a writer of this module: written bytes go through its core to the
+/// inner writer as each block completes.
+macro_rules! writer {
+    ($writer:ident) => {
+        impl<W: Write> $writer<W> {
+            /// The inner writer.
+            pub fn get_ref(&self) -> &W {
+                &self.inner
+            }
+        }
 
-    /// Writes the plaintext of the blocks decrypted so far and flushes the inner writer. An
-    /// incomplete block stays buffered until more data or [`DecryptWriter::finish`].
-    fn flush(&mut self) -> io::Result<()> {
-        drain_into(&mut self.core, &mut self.inner)?;
-        self.inner.flush()
-    }
+        impl<W: Write> Write for $writer<W> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                write_via(&mut self.core, &mut self.inner, buf)
+            }
+
+            /// Writes out the blocks completed so far and flushes the inner writer. An
+            /// incomplete block stays buffered until more data or `finish()`.
+            fn flush(&mut self) -> io::Result<()> {
+                drain_into(&mut self.core, &mut self.inner)?;
+                self.inner.flush()
+            }
+        }
+    };
 }
+
+writer!(EncryptWriter);
+writer!(DecryptWriter);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::testing::{cipher, plaintext, SIZES};
     use crate::content::{encrypted_size, BLOCK_SIZE};
     use crate::Error;
-    use crate::Keys;
     use std::io::Read;
-
-    const SIZES: [usize; 6] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 7];
-
-    fn cipher() -> ContentCipher {
-        ContentCipher::new(&Keys::derive("", "").unwrap())
-    }
-
-    fn plaintext(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 13 + i / 253) as u8).collect()
-    }
 
     fn encrypt(c: &ContentCipher, plain: &[u8], chunk: usize) -> Vec<u8> {
         let mut w = c.encrypt_writer(Vec::new()).unwrap();
