@@ -321,6 +321,19 @@ impl CryptBackend {
             .with_context(|| format!("{}: {path}: wrote an impossible size", self.describe))
     }
 
+    /// The plaintext size of the stored file of `path`, of `encrypted` bytes.
+    ///
+    /// # Errors
+    /// No plaintext encrypts to that size (a damaged or foreign file).
+    fn stored_plain_size(&self, path: &str, encrypted: u64) -> Result<u64> {
+        self.plain_size(encrypted).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {path}: impossible encrypted size {encrypted}: {e}",
+                self.describe
+            )
+        })
+    }
+
     /// The plaintext size of a file of `encrypted` bytes.
     fn plain_size(&self, encrypted: u64) -> poof_crypt::Result<u64> {
         match self.settings.content {
@@ -527,13 +540,7 @@ impl Backend for CryptBackend {
         let found = self.inner.stat(&enc).await?;
         if let Some(entry) = found.clone() {
             if !entry.is_dir() {
-                let size = self.plain_size(entry.size).map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: {path}: impossible encrypted size {}: {e}",
-                        self.describe,
-                        entry.size
-                    )
-                })?;
+                let size = self.stored_plain_size(path, entry.size)?;
                 return Ok(Some(Entry {
                     path: path.to_owned(),
                     size,
@@ -569,13 +576,7 @@ impl Backend for CryptBackend {
         let Some(entry) = self.inner.stat(&enc).await? else {
             bail!("{}: {path}: not found", self.describe);
         };
-        let size = self.plain_size(entry.size).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {path}: impossible encrypted size {}: {e}",
-                self.describe,
-                entry.size
-            )
-        })?;
+        let size = self.stored_plain_size(path, entry.size)?;
         let end = range.end.min(size);
         if range.start >= end {
             return Ok(Box::pin(tokio::io::empty()));
