@@ -7,7 +7,7 @@
 //! [`crypt`] turns a `type = crypt` section into the ciphers of the crypt crate.
 //!
 //! [`open_backend`] resolves a location into a [`Backend`]: a local path or a `type = local`
-//! section gives a [`LocalBackend`], `type = s3` an [`ObjectBackend`], `type = alias` the
+//! section gives a [`LocalBackend`], `type = s3` an [`opendal::ObjectBackend`], `type = alias` the
 //! backend of its `remote` joined with the path, and `type = crypt` a [`CryptBackend`] over its
 //! `remote` resolved the same way (the path's segments encrypted as directory names). Chains of
 //! aliases and crypts are followed; a loop is an error naming the chain.
@@ -21,6 +21,7 @@ pub mod crypt;
 pub mod encoding;
 pub mod local;
 pub mod opendal;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,7 +32,6 @@ use crate::config::rclone::RcloneConfig;
 use backend::Backend;
 use crypt::{CryptBackend, CryptSettings};
 use local::LocalBackend;
-use opendal::ObjectBackend;
 
 /// A parsed command-line location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +216,7 @@ fn resolve(
             if path.is_empty() { "." } else { path.as_str() },
         )))),
         "s3" => {
-            let (backend, mut more) = ObjectBackend::from_s3_section(section, path)?;
+            let (backend, mut more) = s3::open(section, path)?;
             warnings.append(&mut more);
             Ok(Arc::new(backend))
         }
