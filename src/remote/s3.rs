@@ -90,7 +90,7 @@ pub const IGNORED_OPTIONS: &[(&str, &str)] = &[
     ("shared_credentials_file", "not supported; use env_auth"),
 ];
 
-/// What OpenDAL says when it refuses a builder.
+/// What poof says before the error of OpenDAL refusing the S3 builder.
 const SETUP_FAILED: &str = "cannot set up the S3 client";
 
 /// Splits `bucket/prefix` into the bucket and OpenDAL's root (`/prefix/`).
