@@ -1,16 +1,20 @@
-//! Object stores as a [`Backend`]: an OpenDAL [`Operator`] built from an rclone `type = s3`
-//! section.
+//! Object stores as a [`Backend`]: one generic backend over any OpenDAL [`Operator`], which each
+//! storage type's file (today [`super::s3`]) builds from its rclone section.
 //!
-//! [`ObjectBackend::from_s3_section`] maps the section's options onto OpenDAL's S3 builder and
-//! returns, beside the backend, one warning per option OpenDAL cannot honour (the caller prints
-//! them once). [`ObjectBackend::loopback_s3`] builds the operator for an `rclone serve s3` on
-//! 127.0.0.1 (tests, and a local peer). Every operator gets the same layers in one place
-//! ([`finish`]): retries with jittered exponential back-off, bounded by [`RETRY_WAIT_BOUND`],
-//! around deadlines ([`Timeouts`]), so that a server that accepts connections and never answers
-//! fails each attempt instead of hanging the run. A request that still fails after every retry
-//! (refused, unreachable or timed out) marks the store unreachable, and every later request of
-//! the run fails at once ([`ObjectBackend::guard`]): a dead or hung endpoint ends a run of
-//! thousands of files within one request's retries.
+//! A storage type maps its section onto an OpenDAL service builder, hands it to [`finish`], and
+//! passes the resulting [`Operators`] to [`ObjectBackend::new`] with a description, its upload
+//! chunk size and concurrency, and what the store can do ([`Features`], as data: engines read
+//! it, they never ask which type a backend is). Everything else lives here: listings, stat,
+//! ranged reads, atomic writes (multipart through OpenDAL's writer), deletes, rclone's `mtime`
+//! metadata, and the mapping of poof's paths to object keys.
+//!
+//! Every operator gets the same layers in one place ([`finish`]): retries with jittered
+//! exponential back-off, bounded by [`RETRY_WAIT_BOUND`], around deadlines ([`Timeouts`]), so
+//! that a server that accepts connections and never answers fails each attempt instead of
+//! hanging the run. A request that still fails after every retry (refused, unreachable or timed
+//! out) marks the store unreachable, and every later request of the run fails at once
+//! ([`ObjectBackend::guard`]): a dead or hung endpoint ends a run of thousands of files within
+//! one request's retries.
 //!
 //! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
 //! decimal with up to nine fraction digits ([`format_mtime`], [`parse_mtime`]). Listings do not
@@ -21,30 +25,13 @@
 //! error path, so that no orphaned multipart upload is left behind.
 //!
 //! Paths are in rclone's Standard name form (see [`super::encoding`]); object keys are in the
-//! form rclone's s3 backend writes (its encoding `Slash,InvalidUtf8,Dot`) wherever an S3
-//! listing can carry it: TAB, LF, CR and DEL raw (a file `t<TAB>ab` is the key `t<TAB>ab`, not
-//! `t␉ab`; a file `q␊uote` is the key `q␊uote`), each byte that is not UTF-8 as `‛XX`. Every
-//! request maps its path with [`to_s3_key`] (in [`ObjectBackend::key`]) and every listed key
-//! comes back with [`from_s3_key`], so poof and rclone read each other's plain buckets to the
-//! same bytes on disk (tested both ways by `tests/s3_names.rs` for pictures and bytes that are
-//! not UTF-8; the keys of raw control characters by `encoding`'s unit tests, which hold the
-//! keys rclone was observed to write, since `rclone serve s3` does not keep such keys stable).
-//!
-//! Where poof differs from rclone: OpenDAL lists without `encoding-type=url`, and an S3 listing
-//! in XML cannot carry the other control characters: `rclone serve s3` returns ESC or VT as
-//! U+FFFD and 0x01 as `&#x1;` (observed). poof therefore keeps their pictures in its keys
-//! (`esc␛x`, as before; rclone writes ESC raw and reads poof's key as a literal `␛`). A key
-//! another tool wrote with such a character raw, when the listing carries it (0x01), is listed
-//! under the name of its picture and every later request of the run for that name uses the
-//! listed key ([`ObjectBackend::key`]); when both keys exist, the listing fails naming the
-//! file. A key that maps to no name (a quote rune before a picture of TAB, LF, CR or DEL)
-//! fails the listing with that key named, never skipped or read as another object. rclone's
-//! raw ESC comes back as U+FFFD: restoring it is a per-file read error, so that run deletes
-//! nothing; a sync to the bucket uploads poof's own key beside it (its delete of the U+FFFD name
-//! removes nothing), so rclone's object is kept.
-//! Also observed: `rclone serve s3` lists a key with a control character in its picture form
-//! once it re-reads its folder (after its directory cache expires, or under concurrent
-//! uploads), so both rclone and poof then read such a name with a literal picture.
+//! form rclone's s3 backend writes ([`super::s3`] says which characters go raw and where poof
+//! differs). Every request maps its path with [`to_s3_key`] (in [`ObjectBackend::key`]) and
+//! every listed key comes back with [`from_s3_key`]. A key another tool wrote with a control
+//! character poof keeps as its picture is listed under the name of its picture, and every later
+//! request of the run for that name uses the listed key ([`ObjectBackend::key`]); when both keys
+//! exist, the listing fails naming the file. A key that maps to no name fails the listing with
+//! that key named, never skipped or read as another object.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -57,8 +44,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::opendal::layers::{RetryLayer, TimeoutLayer};
-use ::opendal::services::S3;
-use ::opendal::{ErrorKind, Operator, Writer};
+use ::opendal::{Builder, ErrorKind, Operator, Writer};
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
 use futures::{Stream, TryStreamExt};
@@ -68,62 +54,11 @@ use super::backend::{
     block_on, Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
 };
 use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
-use super::{Below, StorageType};
-use crate::config::rclone::Section;
 
 /// User metadata key of rclone's modification time.
 pub const MTIME_KEY: &str = "mtime";
 
-/// Default upload chunk size, rclone's `chunk_size` default: with [`DEFAULT_UPLOAD_CONCURRENCY`]
-/// parts in flight, a large upload holds about 25 MiB (larger chunks bought no speed on
-/// loopback and cost 12 MiB more per upload).
-pub const DEFAULT_CHUNK_SIZE: usize = 5 * 1024 * 1024;
-
-/// Smallest part of an S3 multipart upload (except the last).
-pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
-
-/// Parts uploaded at once (rclone's `upload_concurrency` default).
-pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
-
-/// Region used when a section sets none (rclone's default too).
-pub const DEFAULT_REGION: &str = "us-east-1";
-
-/// Providers whose endpoints want virtual-hosted-style requests (`bucket.host/key`) unless
-/// `force_path_style` says otherwise.
-const VIRTUAL_HOST_PROVIDERS: &[&str] = &["AWS", "Alibaba", "HuaweiOBS", "Netease", "TencentCOS"];
-
-/// Options of an rclone s3 section that OpenDAL cannot honour, with the reason given in the
-/// warning.
-const IGNORED_OPTIONS: &[(&str, &str)] = &[
-    ("location_constraint", "poof never creates buckets"),
-    ("bucket_acl", "poof never creates buckets"),
-    (
-        "upload_cutoff",
-        "uploads switch to multipart above one chunk_size",
-    ),
-    ("v2_auth", "only v4 signatures are supported"),
-    ("use_accelerate_endpoint", "not supported"),
-    ("sse_customer_algorithm", "SSE-C is not supported"),
-    ("sse_customer_key", "SSE-C is not supported"),
-    ("sse_customer_key_base64", "SSE-C is not supported"),
-    ("requester_pays", "not supported"),
-    ("profile", "not supported; use env_auth with AWS_PROFILE"),
-    ("shared_credentials_file", "not supported; use env_auth"),
-];
-
-/// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.
-pub const S3_TYPE: StorageType = StorageType {
-    name: "s3",
-    open: |resolver, section, path| {
-        let (backend, warnings) = ObjectBackend::from_s3_section(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
-    below: |_, _| Below::Elsewhere,
-    is_crypt: false,
-};
-
-/// An object store bucket, optionally below a key prefix.
+/// An object store (a bucket, optionally below a key prefix) behind OpenDAL operators.
 #[derive(Debug, Clone)]
 pub struct ObjectBackend {
     /// Transfers (reads and writes of contents): deadlines per chunk ([`Timeouts::transfer`]).
@@ -135,25 +70,14 @@ pub struct ObjectBackend {
     /// Keys another tool wrote with a control character poof keeps as its picture, by the
     /// path they were listed as ([`ObjectBackend::key`]).
     foreign: Arc<Foreign>,
+    /// What [`Backend::describe`] returns, e.g. `s3:bucket/dir`.
     describe: String,
+    /// Bytes per read request of a download and per part of a multipart upload.
     chunk: usize,
+    /// Parts of one upload in flight at once.
     concurrency: usize,
-}
-
-/// Splits `bucket/prefix` into the bucket and OpenDAL's root (`/prefix/`).
-fn split_bucket(path: &str) -> Option<(&str, String)> {
-    let path = path.trim_matches('/');
-    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-    if bucket.is_empty() {
-        return None;
-    }
-    let prefix = prefix.trim_matches('/');
-    let root = if prefix.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{prefix}/")
-    };
-    Some((bucket, root))
+    /// What the store can do, set by its storage type ([`Backend::features`]).
+    features: Features,
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -222,8 +146,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// flight at this rate, so a large upload over a slow but working link is never cut off.
 pub const SLOWEST_RATE: u64 = 256 * 1024;
 
-/// Environment variable that sets every S3 deadline ([`Timeouts`]) to a whole number of
-/// seconds: for a link slower than [`SLOWEST_RATE`] (more), or tests of a hung server (less).
+/// Environment variable that sets every deadline of an object store ([`Timeouts`]) to a whole
+/// number of seconds (it names S3, the first storage type poof served): for a link slower than
+/// [`SLOWEST_RATE`] (more), or tests of a hung server (less).
 pub const TIMEOUT_ENV: &str = "POOF_S3_TIMEOUT_SECS";
 
 /// The deadlines of OpenDAL's `TimeoutLayer`. Each attempt of a request gets its own: a
@@ -279,8 +204,9 @@ fn parse_timeout_secs(text: &str) -> Result<Duration> {
     }
 }
 
-/// The two operators of a backend, over one S3 client.
-struct Operators {
+/// The two operators of a backend, over one client of its service ([`finish`]).
+#[derive(Debug)]
+pub struct Operators {
     /// Deadlines per transfer step ([`Timeouts::transfer`]).
     data: Operator,
     /// [`Timeouts::request`] for everything.
@@ -294,9 +220,12 @@ struct Operators {
 /// temporary error) is retried; the other order would let a deadline cut through the retries
 /// and drop a request body mid-retry (OpenDAL's `RetryLayer` documentation). The transfer
 /// deadline also bounds each part of a multipart upload, through the operation's executor.
-fn finish(builder: S3, timeouts: Timeouts) -> Result<Operators> {
+///
+/// # Errors
+/// OpenDAL refuses the builder (the storage type adds which client it was).
+pub fn finish<B: Builder>(builder: B, timeouts: Timeouts) -> ::opendal::Result<Operators> {
     install_transport();
-    let op = Operator::new(builder).context("cannot set up the S3 client")?;
+    let op = Operator::new(builder)?;
     let layered = |io_timeout: Duration| {
         op.clone()
             .layer(
@@ -313,8 +242,9 @@ fn finish(builder: S3, timeouts: Timeouts) -> Result<Operators> {
 }
 
 /// Parses rclone's size syntax: a number with an optional binary suffix (`b`, `k`, `M`, `G`,
-/// `T`, `P`, optionally followed by `i` and/or `B`); no suffix means KiB, as in rclone.
-fn parse_size(text: &str) -> Option<u64> {
+/// `T`, `P`, optionally followed by `i` and/or `B`); no suffix means KiB, as in rclone. For
+/// the size options of every storage type's section (`chunk_size`).
+pub fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -336,170 +266,26 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 impl ObjectBackend {
-    /// Builds the backend of `name:bucket/prefix` from its `type = s3` section.
-    ///
-    /// Returns the backend and the warnings to print once: options set in the section that
-    /// OpenDAL cannot honour.
-    ///
-    /// # Errors
-    /// No bucket in `path`, a value that does not parse (`env_auth`, `force_path_style`,
-    /// `chunk_size`, `upload_concurrency`), or an operator OpenDAL refuses; each error names the
-    /// section and key.
-    pub fn from_s3_section(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>)> {
-        let name = section.name();
-        let Some((bucket, root)) = split_bucket(path) else {
-            bail!("{name}: needs a bucket: {name}:bucket or {name}:bucket/path (poof cannot list buckets)");
-        };
-        let get = |key: &str| section.get(key).map(str::trim).filter(|v| !v.is_empty());
-        let get_bool = |key: &str| -> Result<Option<bool>> {
-            section
-                .get_bool(key)
-                .map_err(|e| anyhow!("[{name}] {key}: {e}"))
-        };
-        let mut warnings = Vec::new();
-        let mut b = S3::default().bucket(bucket).root(&root);
-        b = b.region(get("region").unwrap_or(DEFAULT_REGION));
-        if let Some(endpoint) = get("endpoint") {
-            if endpoint.contains("://") {
-                b = b.endpoint(endpoint);
-            } else {
-                b = b.endpoint(&format!("https://{endpoint}"));
-            }
-        }
-        let env_auth = get_bool("env_auth")?.unwrap_or(false);
-        let key_id = get("access_key_id");
-        let secret = get("secret_access_key");
-        match (key_id, secret) {
-            (Some(id), Some(secret)) => {
-                b = b
-                    .access_key_id(id)
-                    .secret_access_key(secret)
-                    .disable_config_load()
-                    .disable_ec2_metadata();
-                if let Some(token) = get("session_token") {
-                    b = b.session_token(token);
-                }
-            }
-            (Some(_), None) => bail!("[{name}] access_key_id is set without secret_access_key"),
-            (None, Some(_)) => bail!("[{name}] secret_access_key is set without access_key_id"),
-            (None, None) if env_auth => {}
-            (None, None) => {
-                warnings.push(format!(
-                    "[{name}] has no access_key_id/secret_access_key and env_auth is false: requests are anonymous (only public buckets answer them)"
-                ));
-                b = b
-                    .skip_signature()
-                    .disable_config_load()
-                    .disable_ec2_metadata();
-            }
-        }
-        let provider = get("provider").unwrap_or("Other");
-        let virtual_host = match get_bool("force_path_style")? {
-            Some(force) => !force,
-            None => VIRTUAL_HOST_PROVIDERS.contains(&provider),
-        };
-        if virtual_host {
-            b = b.enable_virtual_host_style();
-        }
-        if let Some(acl) = get("acl") {
-            b = b.default_acl(acl);
-        }
-        if let Some(class) = get("storage_class") {
-            b = b.default_storage_class(class);
-        }
-        if let Some(sse) = get("server_side_encryption") {
-            b = b.server_side_encryption(sse);
-            if let Some(kms) = get("sse_kms_key_id") {
-                b = b.server_side_encryption_aws_kms_key_id(kms);
-            }
-        }
-        let mut chunk = DEFAULT_CHUNK_SIZE;
-        if let Some(text) = get("chunk_size") {
-            let size = parse_size(text)
-                .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?;
-            chunk = usize::try_from(size).unwrap_or(usize::MAX);
-            if chunk < MIN_CHUNK_SIZE {
-                warnings.push(format!(
-                    "[{name}] chunk_size = {text} is below S3's 5 MiB minimum part size: using 5 MiB"
-                ));
-                chunk = MIN_CHUNK_SIZE;
-            }
-        }
-        let mut concurrency = DEFAULT_UPLOAD_CONCURRENCY;
-        if let Some(text) = get("upload_concurrency") {
-            concurrency = text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
-                })?;
-        }
-        for (key, why) in IGNORED_OPTIONS {
-            if let Some(value) = get(key) {
-                warnings.push(format!("[{name}] {key} = {value} is ignored: {why}"));
-            }
-        }
-        let timeouts = Timeouts::from_env(chunk, concurrency)?;
-        let ops = finish(b, timeouts).with_context(|| format!("[{name}]"))?;
-        let backend = ObjectBackend {
+    /// The backend over `ops`: `describe` for messages (e.g. `s3:bucket/dir`), downloads read
+    /// and uploads write in parts of `chunk` bytes with `concurrency` parts in flight, and
+    /// `features` is what the store can do, which [`Backend::features`] returns.
+    pub fn new(
+        ops: Operators,
+        describe: String,
+        chunk: usize,
+        concurrency: usize,
+        features: Features,
+    ) -> ObjectBackend {
+        ObjectBackend {
             op: ops.data,
             meta: ops.meta,
             unreachable: Arc::default(),
             foreign: Arc::default(),
-            describe: format!("{name}:{}", path.trim_matches('/')),
+            describe,
             chunk,
             concurrency,
-        };
-        Ok((backend, warnings))
-    }
-
-    /// The backend of an `rclone serve s3` on `127.0.0.1:port`: path-style requests, the given
-    /// keys, no credentials from the environment or EC2 metadata.
-    ///
-    /// # Errors
-    /// An empty bucket name, an invalid [`TIMEOUT_ENV`], or an operator OpenDAL refuses.
-    pub fn loopback_s3(
-        port: u16,
-        bucket_and_prefix: &str,
-        access_key: &str,
-        secret_key: &str,
-    ) -> Result<ObjectBackend> {
-        let timeouts = Timeouts::from_env(DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY)?;
-        Self::loopback(port, bucket_and_prefix, access_key, secret_key, timeouts)
-    }
-
-    /// [`ObjectBackend::loopback_s3`] with the given deadlines.
-    fn loopback(
-        port: u16,
-        bucket_and_prefix: &str,
-        access_key: &str,
-        secret_key: &str,
-        timeouts: Timeouts,
-    ) -> Result<ObjectBackend> {
-        let Some((bucket, root)) = split_bucket(bucket_and_prefix) else {
-            bail!("{bucket_and_prefix:?}: no bucket");
-        };
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let b = S3::default()
-            .bucket(bucket)
-            .root(&root)
-            .endpoint(&endpoint)
-            .region(DEFAULT_REGION)
-            .access_key_id(access_key)
-            .secret_access_key(secret_key)
-            .disable_config_load()
-            .disable_ec2_metadata();
-        let ops = finish(b, timeouts)?;
-        Ok(ObjectBackend {
-            op: ops.data,
-            meta: ops.meta,
-            unreachable: Arc::default(),
-            foreign: Arc::default(),
-            describe: format!("{endpoint}/{}", bucket_and_prefix.trim_matches('/')),
-            chunk: DEFAULT_CHUNK_SIZE,
-            concurrency: DEFAULT_UPLOAD_CONCURRENCY,
-        })
+            features,
+        }
     }
 
     /// The OpenDAL operator of transfers (reads and writes of contents).
@@ -917,13 +703,7 @@ impl Backend for ObjectBackend {
     }
 
     fn features(&self) -> Features {
-        Features {
-            mtime_in_listing: false,
-            mtime_precision: Duration::from_nanos(1),
-            real_dirs: false,
-            local_io: false,
-            server_side_move: false,
-        }
+        self.features
     }
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
@@ -1101,11 +881,10 @@ impl AsyncRead for Guarded {
         cx: &mut TaskContext<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        let poll = this.inner.as_mut().poll_read(cx, buf);
+        let poll = self.inner.as_mut().poll_read(cx, buf);
         if let Poll::Ready(Err(err)) = &poll {
             if is_retries_exhausted(err) {
-                this.unreachable.store(true, Ordering::Relaxed);
+                self.unreachable.store(true, Ordering::Relaxed);
             }
         }
         poll
@@ -1131,6 +910,7 @@ fn join(dir: &str, rel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::s3::{self, DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY, MIN_CHUNK_SIZE};
 
     #[test]
     fn retry_wait_bound_is_under_thirty_seconds() {
@@ -1145,7 +925,7 @@ mod tests {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let backend = ObjectBackend::loopback_s3(port, "bucket", "k", "s").unwrap();
+        let backend = s3::loopback(port, "bucket", "k", "s").unwrap();
         let start = std::time::Instant::now();
         let err = backend.stat("x").await.unwrap_err();
         let took = start.elapsed();
@@ -1190,7 +970,7 @@ mod tests {
             request: second,
             transfer: second,
         };
-        let backend = ObjectBackend::loopback(port, "bucket", "k", "s", timeouts).unwrap();
+        let backend = s3::loopback_with(port, "bucket", "k", "s", timeouts).unwrap();
         let start = std::time::Instant::now();
         let err = backend.stat("x").await.unwrap_err();
         let took = start.elapsed();
@@ -1310,7 +1090,7 @@ mod tests {
         async fn put_writes_mtime_rclone_reads_and_multipart_works() {
             let Some(server) = serve() else { return };
             install_transport();
-            let b = ObjectBackend::loopback_s3(server.port, "bucket/p", ACCESS, SECRET).unwrap();
+            let b = s3::loopback(server.port, "bucket/p", ACCESS, SECRET).unwrap();
             assert_eq!(b.list("", true).await.unwrap(), None);
             let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 123_456_789);
             let big: Vec<u8> = (0..DEFAULT_CHUNK_SIZE + 12345).map(|i| i as u8).collect();
@@ -1362,7 +1142,7 @@ mod tests {
         async fn short_stream_aborts_and_leaves_nothing() {
             let Some(server) = serve() else { return };
             install_transport();
-            let b = ObjectBackend::loopback_s3(server.port, "bucket", ACCESS, SECRET).unwrap();
+            let b = s3::loopback(server.port, "bucket", ACCESS, SECRET).unwrap();
             let opts = PutOptions {
                 size: Some(10),
                 mtime: None,
@@ -1381,8 +1161,7 @@ mod tests {
                 + &format!("[c]\ntype = crypt\nremote = s3:bucket/enc\npassword = {password}\n");
             let parsed = RcloneConfig::parse(&config).unwrap();
             let settings = CryptSettings::from_section(parsed.section("c").unwrap()).unwrap();
-            let inner =
-                ObjectBackend::loopback_s3(server.port, "bucket/enc", ACCESS, SECRET).unwrap();
+            let inner = s3::loopback(server.port, "bucket/enc", ACCESS, SECRET).unwrap();
             let c = CryptBackend::new(Arc::new(inner), settings, "c:".into());
             let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
             let mtime = UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000);
@@ -1455,12 +1234,5 @@ mod tests {
         assert_eq!(parse_size("64MiB"), Some(64 << 20));
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("5X"), None);
-    }
-
-    #[test]
-    fn bucket_and_prefix_split() {
-        assert_eq!(split_bucket("b"), Some(("b", "/".to_owned())));
-        assert_eq!(split_bucket("b/x/y/"), Some(("b", "/x/y/".to_owned())));
-        assert_eq!(split_bucket(""), None);
     }
 }
