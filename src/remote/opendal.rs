@@ -694,6 +694,17 @@ impl ObjectBackend {
             .await
             .with_context(|| format!("cannot delete {}/{path}", self.describe))
     }
+
+    /// A move on the store: a server-side copy (keeping the object's metadata, so its
+    /// `mtime`), then the delete of the original. Should the delete fail, both objects are
+    /// there: nothing is lost.
+    async fn raw_rename(&self, from: &str, to: &str) -> Result<()> {
+        self.op
+            .copy(&self.key(from), &self.key(to))
+            .await
+            .with_context(|| format!("cannot copy {}/{from} to {to}", self.describe))?;
+        self.raw_remove(from).await
+    }
 }
 
 #[async_trait]
@@ -768,6 +779,17 @@ impl Backend for ObjectBackend {
     async fn remove(&self, path: &str) -> Result<()> {
         self.alive()?;
         self.guard(self.raw_remove(path).await)
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        if !self.features.server_side_move {
+            bail!(
+                "{}: cannot move {from} to {to}: this storage cannot move files on its own",
+                self.describe
+            );
+        }
+        self.alive()?;
+        self.guard(self.raw_rename(from, to).await)
     }
 
     async fn mkdir(&self, _path: &str) -> Result<()> {
@@ -1136,6 +1158,27 @@ mod tests {
                 text.contains("\"ModTime\":\"2022-04-15T05:20:00.123456789Z\""),
                 "{text}"
             );
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn rename_is_a_server_side_copy_that_keeps_the_mtime() {
+            let Some(server) = serve() else { return };
+            install_transport();
+            let b = s3::loopback(server.port, "bucket", ACCESS, SECRET).unwrap();
+            assert!(b.features().server_side_move);
+            let mtime = UNIX_EPOCH + Duration::new(1_650_000_000, 5);
+            let opts = PutOptions {
+                size: Some(7),
+                mtime: Some(mtime),
+            };
+            b.put("docs/a", stream(b"version".to_vec()), opts)
+                .await
+                .unwrap();
+            b.rename("docs/a", "history/docs/a").await.unwrap();
+            assert_eq!(b.stat("docs/a").await.unwrap(), None);
+            let moved = b.stat("history/docs/a").await.unwrap().unwrap();
+            assert_eq!((moved.size, moved.mtime), (7, Some(mtime)));
+            assert!(b.rename("docs/a", "elsewhere").await.is_err());
         }
 
         #[tokio::test(flavor = "multi_thread")]

@@ -68,7 +68,8 @@ pub const FEATURES: Features = Features {
     mtime_precision: Duration::from_nanos(1),
     real_dirs: false,
     local_io: false,
-    server_side_move: false,
+    // A server-side copy then a delete (CopyObject: objects up to 5 GiB).
+    server_side_move: true,
 };
 
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.
