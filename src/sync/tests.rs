@@ -190,14 +190,22 @@ async fn single_thread_runtime_is_an_error_not_a_hang() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn source_problems_skip_delete_phase() {
-    let src = MemBackend::local()
-        .file("a", b"1", at(0))
-        .problem("bad name: cannot decrypt");
-    let dst = MemBackend::local().file("extra", b"x", at(0));
-    let stats = run(&src, &dst, &SyncOptions::default()).await;
-    assert_eq!(dst.paths(), ["a", "extra"]);
-    assert_eq!(stats.errors, 1);
+async fn listing_problems_of_either_side_skip_delete_phase() {
+    // A name the source or the destination cannot show (one that does not decrypt) may be a
+    // file poof would otherwise delete or never see: the run reports it and deletes nothing.
+    for problem_on_source in [true, false] {
+        let mut src = MemBackend::local().file("a", b"1", at(0));
+        let mut dst = MemBackend::local().file("extra", b"x", at(0));
+        if problem_on_source {
+            src = src.problem("bad name: cannot decrypt");
+        } else {
+            dst = dst.problem("bad name: cannot decrypt");
+        }
+        let stats = run(&src, &dst, &SyncOptions::default()).await;
+        assert_eq!(dst.paths(), ["a", "extra"]);
+        assert_eq!((stats.errors, stats.deleted), (1, 0));
+        assert!(stats.deletes_skipped);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
