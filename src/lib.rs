@@ -2,13 +2,15 @@
 //! rclone's crypt format and needing no rclone at run time.
 //!
 //! The `poof` binary is a thin `main` over [`run`], which parses the command line and runs one
-//! command. Two parsers are public so that fuzz targets and other tools can call them:
+//! command. These are public so that fuzz targets and other tools can call them:
 //!
 //! - [`config::rclone::RcloneConfig`]: rclone's config file (sections, `key = value` pairs,
 //!   obscured passwords, `RCLONE_CONFIG_<REMOTE>_<KEY>` overrides), and the rest of [`config`]
 //!   (poof.conf, where the files live);
 //! - [`remote::Location`]: rclone's `name:path` syntax, and [`remote::open_backend`], which
-//!   resolves a location through the config's local, alias, crypt and s3 sections.
+//!   resolves a location through the config's local, alias, crypt and s3 sections;
+//! - [`history`]: run names and the retention policy of the history of replaced and deleted
+//!   files (restic's `forget` rules over the times of past states).
 //!
 //! The commands, the engines, progress reporting, locking and scheduling stay private to the
 //! crate.
@@ -18,6 +20,7 @@ mod cli;
 mod commands;
 pub mod config;
 mod engine;
+pub mod history;
 mod lock;
 mod progress;
 pub mod remote;

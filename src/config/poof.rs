@@ -204,8 +204,9 @@ fn is_not_found(e: &anyhow::Error) -> bool {
 ///
 /// # Errors
 /// Why the name is refused, in words completing "the cloud folder name ...": empty, absolute
-/// (`/docs`), with a `.` or `..` part (it could leave the bucket), or with a control character
-/// (a line break in a name would break every message and log line naming it).
+/// (`/docs`), with a `.` or `..` part (it could leave the bucket), with a control character
+/// (a line break in a name would break every message and log line naming it), or starting with
+/// the history's folder, `poof-history` (in any case).
 pub fn cloud_name(name: &str) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
     if name.starts_with('/') {
         return Err("is absolute: write it without the leading '/'".to_owned());
@@ -219,6 +220,15 @@ pub fn cloud_name(name: &str) -> std::result::Result<std::borrow::Cow<'_, str>, 
     }
     if name.split('/').any(|p| p == "." || p == "..") {
         return Err("has a '.' or '..' part, which could reach outside the bucket".to_owned());
+    }
+    if parts
+        .peek()
+        .is_some_and(|first| first.eq_ignore_ascii_case(crate::history::HISTORY_DIR))
+    {
+        return Err(format!(
+            "is {}, the folder of poof's history of replaced and deleted files: choose another name",
+            crate::history::HISTORY_DIR
+        ));
     }
     if !name.ends_with('/') && !name.contains("//") {
         return Ok(std::borrow::Cow::Borrowed(name));
@@ -354,9 +364,25 @@ mod tests {
             Ok(std::borrow::Cow::Borrowed("a/b"))
         ));
         assert_eq!(cloud_name("a//b/").unwrap(), "a/b");
-        for bad in ["x\ny", "a\u{7f}", "a\u{85}", "//", "./a", "a/.", "/a"] {
+        for bad in [
+            "x\ny",
+            "a\u{7f}",
+            "a\u{85}",
+            "//",
+            "./a",
+            "a/.",
+            "/a",
+            "poof-history",
+            "Poof-History/docs",
+            "/poof-history",
+        ] {
             assert!(cloud_name(bad).is_err(), "{bad:?}");
         }
+        // Only the first part is reserved: a folder of that name deeper down is the user's.
+        assert_eq!(
+            cloud_name("docs/poof-history").unwrap(),
+            "docs/poof-history"
+        );
         let c = with_paths("b", &[("/tmp/x", "a//b/")]).unwrap();
         assert_eq!(c.paths["/tmp/x"], "a/b");
     }
