@@ -303,143 +303,132 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn last_keeps_the_newest() {
-        let policy = KeepPolicy {
-            last: Some(2),
-            ..KeepPolicy::default()
-        };
-        let times = [
-            "2026-01-01T00:00:00Z",
-            "2026-01-03T00:00:00Z",
-            "2026-01-02T00:00:00Z",
-        ];
-        assert_eq!(
-            kept(policy, &times),
-            ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z"]
-        );
+    /// A policy with one rule set.
+    fn only(rule: &str, value: &str) -> KeepPolicy {
+        let count = value.parse().ok();
+        let mut policy = KeepPolicy::default();
+        match rule {
+            "last" => policy.last = count,
+            "hourly" => policy.hourly = count,
+            "daily" => policy.daily = count,
+            "weekly" => policy.weekly = count,
+            "monthly" => policy.monthly = count,
+            _ => policy.within = Some(value.parse().unwrap()),
+        }
+        policy
     }
 
     #[test]
-    fn daily_keeps_the_newest_state_of_each_day_counting_days_that_have_one() {
-        let policy = KeepPolicy {
-            daily: Some(2),
-            ..KeepPolicy::default()
-        };
-        let times = [
-            "2026-11-29T06:00:00Z",
-            "2026-11-29T00:00:00Z",
-            "2026-11-27T18:00:00Z",
-            "2026-11-27T06:00:00Z",
-            "2026-11-26T12:00:00Z",
+    fn each_rule_keeps_the_newest_state_of_its_periods() {
+        /// Times of states, as RFC 3339.
+        type Times = &'static [&'static str];
+        // (rule, its value, the states, the states kept newest first; why)
+        let cases: [(&str, &str, Times, Times, &str); 8] = [
+            (
+                "last",
+                "2",
+                &[
+                    "2026-01-01T00:00:00Z",
+                    "2026-01-03T00:00:00Z",
+                    "2026-01-02T00:00:00Z",
+                ],
+                &["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z"],
+                "the newest, in any order given",
+            ),
+            (
+                "daily",
+                "2",
+                &[
+                    "2026-11-29T06:00:00Z",
+                    "2026-11-29T00:00:00Z",
+                    "2026-11-27T18:00:00Z",
+                    "2026-11-27T06:00:00Z",
+                    "2026-11-26T12:00:00Z",
+                ],
+                &["2026-11-29T06:00:00Z", "2026-11-27T18:00:00Z"],
+                "11-28 has no state: the two days kept are 11-29 and 11-27",
+            ),
+            (
+                "daily",
+                "5",
+                &["2026-11-29T00:30:00Z", "2026-11-28T23:30:00Z"],
+                &["2026-11-29T00:30:00Z", "2026-11-28T23:30:00Z"],
+                "two days in UTC, though both are the 29th at +02:00",
+            ),
+            (
+                "daily",
+                "5",
+                &["2026-11-29T01:30:00+02:00", "2026-11-28T01:00:00Z"],
+                &["2026-11-28T23:30:00Z"],
+                "01:30 on the 29th at +02:00 is the 28th in UTC",
+            ),
+            (
+                "hourly",
+                "5",
+                &[
+                    "2026-11-29T06:59:59Z",
+                    "2026-11-29T06:00:00Z",
+                    "2026-11-29T05:59:59Z",
+                ],
+                &["2026-11-29T06:59:59Z", "2026-11-29T05:59:59Z"],
+                "one per hour",
+            ),
+            (
+                "weekly",
+                "10",
+                &[
+                    "2027-01-04T00:00:00Z",
+                    "2027-01-03T23:59:59Z",
+                    "2026-12-31T12:00:00Z",
+                    "2026-12-27T23:59:59Z",
+                ],
+                &[
+                    "2027-01-04T00:00:00Z",
+                    "2027-01-03T23:59:59Z",
+                    "2026-12-27T23:59:59Z",
+                ],
+                "2026-12-31 (Thu) and 2027-01-03 (Sun) are both ISO week 2026-W53; \
+                 2027-01-04 (Mon) opens 2027-W01; 2026-12-27 (Sun) closes 2026-W52",
+            ),
+            (
+                "monthly",
+                "2",
+                &[
+                    "2024-03-01T00:00:00Z",
+                    "2024-02-29T23:59:59Z",
+                    "2024-02-01T00:00:00Z",
+                    "2024-01-31T23:59:59Z",
+                ],
+                &["2024-03-01T00:00:00Z", "2024-02-29T23:59:59Z"],
+                "a month ends at its last second, leap day included",
+            ),
+            (
+                "within",
+                "7d",
+                &[
+                    "2020-06-10T00:00:00Z",
+                    "2020-06-03T00:00:01Z",
+                    "2020-06-03T00:00:00Z",
+                ],
+                &["2020-06-10T00:00:00Z", "2020-06-03T00:00:01Z"],
+                "counted back from the newest state; exactly 7 days older is not within",
+            ),
         ];
-        // 11-28 has no state: the two days kept are 11-29 and 11-27.
-        assert_eq!(
-            kept(policy, &times),
-            ["2026-11-29T06:00:00Z", "2026-11-27T18:00:00Z"]
-        );
-    }
-
-    #[test]
-    fn days_and_hours_are_counted_in_utc() {
-        let policy = KeepPolicy {
-            daily: Some(5),
-            ..KeepPolicy::default()
-        };
-        // 23:30 and 00:30 UTC are two days, though both are the 29th at +02:00...
-        let times = ["2026-11-29T00:30:00Z", "2026-11-28T23:30:00Z"];
-        assert_eq!(kept(policy, &times).len(), 2);
-        // ...and 01:30 on the 29th at +02:00 is the 28th in UTC, the day of the other state.
-        let times = ["2026-11-29T01:30:00+02:00", "2026-11-28T01:00:00Z"];
-        assert_eq!(kept(policy, &times), ["2026-11-28T23:30:00Z"]);
-        let hourly = KeepPolicy {
-            hourly: Some(5),
-            ..KeepPolicy::default()
-        };
-        let times = [
-            "2026-11-29T06:59:59Z",
-            "2026-11-29T06:00:00Z",
-            "2026-11-29T05:59:59Z",
-        ];
-        assert_eq!(
-            kept(hourly, &times),
-            ["2026-11-29T06:59:59Z", "2026-11-29T05:59:59Z"]
-        );
-    }
-
-    #[test]
-    fn weeks_are_iso_weeks_across_the_new_year() {
-        let policy = KeepPolicy {
-            weekly: Some(10),
-            ..KeepPolicy::default()
-        };
-        // 2026-12-31 (Thursday) and 2027-01-03 (Sunday) are both in ISO week 2026-W53;
-        // 2027-01-04 (Monday) opens 2027-W01; 2026-12-27 (Sunday) closes 2026-W52.
-        let times = [
-            "2027-01-04T00:00:00Z",
-            "2027-01-03T23:59:59Z",
-            "2026-12-31T12:00:00Z",
-            "2026-12-27T23:59:59Z",
-        ];
-        assert_eq!(
-            kept(policy, &times),
-            [
-                "2027-01-04T00:00:00Z",
-                "2027-01-03T23:59:59Z",
-                "2026-12-27T23:59:59Z"
-            ]
-        );
-    }
-
-    #[test]
-    fn months_end_at_the_last_second_of_the_month() {
-        let policy = KeepPolicy {
-            monthly: Some(2),
-            ..KeepPolicy::default()
-        };
-        let times = [
-            "2024-03-01T00:00:00Z",
-            "2024-02-29T23:59:59Z",
-            "2024-02-01T00:00:00Z",
-            "2024-01-31T23:59:59Z",
-        ];
-        assert_eq!(
-            kept(policy, &times),
-            ["2024-03-01T00:00:00Z", "2024-02-29T23:59:59Z"]
-        );
-    }
-
-    #[test]
-    fn within_counts_back_from_the_newest_state_not_from_now() {
-        let policy = KeepPolicy {
-            within: Some("7d".parse().unwrap()),
-            ..KeepPolicy::default()
-        };
-        let times = [
-            "2020-06-10T00:00:00Z",
-            "2020-06-03T00:00:01Z",
-            "2020-06-03T00:00:00Z",
-        ];
-        // Exactly 7 days older is not within (restic: strictly after the cutoff).
-        assert_eq!(
-            kept(policy, &times),
-            ["2020-06-10T00:00:00Z", "2020-06-03T00:00:01Z"]
-        );
-    }
-
-    #[test]
-    fn within_a_month_from_a_month_end_clamps_to_the_shorter_month() {
-        let policy = KeepPolicy {
-            within: Some("1m".parse().unwrap()),
-            ..KeepPolicy::default()
-        };
+        for (rule, value, times, want, why) in cases {
+            assert_eq!(
+                kept(only(rule, value), times),
+                want,
+                "{rule} {value}: {why}"
+            );
+        }
+        // A month back from a month's end clamps to the shorter month.
         let times = [
             "2026-03-31T12:00:00Z",
             "2026-02-28T12:00:01Z",
             "2026-02-28T12:00:00Z",
         ];
         assert_eq!(
-            kept(policy, &times),
+            kept(only("within", "1m"), &times),
             ["2026-03-31T12:00:00Z", "2026-02-28T12:00:01Z"]
         );
     }
