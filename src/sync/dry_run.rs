@@ -3,12 +3,13 @@
 //! the delete phase as a real run would meet. Nothing is read, written or deleted: a dry run
 //! never reaches the executor.
 
-use super::{shown, Plan, SyncStats, NOTICE};
+use super::{shown, CopyReason, Plan, SyncStats, NOTICE};
 use crate::progress::Progress;
 use crate::remote::backend::Backend;
 
-/// Prints what a run of `plan` into `dst` would do, and returns the counts of the plan.
-pub fn dry_run(dst: &dyn Backend, plan: &Plan, progress: &Progress) -> SyncStats {
+/// Prints what a run of `plan` into `dst` would do (`keep`: with [`super::SyncOptions::keep`],
+/// replaced and deleted versions would move into history), and returns the counts of the plan.
+pub fn dry_run(dst: &dyn Backend, plan: &Plan, keep: bool, progress: &Progress) -> SyncStats {
     let mut stats = SyncStats::of_plan(plan, progress);
     for dir in &plan.mkdirs {
         progress.log(&format!(
@@ -16,7 +17,13 @@ pub fn dry_run(dst: &dyn Backend, plan: &Plan, progress: &Progress) -> SyncStats
             shown(dir, dst)
         ));
     }
-    for (entry, _) in &plan.copies {
+    for (entry, reason) in &plan.copies {
+        if keep && *reason != CopyReason::New {
+            progress.log(&format!(
+                "{NOTICE}{}: Skipped move of the replaced version into history as --dry-run is set",
+                entry.path
+            ));
+        }
         progress.log(&format!(
             "{NOTICE}{}: Skipped copy as --dry-run is set (size {})",
             entry.path,
@@ -26,9 +33,10 @@ pub fn dry_run(dst: &dyn Backend, plan: &Plan, progress: &Progress) -> SyncStats
     if !super::may_delete(plan, progress, &mut stats) {
         return stats;
     }
+    let delete = if keep { "move into history" } else { "delete" };
     for entry in &plan.deletes {
         progress.log(&format!(
-            "{NOTICE}{}: Skipped delete as --dry-run is set (size {})",
+            "{NOTICE}{}: Skipped {delete} as --dry-run is set (size {})",
             entry.path,
             rclone_size(entry.size)
         ));

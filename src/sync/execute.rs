@@ -35,7 +35,9 @@ use futures::stream::{self, StreamExt};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::{shown, CopyReason, Plan, SyncOptions, SyncStats, ERROR, INFO, MAX_TRANSFERS, NOTICE};
+use super::{
+    shown, CopyReason, Keep, Plan, SyncOptions, SyncStats, ERROR, INFO, MAX_TRANSFERS, NOTICE,
+};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, ByteStream, Entry, PutOptions};
 
@@ -138,7 +140,8 @@ fn copy_on_threads<'a>(
     let work = |sender: mpsc::Sender<(&'a (Entry, CopyReason), Result<u64>)>| {
         let _runtime = handle.enter();
         while let Some(copy) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let outcome = transfer(src, dst, &copy.0, progress, &handle);
+            let keep = opts.keep.as_ref().filter(|_| copy.1 != CopyReason::New);
+            let outcome = transfer(src, dst, &copy.0, keep, progress, &handle);
             if sender.send((*copy, outcome)).is_err() {
                 break;
             }
@@ -213,6 +216,9 @@ fn record(
         Ok(bytes) => {
             stats.transferred += 1;
             stats.bytes = stats.bytes.saturating_add(bytes);
+            if opts.keep.is_some() {
+                stats.added.push(entry.path.clone());
+            }
             if opts.verbose {
                 let what = match reason {
                     CopyReason::New => "new",
@@ -301,10 +307,13 @@ fn copy_done(entry: &Entry, written: u64, progress: &Progress) -> Result<u64> {
 
 /// Copies one file on the calling thread (one of the engine's) and returns the bytes written:
 /// a small file whole, a larger one as a stream driven through `handle`.
+/// With `keep`, the version being replaced is first moved into history (see [`Keep`]), just
+/// before the new one is written; when that move fails, nothing is written.
 fn transfer(
     src: &dyn Backend,
     dst: &dyn Backend,
     entry: &Entry,
+    keep: Option<&Keep>,
     progress: &Progress,
     handle: &Handle,
 ) -> Result<u64> {
@@ -313,18 +322,31 @@ fn transfer(
         // tasks and buffers (most of a backup's files, and most of its time).
         let whole = src.read_whole(entry).context("cannot read the source")?;
         let opts = whole_file_read(entry, whole.data.len(), whole.mtime, progress)?;
+        if let Some(keep) = keep {
+            handle.block_on(keep_old(keep, &entry.path))?;
+        }
         dst.write_whole(&entry.path, whole.data, opts)?
     } else {
-        handle.block_on(stream(src, dst, entry, progress))?
+        handle.block_on(stream(src, dst, entry, keep, progress))?
     };
     copy_done(entry, written, progress)
 }
 
 /// Streams one file from the source into the destination and returns the bytes written.
+/// Moves the version a copy replaces into history (see [`Keep`]).
+async fn keep_old(keep: &Keep, path: &str) -> Result<()> {
+    keep.keep(path)
+        .await
+        .context("cannot move the replaced version into history; not copied")
+}
+
+/// With `keep`, the replaced version moves into history once the source is open, just before
+/// the write starts.
 async fn stream(
     src: &dyn Backend,
     dst: &dyn Backend,
     entry: &Entry,
+    keep: Option<&Keep>,
     progress: &Progress,
 ) -> Result<u64> {
     // The modification time of an object store's file costs a request of its own (listings
@@ -349,6 +371,9 @@ async fn stream(
         inner: reader,
         progress: progress.clone(),
     });
+    if let Some(keep) = keep {
+        keep_old(keep, &entry.path).await?;
+    }
     // No context here: the failure may be the source stream's as well as the destination's,
     // and the backends' messages say which.
     dst.put(&entry.path, counted, opts).await
@@ -364,11 +389,21 @@ pub(super) async fn delete_phase(
     if !super::may_delete(plan, progress, stats) {
         return;
     }
+    let keep = opts.keep.as_ref();
     let mut outcomes = stream::iter(&plan.deletes)
-        .map(|entry| async move { (entry, dst.remove(&entry.path).await) })
+        .map(|entry| async move {
+            let outcome = match keep {
+                Some(keep) => keep.keep(&entry.path).await,
+                None => dst.remove(&entry.path).await,
+            };
+            (entry, outcome)
+        })
         .buffer_unordered(worker_count(opts.transfers, plan.deletes.len()).max(1));
+    let done = match keep {
+        Some(_) => ("Moved into history", "Failed to move into history"),
+        None => ("Deleted", "Failed to delete"),
+    };
     while let Some((entry, outcome)) = outcomes.next().await {
-        let done = ("Deleted", "Failed to delete");
         let count = &mut stats.deleted;
         tally(
             outcome,

@@ -80,6 +80,60 @@ pub struct SyncOptions {
     pub delete: bool,
     /// Log each action (`INFO  : path: Copied (new)`).
     pub verbose: bool,
+    /// Keep the versions the run replaces or deletes (history) instead of losing them; `None`:
+    /// a mirror, as rclone's sync.
+    pub keep: Option<Keep>,
+}
+
+/// Where the versions a run replaces or deletes go, moved on the storage itself
+/// ([`Backend::rename`]), as rclone's `--backup-dir` does: a replaced file just before its new
+/// version is written, a deleted file in the delete phase (so only after a run with no error,
+/// and counted as a delete by every guard).
+#[derive(Clone)]
+pub struct Keep {
+    /// The storage holding both the destination and the folder versions go to.
+    pub root: std::sync::Arc<dyn Backend>,
+    /// The destination's path below `root` (`""`: the root itself).
+    pub from: String,
+    /// The folder below `root` the versions go to, outside the destination.
+    pub to: String,
+}
+
+impl Keep {
+    /// Where the version of `path` (relative to the destination) goes, relative to `root`.
+    pub fn kept_path(&self, path: &str) -> String {
+        join(&self.to, path)
+    }
+
+    /// Moves the version of `path` (relative to the destination) out of the way, into
+    /// [`Keep::to`].
+    ///
+    /// # Errors
+    /// The move fails; the version is then still where it was.
+    pub async fn keep(&self, path: &str) -> Result<()> {
+        self.root
+            .rename(&join(&self.from, path), &self.kept_path(path))
+            .await
+    }
+}
+
+impl std::fmt::Debug for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keep")
+            .field("root", &self.root.describe())
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}
+
+/// Joins a relative folder (maybe `""`) and a relative path.
+fn join(dir: &str, path: &str) -> String {
+    if dir.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{dir}/{path}")
+    }
 }
 
 impl Default for SyncOptions {
@@ -91,6 +145,7 @@ impl Default for SyncOptions {
             checkers: DEFAULT_CHECKERS,
             delete: true,
             verbose: false,
+            keep: None,
         }
     }
 }
@@ -125,6 +180,9 @@ pub struct SyncStats {
     pub errors: u64,
     /// The delete phase had work and was skipped because of errors.
     pub deletes_skipped: bool,
+    /// With [`SyncOptions::keep`]: the paths whose current version this run wrote (new and
+    /// replaced files), in path order; the record that lets a past state be rebuilt.
+    pub added: Vec<String>,
 }
 
 impl SyncStats {
@@ -224,7 +282,7 @@ pub async fn run_plan(
     progress: &Progress,
 ) -> SyncStats {
     if opts.dry_run {
-        let stats = dry_run::dry_run(dst, plan, progress);
+        let stats = dry_run::dry_run(dst, plan, opts.keep.is_some(), progress);
         progress.finish();
         return stats;
     }
@@ -232,6 +290,7 @@ pub async fn run_plan(
     progress.set_length(plan.stats.copy_bytes, plan.copies.len() as u64);
     execute::make_dirs(dst, plan, opts, progress, &mut stats).await;
     execute::transfer_all(src, dst, plan, opts, progress, &mut stats).await;
+    stats.added.sort_unstable();
     execute::delete_phase(dst, plan, opts, progress, &mut stats).await;
     execute::cleanup(dst, progress, &mut stats).await;
     progress.finish();

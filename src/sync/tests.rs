@@ -1,10 +1,13 @@
 //! Engine tests over the in-memory backend: plan cases, the delete guard, dry runs, missing
 //! sources, concurrency limits and directories.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use super::testing::{at, MemBackend};
 use super::*;
+use crate::remote::backend::PutOptions;
+use crate::remote::local::LocalBackend;
 
 async fn run(src: &MemBackend, dst: &MemBackend, opts: &SyncOptions) -> SyncStats {
     sync(src, dst, opts, &Progress::hidden()).await.unwrap()
@@ -355,4 +358,152 @@ async fn second_sync_is_a_no_op() {
     let stats = run(&src, &dst, &SyncOptions::default()).await;
     assert_eq!(dst.mutations(), before);
     assert_eq!((stats.transferred, stats.checked), (0, 2));
+}
+
+/// The root and the `docs` folder of a vault in `dir`: plain, or a crypt remote over it.
+fn vault(dir: &std::path::Path, crypt: bool) -> (Arc<dyn Backend>, Arc<dyn Backend>) {
+    use crate::config::rclone::RcloneConfig;
+    use crate::remote::{open_backend, Location};
+    let text = format!(
+        "[plain]\ntype = local\n\n[v]\ntype = crypt\nremote = {}\npassword = {}\n",
+        dir.display(),
+        poof_crypt::obscure("history test")
+    );
+    let config = RcloneConfig::parse(&text).unwrap();
+    let at = |path: &str| {
+        let loc = match crypt {
+            true => Location::remote("v", path),
+            false => Location::Local(dir.join(path)),
+        };
+        open_backend(&config, &loc).unwrap()
+    };
+    (at(""), at("docs"))
+}
+
+/// The bytes and modification time of a file of a backend.
+async fn file_of(backend: &dyn Backend, path: &str) -> Option<(Vec<u8>, SystemTime)> {
+    let entry = backend.stat(path).await.unwrap()?;
+    let whole = backend.read_whole(&entry).unwrap();
+    Some((whole.data, whole.mtime.unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_moves_replaced_and_deleted_versions_into_history() {
+    // Above the size copied whole: the replaced version of a streamed file is kept too.
+    let big = |n: u8| vec![n; (1 << 20) + 3];
+    for crypt in [false, true] {
+        let (source, vault_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let src: Arc<dyn Backend> = Arc::new(LocalBackend::new(source.path()));
+        let (root, dst) = vault(vault_dir.path(), crypt);
+        let opts = |kept: Option<Keep>| SyncOptions {
+            keep: kept,
+            ..SyncOptions::default()
+        };
+        let write = |path: &str, data: &[u8], secs: u64| {
+            let put = PutOptions {
+                size: None,
+                mtime: Some(at(secs)),
+            };
+            src.write_whole(path, data.to_vec(), put).unwrap();
+        };
+        write("a", b"version 1", 1);
+        write("gone", b"deleted later", 2);
+        write("big", &big(1), 3);
+        write("same", b"unchanged", 4);
+        let first = sync(src.as_ref(), dst.as_ref(), &opts(None), &Progress::hidden()).await;
+        assert_eq!(first.unwrap().errors, 0);
+        write("a", b"version 2, longer", 11);
+        write("big", &big(2), 13);
+        write("new", b"added", 15);
+        src.remove("gone").await.unwrap();
+        let keep = Keep {
+            root: root.clone(),
+            from: "docs".into(),
+            to: "poof-history/2026-11-29T060000Z/docs".into(),
+        };
+        let stats = sync(
+            src.as_ref(),
+            dst.as_ref(),
+            &opts(Some(keep)),
+            &Progress::hidden(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((stats.errors, stats.deleted), (0, 1), "crypt {crypt}");
+        assert_eq!(stats.added, ["a", "big", "new"]);
+        // The current state is the source's; every replaced or deleted version is in history
+        // with its bytes and modification time; nothing else went there.
+        let history = "poof-history/2026-11-29T060000Z/docs";
+        for (path, want) in [
+            ("a", Some((b"version 2, longer".to_vec(), at(11)))),
+            ("big", Some((big(2), at(13)))),
+            ("new", Some((b"added".to_vec(), at(15)))),
+            ("same", Some((b"unchanged".to_vec(), at(4)))),
+            ("gone", None),
+        ] {
+            assert_eq!(file_of(dst.as_ref(), path).await, want, "{path}");
+        }
+        for (path, want) in [
+            ("a", Some((b"version 1".to_vec(), at(1)))),
+            ("big", Some((big(1), at(3)))),
+            ("gone", Some((b"deleted later".to_vec(), at(2)))),
+            ("new", None),
+            ("same", None),
+        ] {
+            let kept = file_of(root.as_ref(), &format!("{history}/{path}")).await;
+            assert_eq!(kept, want, "{history}/{path}, crypt {crypt}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_after_a_failed_write_loses_nothing_and_moves_no_deleted_file() {
+    let src = MemBackend::local()
+        .file("x", b"new", at(5))
+        .file("ok", b"1", at(5));
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("x", b"old", at(0))
+            .file("gone", b"g", at(0))
+            .fail_put("x"),
+    );
+    let keep = Keep {
+        root: dst.clone(),
+        from: String::new(),
+        to: "poof-history/R".into(),
+    };
+    let opts = SyncOptions {
+        keep: Some(keep),
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!((stats.errors, stats.deleted), (1, 0));
+    assert_eq!(stats.added, ["ok"]);
+    // The replaced version moved into history before the write failed: it is kept there, and
+    // the deleted file stays where it was (no delete phase after an error).
+    assert_eq!(dst.get("poof-history/R/x").unwrap().0, b"old");
+    assert_eq!(dst.paths(), ["gone", "ok", "poof-history/R/x"]);
+}
+
+#[tokio::test]
+async fn keep_dry_run_says_what_would_move_and_changes_nothing() {
+    let src = MemBackend::local().file("a", b"new", at(1));
+    let dst = Arc::new(
+        MemBackend::local()
+            .file("a", b"old", at(0))
+            .file("gone", b"g", at(0)),
+    );
+    let keep = Keep {
+        root: dst.clone(),
+        from: String::new(),
+        to: "poof-history/R".into(),
+    };
+    let opts = SyncOptions {
+        dry_run: true,
+        keep: Some(keep),
+        ..SyncOptions::default()
+    };
+    let stats = run(&src, &dst, &opts).await;
+    assert_eq!(dst.mutations(), 0);
+    assert_eq!((stats.planned_copies, stats.planned_deletes), (1, 1));
 }
