@@ -24,8 +24,9 @@
 //! counts with which the folder engine ([`crate::engine`]) refuses such a run beforehand.
 //!
 //! ```ignore
-//! // In an async command, with backends from `remote::open_backend`:
-//! let stats = sync(src, dst, &SyncOptions::default(), &Progress::hidden()).await?;
+//! // On a multi-thread runtime, with backends from `remote::open_backend`:
+//! let stats = sync(src.as_ref(), dst.as_ref(), &SyncOptions::default(), &Progress::hidden())
+//!     .await?;
 //! eprintln!("{} files copied, {} errors", stats.transferred, stats.errors);
 //! ```
 
