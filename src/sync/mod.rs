@@ -48,9 +48,9 @@ pub const DEFAULT_TRANSFERS: usize = 4;
 /// Default number of `stat`s run at once while comparing (rclone's `--checkers`).
 pub const DEFAULT_CHECKERS: usize = 2 * DEFAULT_TRANSFERS;
 
-/// Most files transferred at once that `--transfers` accepts. Each transfer between two local
-/// folders is a thread of its own holding up to [`execute::WHOLE_FILE_SIZE`] bytes (twice, plain
-/// and sealed), and elsewhere an open connection: 256 keeps that under a gigabyte of memory and
+/// Most files transferred at once that `--transfers` accepts. Each transfer is a thread of its
+/// own holding up to [`execute::WHOLE_FILE_SIZE`] bytes (twice, plain and sealed), and on an
+/// object store an open connection too: 256 keeps that under a gigabyte of memory and
 /// far under the threads and open files a system allows a user, while being many times what a
 /// disk or a link needs to stay busy (rclone's own default is 4).
 pub const MAX_TRANSFERS: usize = 256;
