@@ -14,6 +14,11 @@
 //! `paths` maps an absolute local folder to a folder name in the cloud. The target of a path is
 //! `remote:bucket/clouddir` for a plain remote and `remote:clouddir` for a crypt remote, whose own
 //! `remote =` already names the bucket ([`PoofConfig::target`]).
+//!
+//! An optional `"history"` keeps the versions backups replace or delete ([`crate::history`]):
+//! `true` with poof's default policy, or a policy
+//! `{"keep_last": N, "keep_hourly": N, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
+//! "keep_within": "7d"}` (any of the keys); `false` or no key: none kept (a mirror).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::files;
+use crate::history::policy::KeepPolicy;
 
 /// Cloud folder name of the config folder itself in a new poof.conf.
 pub const CONFIG_CLOUD_DIR: &str = "poof-config";
@@ -42,6 +48,13 @@ pub struct PoofConfig {
     pub paths: BTreeMap<String, String>,
     /// The rclone remote backups go to (plain or crypt).
     pub remote: String,
+    /// `"history"` as written ([`PoofConfig::keep`] is what it means).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<serde_json::Value>,
+    /// The history policy `history` says, set when the file is read and validated; `None`:
+    /// no history.
+    #[serde(skip)]
+    pub keep: Option<KeepPolicy>,
 }
 
 impl PoofConfig {
@@ -59,7 +72,14 @@ impl PoofConfig {
             conf_file: rcloneconf.display().to_string(),
             paths: BTreeMap::from([(confdir.display().to_string(), CONFIG_CLOUD_DIR.to_owned())]),
             remote: PLAIN_REMOTE.to_owned(),
+            history: None,
+            keep: None,
         }
+    }
+
+    /// The policy of the history of replaced and deleted files, or `None` for a mirror.
+    pub fn keep(&self) -> Option<KeepPolicy> {
+        self.keep
     }
 
     /// Parses and validates poof.conf text; `origin` names the file in errors.
@@ -115,6 +135,11 @@ impl PoofConfig {
         if let Some(clash) = self.overlap() {
             bail!("{o}: {clash}");
         }
+        self.keep = match &self.history {
+            None => None,
+            Some(value) => history_policy(value)
+                .map_err(|why| anyhow::anyhow!("{o}: key \"history\" = {value}: {why}"))?,
+        };
         Ok(())
     }
 
@@ -192,6 +217,51 @@ impl PoofConfig {
     }
 }
 
+/// The policy a `"history"` value says (see the module docs), `None` for `false`.
+///
+/// # Errors
+/// Why the value is refused, in words completing `key "history" = ...: `.
+fn history_policy(value: &serde_json::Value) -> std::result::Result<Option<KeepPolicy>, String> {
+    use serde_json::Value;
+    let fields = match value {
+        Value::Bool(false) => return Ok(None),
+        Value::Bool(true) => return Ok(Some(KeepPolicy::DEFAULT)),
+        Value::Object(fields) => fields,
+        _ => return Err("must be true, false or a policy object like {\"keep_daily\": 30}".into()),
+    };
+    let mut policy = KeepPolicy::default();
+    for (key, value) in fields {
+        if key == "keep_within" {
+            let Some(text) = value.as_str() else {
+                return Err("keep_within must be a duration string like \"7d\"".into());
+            };
+            policy.within = Some(text.parse()?);
+            continue;
+        }
+        let slot = match key.as_str() {
+            "keep_last" => &mut policy.last,
+            "keep_hourly" => &mut policy.hourly,
+            "keep_daily" => &mut policy.daily,
+            "keep_weekly" => &mut policy.weekly,
+            "keep_monthly" => &mut policy.monthly,
+            _ => {
+                return Err(format!(
+                    "unknown key {key:?} (keys: keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_within)"
+                ))
+            }
+        };
+        let count = value.as_u64().and_then(|n| u32::try_from(n).ok());
+        let Some(count) = count else {
+            return Err(format!(
+                "{key} must be a whole number from 0 to {}",
+                u32::MAX
+            ));
+        };
+        *slot = Some(count);
+    }
+    Ok(Some(policy))
+}
+
 /// True when the chain of `e` ends in a file that does not exist.
 fn is_not_found(e: &anyhow::Error) -> bool {
     e.root_cause()
@@ -221,12 +291,14 @@ pub fn cloud_name(name: &str) -> std::result::Result<std::borrow::Cow<'_, str>, 
     if name.split('/').any(|p| p == "." || p == "..") {
         return Err("has a '.' or '..' part, which could reach outside the bucket".to_owned());
     }
-    if parts
-        .peek()
-        .is_some_and(|first| first.eq_ignore_ascii_case(crate::history::HISTORY_DIR))
-    {
+    let reserved = crate::history::HISTORY_DIR;
+    if parts.peek().is_some_and(|first| {
+        first
+            .get(..reserved.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(reserved))
+    }) {
         return Err(format!(
-            "is {}, the folder of poof's history of replaced and deleted files: choose another name",
+            "starts with {}, the name of poof's history of replaced and deleted files: choose another name",
             crate::history::HISTORY_DIR
         ));
     }
@@ -353,8 +425,63 @@ mod tests {
                 .map(|(l, c)| ((*l).to_owned(), (*c).to_owned()))
                 .collect(),
             remote: "r".to_owned(),
+            history: None,
+            keep: None,
         };
         parse(&serde_json::to_string(&conf).unwrap())
+    }
+
+    #[test]
+    fn history_is_off_by_default_and_a_policy_when_given() {
+        let base = r#""bucket": "b", "confFile": "x", "paths": {}, "remote": "r""#;
+        let keep = |history: &str| {
+            let text = if history.is_empty() {
+                format!("{{{base}}}")
+            } else {
+                format!("{{{base}, \"history\": {history}}}")
+            };
+            parse(&text).map(|c| c.keep())
+        };
+        assert_eq!(keep("").unwrap(), None);
+        assert_eq!(keep("false").unwrap(), None);
+        assert_eq!(keep("true").unwrap(), Some(KeepPolicy::DEFAULT));
+        let policy = keep(r#"{"keep_last": 3, "keep_within": "2d"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(policy.last, Some(3));
+        assert_eq!(policy.within.map(|w| w.to_string()).as_deref(), Some("2d"));
+        assert_eq!(keep("{}").unwrap(), Some(KeepPolicy::default()));
+        for (bad, why) in [
+            ("1", "must be true, false or a policy object"),
+            (r#""7d""#, "must be true, false or a policy object"),
+            (r#"{"keep_daily": -1}"#, "keep_daily must be a whole number"),
+            (
+                r#"{"keep_daily": 4294967296}"#,
+                "keep_daily must be a whole number",
+            ),
+            (
+                r#"{"keep_daily": 1.5}"#,
+                "keep_daily must be a whole number",
+            ),
+            (r#"{"keep_yearly": 1}"#, "unknown key \"keep_yearly\""),
+            (
+                r#"{"keep_within": 7}"#,
+                "keep_within must be a duration string",
+            ),
+            (r#"{"keep_within": "7 days"}"#, "is not a duration"),
+        ] {
+            let err = format!("{:#}", keep(bad).unwrap_err());
+            assert!(
+                err.contains("key \"history\"") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+        // Written back as it was given.
+        let conf = parse(&format!(r#"{{{base}, "history": {{"keep_daily": 30}}}}"#)).unwrap();
+        let text = serde_json::to_string(&conf).unwrap();
+        assert!(text.contains(r#""history":{"keep_daily":30}"#), "{text}");
+        let mirror = parse(&format!("{{{base}}}")).unwrap();
+        assert!(!serde_json::to_string(&mirror).unwrap().contains("history"));
     }
 
     #[test]
@@ -374,6 +501,7 @@ mod tests {
             "/a",
             "poof-history",
             "Poof-History/docs",
+            "poof-history-added.json",
             "/poof-history",
         ] {
             assert!(cloud_name(bad).is_err(), "{bad:?}");

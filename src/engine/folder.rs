@@ -19,11 +19,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::{Context, Result};
+
 use super::job::{real, Folder, Job};
+use crate::history::{record, record_path, RunName};
 use crate::progress::Progress;
-use crate::remote::backend::Backend;
+use crate::remote::backend::{Backend, PutOptions};
 use crate::sync::plan::plan;
-use crate::sync::{run_plan, Plan, SyncOptions, SyncStats};
+use crate::sync::{run_plan, Keep, Plan, SyncOptions, SyncStats};
 
 /// How folder runs go; plain data the commands fill from their flags.
 #[derive(Debug, Clone)]
@@ -175,8 +178,14 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
             return refused(&label, &why, &hint);
         }
     }
+    let keep = match job.keep(folder).await {
+        Ok(keep) => keep,
+        Err(e) => return failed(&label, &e, ""),
+    };
     let local = job.local_backend(folder, &folder.local, true);
-    Sides::new(local, remote, label, &folder.target, Direction::Backup)
+    let mut sides = Sides::new(local, remote, label, &folder.target, Direction::Backup);
+    sides.history = keep.map(|(keep, run)| (keep, run, folder.cloud.clone()));
+    sides
         .run(run, true, |plan| backup_refusal(plan, guard))
         .await
 }
@@ -236,6 +245,9 @@ struct Sides<'a> {
     label: String,
     target: &'a str,
     direction: Direction,
+    /// Where replaced and deleted versions go, the run and the cloud folder (backups of a
+    /// poof.conf with a history).
+    history: Option<(Keep, RunName, String)>,
 }
 
 impl<'a> Sides<'a> {
@@ -252,6 +264,7 @@ impl<'a> Sides<'a> {
             label,
             target,
             direction,
+            history: None,
         }
     }
 
@@ -271,6 +284,7 @@ impl<'a> Sides<'a> {
         }
         let opts = SyncOptions {
             delete,
+            keep: self.history.as_ref().map(|(keep, _, _)| keep.clone()),
             ..run.sync.clone()
         };
         let (src, dst) = (self.src.as_ref(), self.dst.as_ref());
@@ -286,7 +300,13 @@ impl<'a> Sides<'a> {
             return refused(&self.label, &refusal.why, hint);
         }
         let progress = Progress::for_run(run.no_progress, run.quiet);
-        let stats = run_plan(src, dst, &planned, &opts, &progress).await;
+        let mut stats = run_plan(src, dst, &planned, &opts, &progress).await;
+        if let Some(history) = self.history.as_ref().filter(|_| !opts.dry_run) {
+            if let Err(e) = write_record(history, &stats).await {
+                eprintln!("ERROR : {e:#}");
+                stats.errors += 1;
+            }
+        }
         if opts.dry_run {
             eprintln!("{}", stats.dry_run_notice(&self.label));
         }
@@ -295,6 +315,31 @@ impl<'a> Sides<'a> {
         }
         Outcome::Ran(stats)
     }
+}
+
+/// Records in the history what a run wrote (new and replaced files), when it changed anything
+/// (see [`crate::history::record`]).
+///
+/// # Errors
+/// The record cannot be written.
+async fn write_record(
+    (keep, run, cloud): &(Keep, RunName, String),
+    stats: &SyncStats,
+) -> Result<()> {
+    if stats.added.is_empty() && stats.deleted == 0 {
+        return Ok(());
+    }
+    let path = record_path(*run, cloud);
+    let data = record(cloud, &stats.added);
+    let opts = PutOptions {
+        size: Some(data.len() as u64),
+        mtime: None,
+    };
+    keep.root
+        .put(&path, Box::pin(std::io::Cursor::new(data)), opts)
+        .await
+        .with_context(|| format!("cannot write the history record {path}"))?;
+    Ok(())
 }
 
 /// Prints a refusal in one line.

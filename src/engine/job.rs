@@ -10,15 +10,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use jiff::Timestamp;
+use tokio::sync::OnceCell;
 
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
+use crate::history::{versions_dir, RunName, HISTORY_DIR};
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::remote::backend::Backend;
 use crate::remote::local::LocalBackend;
 use crate::remote::view::View;
 use crate::remote::{is_crypt, local_folder, open_backend, Location};
+use crate::sync::Keep;
 
 /// poof.conf and rclone-poof.conf, loaded and checked together.
 pub struct Job {
@@ -30,6 +34,10 @@ pub struct Job {
     pub rclone: RcloneConfig,
     /// poof.conf's remote is a crypt remote.
     pub is_crypt: bool,
+    /// When the job was loaded: the run's start.
+    started: Timestamp,
+    /// The run's name in the history, once chosen ([`Job::keep`]).
+    run: OnceCell<RunName>,
 }
 
 /// One folder of poof.conf's `paths`.
@@ -79,6 +87,8 @@ impl Job {
             conf,
             rclone,
             is_crypt,
+            started: Timestamp::now(),
+            run: OnceCell::new(),
         })
     }
 
@@ -137,6 +147,53 @@ impl Job {
                 self.paths.rcloneconf.display(),
                 folder.target
             )
+        })
+    }
+
+    /// Where the versions the backup of `folder` replaces or deletes go, when poof.conf keeps
+    /// a history: the root the cloud folders live in (the crypt remote's root, or the bucket of
+    /// a plain remote), the folder's place in it, and its folder of history for this run.
+    ///
+    /// # Errors
+    /// The root cannot be opened.
+    pub async fn keep(&self, folder: &Folder) -> Result<Option<(Keep, RunName)>> {
+        if self.conf.keep().is_none() {
+            return Ok(None);
+        }
+        let root = Location::parse(&self.conf.target("", self.is_crypt))?;
+        let root = open_backend(&self.rclone, &root)?;
+        let run = *self
+            .run
+            .get_or_try_init(|| self.run_name(root.as_ref()))
+            .await?;
+        let keep = Keep {
+            root,
+            from: folder.cloud.clone(),
+            to: versions_dir(run, &folder.cloud),
+        };
+        Ok(Some((keep, run)))
+    }
+
+    /// The name of this run in the history: its start, or one second after the newest run
+    /// already there when that is not earlier (two runs in one second, or a clock set back),
+    /// so that run names only grow and no run writes into another's folder.
+    ///
+    /// # Errors
+    /// The history cannot be listed.
+    async fn run_name(&self, root: &dyn Backend) -> Result<RunName> {
+        let run = RunName::at(self.started);
+        let listed = root
+            .list(HISTORY_DIR, false)
+            .await
+            .with_context(|| format!("cannot list {HISTORY_DIR} in {}", root.describe()))?;
+        let newest = listed
+            .into_iter()
+            .flat_map(|listing| listing.entries)
+            .filter_map(|entry| entry.name().parse::<RunName>().ok())
+            .max();
+        Ok(match newest {
+            Some(newest) if newest >= run => newest.next(),
+            _ => run,
         })
     }
 

@@ -26,6 +26,15 @@ impl RunName {
     pub fn time(self) -> Timestamp {
         self.0
     }
+
+    /// The run one second later.
+    pub fn next(self) -> RunName {
+        RunName(
+            self.0
+                .checked_add(jiff::SignedDuration::from_secs(1))
+                .unwrap_or(self.0),
+        )
+    }
 }
 
 impl fmt::Display for RunName {
@@ -63,6 +72,8 @@ mod tests {
         assert_eq!("2026-11-29T060000Z".parse::<RunName>(), Ok(run));
         let offset: Timestamp = "2026-11-29T07:30:05+01:30".parse().unwrap();
         assert_eq!(RunName::at(offset).to_string(), "2026-11-29T060005Z");
+        let last: RunName = "2026-12-31T235959Z".parse().unwrap();
+        assert_eq!(last.next().to_string(), "2027-01-01T000000Z");
     }
 
     #[test]

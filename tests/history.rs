@@ -1,0 +1,153 @@
+//! History of replaced and deleted files (`"history"` in poof.conf) on the local crypt vault:
+//! every version a backup replaces or deletes is moved into
+//! `poof-history/<run>/<cloud folder>/<path>` and read back by the real rclone, byte for byte;
+//! the run records what it wrote; without the key a backup stays a mirror.
+
+use std::path::Path;
+
+use crate::harness::home::{populate, Home};
+use crate::harness::{run, run_ok};
+
+/// A configured HOME with `docs` backed up once, poof.conf's `"history"` set to `history`.
+fn backed_up(history: Option<serde_json::Value>) -> Home {
+    let h = Home::configured();
+    let docs = h.home().join("docs");
+    populate(
+        &docs,
+        &[
+            ("edited.txt", b"version 1".to_vec()),
+            ("deleted.txt", b"deleted later".to_vec()),
+            ("sub/same.txt", b"unchanged".to_vec()),
+        ],
+    );
+    h.add_path(&docs, "docs");
+    if let Some(history) = history {
+        let mut conf = h.poof_conf();
+        conf["history"] = history;
+        crate::harness::write_private(
+            &h.confdir().join("poof.conf"),
+            &serde_json::to_string_pretty(&conf).unwrap(),
+        );
+    }
+    run_ok(h.poof().arg("backup"));
+    h
+}
+
+/// Edits one file, deletes one and adds one in `docs`.
+fn change(docs: &Path) {
+    std::fs::write(docs.join("edited.txt"), b"version 2, longer").unwrap();
+    std::fs::remove_file(docs.join("deleted.txt")).unwrap();
+    std::fs::write(docs.join("new.txt"), b"added").unwrap();
+}
+
+/// The run folders under `poof-history` of the vault, as rclone lists them.
+fn runs(h: &Home) -> Vec<String> {
+    let out = run(h
+        .rclone()
+        .args(["lsf", "--dirs-only", "poof-crypt:poof-history"]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .collect()
+}
+
+#[test]
+fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
+    let h = backed_up(Some(serde_json::json!({"keep_daily": 30})));
+    // The first run replaced nothing; it records the files it wrote (the state before it was
+    // empty).
+    let first = runs(&h);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let record = run_ok(h.rclone().arg("cat").arg(format!(
+        "poof-crypt:poof-history/{}/poof-history-added/docs.json",
+        first[0]
+    )));
+    assert_eq!(
+        record,
+        "{\"added\":[\"deleted.txt\",\"edited.txt\",\"sub/same.txt\"],\"folder\":\"docs\",\"format\":1}\n"
+    );
+    let docs = h.home().join("docs");
+    change(&docs);
+    // No pause: a run in the same second as the last one takes the next second's name, never
+    // the last run's folder.
+    // A dry run says what would move and moves nothing.
+    let dry = run(h.poof().args(["backup", "--dry-run"]));
+    let err = String::from_utf8_lossy(&dry.stderr);
+    assert!(dry.status.success(), "{err}");
+    assert!(
+        err.contains("edited.txt: Skipped move of the replaced version into history"),
+        "{err}"
+    );
+    assert!(
+        err.contains("deleted.txt: Skipped move into history as --dry-run is set"),
+        "{err}"
+    );
+    assert_eq!(runs(&h), first);
+
+    run_ok(h.poof().args(["backup", "-v"]));
+    let runs = runs(&h);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let second = &runs[1];
+    assert!(second > &first[0], "{runs:?}");
+    let run_dir = format!("poof-crypt:poof-history/{second}");
+    assert!(
+        second.len() == 18 && second.ends_with('Z') && !second.contains(':'),
+        "{second}"
+    );
+    // The real rclone reads every kept version at the documented path.
+    let cat = |path: &str| run_ok(h.rclone().arg("cat").arg(format!("{run_dir}/{path}")));
+    assert_eq!(cat("docs/edited.txt"), "version 1");
+    assert_eq!(cat("docs/deleted.txt"), "deleted later");
+    let kept = run_ok(
+        h.rclone()
+            .args(["lsf", "-R", "--files-only"])
+            .arg(format!("{run_dir}/docs")),
+    );
+    assert_eq!(kept, "deleted.txt\nedited.txt\n");
+    // The record of what the run wrote: the new and the replaced file.
+    let record: serde_json::Value =
+        serde_json::from_str(&cat("poof-history-added/docs.json")).unwrap();
+    assert_eq!(
+        record,
+        serde_json::json!({"format": 1, "folder": "docs", "added": ["edited.txt", "new.txt"]})
+    );
+    // The current state is the local folder's.
+    let current = run_ok(
+        h.rclone()
+            .args(["lsf", "-R", "--files-only", "poof-crypt:docs"]),
+    );
+    assert_eq!(current, "edited.txt\nnew.txt\nsub/same.txt\n");
+    assert_eq!(
+        run_ok(h.rclone().args(["cat", "poof-crypt:docs/edited.txt"])),
+        "version 2, longer"
+    );
+}
+
+#[test]
+fn without_history_a_backup_is_a_mirror() {
+    for history in [None, Some(serde_json::Value::Bool(false))] {
+        let h = backed_up(history);
+        change(&h.home().join("docs"));
+        run_ok(h.poof().arg("backup"));
+        assert!(runs(&h).is_empty());
+        let top = run_ok(h.rclone().args(["lsf", "poof-crypt:"]));
+        assert!(!top.contains("poof-history"), "{top}");
+    }
+}
+
+#[test]
+fn a_broken_history_policy_is_one_line_naming_the_key() {
+    let h = backed_up(None);
+    let mut conf = h.poof_conf();
+    conf["history"] = serde_json::json!({"keep_daily": -1});
+    crate::harness::write_private(
+        &h.confdir().join("poof.conf"),
+        &serde_json::to_string_pretty(&conf).unwrap(),
+    );
+    let out = run(h.poof().arg("backup"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("key \"history\""), "{err}");
+    assert!(err.contains("keep_daily must be a whole number"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
