@@ -36,8 +36,8 @@ pub struct Job {
     pub is_crypt: bool,
     /// When the job was loaded: the run's start.
     started: Timestamp,
-    /// The run's name in the history, once chosen ([`Job::keep`]).
-    run: OnceCell<RunName>,
+    /// The root the history lives in and the run's name in it, once chosen ([`Job::keep`]).
+    history: OnceCell<(Arc<dyn Backend>, RunName)>,
 }
 
 /// One folder of poof.conf's `paths`.
@@ -88,7 +88,7 @@ impl Job {
             rclone,
             is_crypt,
             started: Timestamp::now(),
-            run: OnceCell::new(),
+            history: OnceCell::new(),
         })
     }
 
@@ -160,18 +160,22 @@ impl Job {
         if self.conf.keep().is_none() {
             return Ok(None);
         }
-        let root = Location::parse(&self.conf.target("", self.is_crypt))?;
-        let root = open_backend(&self.rclone, &root)?;
-        let run = *self
-            .run
-            .get_or_try_init(|| self.run_name(root.as_ref()))
+        // The root is opened (a crypt remote derives its keys) and the run named once per run.
+        let (root, run) = self
+            .history
+            .get_or_try_init(|| async {
+                let root = Location::parse(&self.conf.target("", self.is_crypt))?;
+                let root = open_backend(&self.rclone, &root)?;
+                let run = self.run_name(root.as_ref()).await?;
+                Ok::<_, anyhow::Error>((root, run))
+            })
             .await?;
         let keep = Keep {
-            root,
+            root: Arc::clone(root),
             from: folder.cloud.clone(),
-            to: versions_dir(run, &folder.cloud),
+            to: versions_dir(*run, &folder.cloud),
         };
-        Ok(Some((keep, run)))
+        Ok(Some((keep, *run)))
     }
 
     /// The name of this run in the history: its start, or one second after the newest run
