@@ -1,5 +1,5 @@
-//! History of replaced and deleted files (`"history"` in poof.conf) on the local crypt vault:
-//! every version a backup replaces or deletes is moved into
+//! History of replaced and deleted files (`"history"` in poof.conf) on the local vault, through
+//! the crypt remote and the plain one: every version a backup replaces or deletes is moved into
 //! `poof-history/<run>/<cloud folder>/<path>` and read back by the real rclone, byte for byte;
 //! the run records what it wrote; without the key a backup stays a mirror.
 
@@ -8,9 +8,13 @@ use std::path::Path;
 use crate::harness::home::{populate, Home};
 use crate::harness::{run, run_ok};
 
-/// A configured HOME with `docs` backed up once, poof.conf's `"history"` set to `history`.
-fn backed_up(history: Option<serde_json::Value>) -> Home {
+/// A configured HOME (the crypt vault, or with `plain` the plain one) with `docs` backed up
+/// once, poof.conf's `"history"` set to `history`.
+fn backed_up(history: Option<serde_json::Value>, plain: bool) -> Home {
     let h = Home::configured();
+    if plain {
+        run_ok(h.poof().arg("cryptoggle"));
+    }
     let docs = h.home().join("docs");
     populate(
         &docs,
@@ -40,11 +44,22 @@ fn change(docs: &Path) {
     std::fs::write(docs.join("new.txt"), b"added").unwrap();
 }
 
+/// Where the cloud folders live, as rclone names it: the crypt remote's root, or the bucket of
+/// the plain remote.
+fn root(h: &Home) -> String {
+    let conf = h.poof_conf();
+    match conf["remote"].as_str().unwrap() {
+        "poof-crypt" => "poof-crypt:".to_owned(),
+        plain => format!("{plain}:{}/", conf["bucket"].as_str().unwrap()),
+    }
+}
+
 /// The run folders under `poof-history` of the vault, as rclone lists them.
 fn runs(h: &Home) -> Vec<String> {
     let out = run(h
         .rclone()
-        .args(["lsf", "--dirs-only", "poof-crypt:poof-history"]));
+        .args(["lsf", "--dirs-only"])
+        .arg(format!("{}poof-history", root(h))));
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.trim_end_matches('/').to_owned())
@@ -53,13 +68,20 @@ fn runs(h: &Home) -> Vec<String> {
 
 #[test]
 fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
-    let h = backed_up(Some(serde_json::json!({"keep_daily": 30})));
+    for plain in [false, true] {
+        kept_where_rclone_reads_them(plain);
+    }
+}
+
+fn kept_where_rclone_reads_them(plain: bool) {
+    let h = backed_up(Some(serde_json::json!({"keep_daily": 30})), plain);
+    let root = root(&h);
     // The first run replaced nothing; it records the files it wrote (the state before it was
     // empty).
     let first = runs(&h);
     assert_eq!(first.len(), 1, "{first:?}");
     let record = run_ok(h.rclone().arg("cat").arg(format!(
-        "poof-crypt:poof-history/{}/poof-history-added/docs.json",
+        "{root}poof-history/{}/poof-history-added/docs.json",
         first[0]
     )));
     assert_eq!(
@@ -89,7 +111,7 @@ fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     let second = &runs[1];
     assert!(second > &first[0], "{runs:?}");
-    let run_dir = format!("poof-crypt:poof-history/{second}");
+    let run_dir = format!("{root}poof-history/{second}");
     assert!(
         second.len() == 18 && second.ends_with('Z') && !second.contains(':'),
         "{second}"
@@ -114,11 +136,12 @@ fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
     // The current state is the local folder's.
     let current = run_ok(
         h.rclone()
-            .args(["lsf", "-R", "--files-only", "poof-crypt:docs"]),
+            .args(["lsf", "-R", "--files-only"])
+            .arg(format!("{root}docs")),
     );
     assert_eq!(current, "edited.txt\nnew.txt\nsub/same.txt\n");
     assert_eq!(
-        run_ok(h.rclone().args(["cat", "poof-crypt:docs/edited.txt"])),
+        run_ok(h.rclone().arg("cat").arg(format!("{root}docs/edited.txt"))),
         "version 2, longer"
     );
 }
@@ -126,7 +149,7 @@ fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
 #[test]
 fn without_history_a_backup_is_a_mirror() {
     for history in [None, Some(serde_json::Value::Bool(false))] {
-        let h = backed_up(history);
+        let h = backed_up(history, false);
         change(&h.home().join("docs"));
         run_ok(h.poof().arg("backup"));
         assert!(runs(&h).is_empty());
@@ -137,7 +160,7 @@ fn without_history_a_backup_is_a_mirror() {
 
 #[test]
 fn a_broken_history_policy_is_one_line_naming_the_key() {
-    let h = backed_up(None);
+    let h = backed_up(None, false);
     let mut conf = h.poof_conf();
     conf["history"] = serde_json::json!({"keep_daily": -1});
     crate::harness::write_private(
