@@ -26,12 +26,7 @@ fn backed_up(history: Option<serde_json::Value>, plain: bool) -> Home {
     );
     h.add_path(&docs, "docs");
     if let Some(history) = history {
-        let mut conf = h.poof_conf();
-        conf["history"] = history;
-        crate::harness::write_private(
-            &h.confdir().join("poof.conf"),
-            &serde_json::to_string_pretty(&conf).unwrap(),
-        );
+        h.set_conf("history", history);
     }
     run_ok(h.poof().arg("backup"));
     h
@@ -161,12 +156,7 @@ fn without_history_a_backup_is_a_mirror() {
 #[test]
 fn a_broken_history_policy_is_one_line_naming_the_key() {
     let h = backed_up(None, false);
-    let mut conf = h.poof_conf();
-    conf["history"] = serde_json::json!({"keep_daily": -1});
-    crate::harness::write_private(
-        &h.confdir().join("poof.conf"),
-        &serde_json::to_string_pretty(&conf).unwrap(),
-    );
+    h.set_conf("history", serde_json::json!({"keep_daily": -1}));
     let out = run(h.poof().arg("backup"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -77,6 +77,16 @@ impl Home {
             .unwrap()
     }
 
+    /// Sets a top-level key of poof.conf (editing the JSON, as a user would).
+    pub fn set_conf(&self, key: &str, value: serde_json::Value) {
+        let mut conf = self.poof_conf();
+        conf[key] = value;
+        super::write_private(
+            &self.confdir().join("poof.conf"),
+            &serde_json::to_string_pretty(&conf).unwrap(),
+        );
+    }
+
     /// Adds `local -> cloud` to poof.conf's paths (editing the JSON, as a user would).
     pub fn add_path(&self, local: &Path, cloud: &str) {
         let mut conf = self.poof_conf();
