@@ -1015,7 +1015,8 @@ mod tests {
         drop(listener);
     }
 
-    /// Round trips against `rclone serve s3` (skipped when the rclone peer is not installed).
+    /// Round trips against `rclone serve s3`. A missing rclone peer fails these tests, naming
+    /// how to install it: they never pass without having run.
     mod served {
         use std::net::{TcpListener, TcpStream};
         use std::path::PathBuf;
@@ -1029,13 +1030,18 @@ mod tests {
         const ACCESS: &str = "POOFUNITACCESS";
         const SECRET: &str = "poofunitsecret0123456789";
 
-        fn rclone() -> Option<PathBuf> {
+        fn rclone() -> PathBuf {
             let path = std::env::var_os("POOF_TEST_RCLONE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| {
                     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/rclone-venv/bin/rclone")
                 });
-            path.is_file().then_some(path)
+            assert!(
+                path.is_file(),
+                "the rclone peer {} is missing: run scripts/rclone-peer.sh or set POOF_TEST_RCLONE",
+                path.display()
+            );
+            path
         }
 
         struct Server {
@@ -1051,8 +1057,8 @@ mod tests {
             }
         }
 
-        fn serve() -> Option<Server> {
-            let bin = rclone()?;
+        fn serve() -> Server {
+            let bin = rclone();
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(dir.path().join("bucket")).unwrap();
             let port = TcpListener::bind("127.0.0.1:0")
@@ -1074,7 +1080,7 @@ mod tests {
             let server = Server { child, port, dir };
             for _ in 0..400 {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(server);
+                    return server;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -1084,7 +1090,7 @@ mod tests {
         fn rclone_out(server: &Server, config: &str, args: &[&str]) -> Vec<u8> {
             let conf = server.dir.path().join("rclone.conf");
             std::fs::write(&conf, config).unwrap();
-            let out = Command::new(rclone().unwrap())
+            let out = Command::new(rclone())
                 .arg("--config")
                 .arg(&conf)
                 .args(args)
@@ -1110,7 +1116,7 @@ mod tests {
 
         #[tokio::test(flavor = "multi_thread")]
         async fn put_writes_mtime_rclone_reads_and_multipart_works() {
-            let Some(server) = serve() else { return };
+            let server = serve();
             install_transport();
             let b = s3::loopback(server.port, "bucket/p", ACCESS, SECRET).unwrap();
             assert_eq!(b.list("", true).await.unwrap(), None);
@@ -1162,7 +1168,7 @@ mod tests {
 
         #[tokio::test(flavor = "multi_thread")]
         async fn rename_is_a_server_side_copy_that_keeps_the_mtime() {
-            let Some(server) = serve() else { return };
+            let server = serve();
             install_transport();
             let b = s3::loopback(server.port, "bucket", ACCESS, SECRET).unwrap();
             assert!(b.features().server_side_move);
@@ -1183,7 +1189,7 @@ mod tests {
 
         #[tokio::test(flavor = "multi_thread")]
         async fn short_stream_aborts_and_leaves_nothing() {
-            let Some(server) = serve() else { return };
+            let server = serve();
             install_transport();
             let b = s3::loopback(server.port, "bucket", ACCESS, SECRET).unwrap();
             let opts = PutOptions {
@@ -1197,7 +1203,7 @@ mod tests {
 
         #[tokio::test(flavor = "multi_thread")]
         async fn crypt_over_s3_put_is_read_by_rclone() {
-            let Some(server) = serve() else { return };
+            let server = serve();
             install_transport();
             let password = poof_crypt::obscure("unit pw");
             let config = s3_section(server.port)
