@@ -184,7 +184,7 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
     };
     let local = job.local_backend(folder, &folder.local, true);
     let mut sides = Sides::new(local, remote, label, &folder.target, Direction::Backup);
-    sides.history = keep.map(|(keep, run)| (keep, run, folder.cloud.clone()));
+    sides.history = keep;
     sides
         .run(run, true, |plan| backup_refusal(plan, guard))
         .await
@@ -247,7 +247,7 @@ struct Sides<'a> {
     direction: Direction,
     /// Where replaced and deleted versions go, the run and the cloud folder (backups of a
     /// poof.conf with a history).
-    history: Option<(Keep, RunName, String)>,
+    history: Option<(Keep, RunName)>,
 }
 
 impl<'a> Sides<'a> {
@@ -284,7 +284,7 @@ impl<'a> Sides<'a> {
         }
         let opts = SyncOptions {
             delete,
-            keep: self.history.as_ref().map(|(keep, _, _)| keep.clone()),
+            keep: self.history.as_ref().map(|(keep, _)| keep.clone()),
             ..run.sync.clone()
         };
         let (src, dst) = (self.src.as_ref(), self.dst.as_ref());
@@ -322,13 +322,12 @@ impl<'a> Sides<'a> {
 ///
 /// # Errors
 /// The record cannot be written.
-async fn write_record(
-    (keep, run, cloud): &(Keep, RunName, String),
-    stats: &SyncStats,
-) -> Result<()> {
+async fn write_record((keep, run): &(Keep, RunName), stats: &SyncStats) -> Result<()> {
     if stats.added.is_empty() && stats.deleted == 0 {
         return Ok(());
     }
+    // The destination's place below the root is its cloud folder.
+    let cloud = &keep.from;
     let path = record_path(*run, cloud);
     let data = record(cloud, &stats.added);
     let opts = PutOptions {

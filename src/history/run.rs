@@ -22,11 +22,6 @@ impl RunName {
         RunName(Timestamp::from_second(at.as_second()).unwrap_or(at))
     }
 
-    /// When the run started.
-    pub fn time(self) -> Timestamp {
-        self.0
-    }
-
     /// The run one second later.
     pub fn next(self) -> RunName {
         RunName(

@@ -623,8 +623,9 @@ impl Backend for CryptBackend {
     fn read_whole(&self, file: &Entry) -> Result<Whole> {
         let stored = Entry {
             path: self.enc_file(&file.path),
+            kind: file.kind,
             size: self.stored_size(file.size),
-            ..file.clone()
+            mtime: file.mtime,
         };
         let whole = self.inner.read_whole(&stored)?;
         Ok(Whole {
