@@ -94,10 +94,6 @@ pub struct Features {
     pub mtime_precision: Duration,
     /// Directories exist on their own (local folders), rather than as prefixes of objects.
     pub real_dirs: bool,
-    /// Whole-file reads and writes are plain system calls, cheap on the calling thread
-    /// (local folders, and crypt remotes over them): many small files are then best copied
-    /// by many threads each doing the whole work of a file.
-    pub local_io: bool,
     /// [`Backend::rename`] moves a file on the storage itself, without its bytes passing
     /// through poof (a rename on a local folder, a server-side copy then delete on an object
     /// store).

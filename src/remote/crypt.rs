@@ -773,7 +773,6 @@ mod tests {
         let store: Arc<dyn Backend> = Arc::new(crate::sync::testing::MemBackend::object_store());
         let c = CryptBackend::new(store.clone(), settings(""), "c:".into());
         assert_eq!(c.features(), store.features());
-        assert!(!c.features().local_io);
     }
 
     #[tokio::test]

@@ -705,7 +705,6 @@ impl Backend for LocalBackend {
             mtime_in_listing: true,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
-            local_io: true,
             server_side_move: true,
         }
     }

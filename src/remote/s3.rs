@@ -67,7 +67,6 @@ pub const FEATURES: Features = Features {
     mtime_in_listing: false,
     mtime_precision: Duration::from_nanos(1),
     real_dirs: false,
-    local_io: false,
     // A server-side copy then a delete (CopyObject: objects up to 5 GiB).
     server_side_move: true,
 };

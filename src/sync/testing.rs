@@ -67,7 +67,6 @@ impl MemBackend {
             mtime_in_listing: true,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
-            local_io: true,
             server_side_move: true,
         })
     }
@@ -78,7 +77,6 @@ impl MemBackend {
             mtime_in_listing: false,
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
-            local_io: false,
             server_side_move: false,
         })
     }
