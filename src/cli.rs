@@ -100,6 +100,8 @@ pub enum Command {
     Download(DownloadArgs),
     /// Check that poof is ready: config files, remote reachable, local folders, crypt keys
     Verify,
+    /// Apply a retention policy to the history now: keep the past states it chooses, free the rest
+    Forget(ForgetArgs),
 }
 
 /// Arguments of `poof config`.
@@ -234,6 +236,55 @@ pub struct DownloadArgs {
     /// Restore into DIR/<cloud folder> instead of the original folders, deleting nothing
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// Restore the files as they were after the last backup started at or before TIME
+    /// (RFC 3339 like 2026-11-29T06:00:00Z, or a run name like 2026-11-29T060000Z)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Restore only these files or folders: local paths inside a folder of poof.conf, or
+    /// <cloud folder>/<path>
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+/// Arguments of `poof forget`: a policy given by flags replaces poof.conf's whole policy.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Keep the N newest states
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest state of each of the N most recent hours that have one
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest state of each of the N most recent days that have one
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest state of each of the N most recent ISO weeks that have one
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest state of each of the N most recent months that have one
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep every state younger than this, counted back from the newest (7d, 36h, 1y6m)
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<crate::history::policy::Within>,
+    /// Print what would be kept and removed, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+impl ForgetArgs {
+    /// The policy the flags give, or `None` when no `--keep-*` flag is given.
+    pub fn policy(&self) -> Option<crate::history::policy::KeepPolicy> {
+        let policy = crate::history::policy::KeepPolicy {
+            last: self.keep_last,
+            hourly: self.keep_hourly,
+            daily: self.keep_daily,
+            weekly: self.keep_weekly,
+            monthly: self.keep_monthly,
+            within: self.keep_within,
+        };
+        (!policy.is_empty()).then_some(policy)
+    }
 }
 
 /// Arguments of `poof cryptdecode`.

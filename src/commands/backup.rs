@@ -1,7 +1,8 @@
 //! `poof backup`: sync every folder of poof.conf to its target, refusing runs that would wipe
 //! the cloud copy ([`crate::engine::backup_folder`] has the guards). A folder that does not
 //! exist is skipped with a warning (and a non-zero exit status). Every folder ends with a
-//! summary line, the run with a total.
+//! summary line, the run with a total. After a run with no error, poof.conf's history policy
+//! is applied ([`super::forget::after_backup`]).
 //!
 //! The config folder holds the run lock ([`crate::lock`]) while a run goes on; when it is one
 //! of the folders backed up, or inside one, the lock file is hidden from both sides, so that
@@ -38,6 +39,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
             Outcome::Ran(_) => {}
         }
         session.count(&outcome);
+    }
+    // The policy runs after a backup of every folder with no error (it removes nothing a kept
+    // state needs, but a failed run is no state to keep).
+    if let Some(policy) = session.job.conf.keep() {
+        if session.totals.errors == 0 && !args.run.dry_run {
+            session.totals.errors += super::forget::after_backup(&session, &policy, global.quiet);
+        }
     }
     eprintln!(
         "poof: backup of {} folders ({skipped} skipped, {refused} refused, {failed} failed): {}",

@@ -6,6 +6,7 @@ mod cat;
 mod cryptcheck;
 mod cryptdecode;
 mod download;
+mod forget;
 mod ls;
 mod lsjson;
 mod obscure;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Upload(args) => upload::run(&cli.global.paths()?, &cli.global, &args),
         Command::Download(args) => download::run(&cli.global.paths()?, &cli.global, &args),
         Command::Verify => verify::run(&cli.global.paths()?),
+        Command::Forget(args) => forget::run(&cli.global.paths()?, &cli.global, &args),
     }
 }
 

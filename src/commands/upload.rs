@@ -13,6 +13,9 @@
 //! 3. The verified files are deleted — each only if it has not changed since it was listed —
 //!    then the folders left empty, deepest first. The folder itself stays, empty.
 //!
+//! When every folder was backed up with no error, poof.conf's history policy is applied, as
+//! after `poof backup`.
+//!
 //! The config folder (with the crypt keys), listed itself or inside a listed folder, is backed
 //! up but never wiped. With `--neuter` it is removed as `poof neuter --yes` does, after a
 //! warning, and only when every other folder was verified and emptied without an error. With
@@ -42,11 +45,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
     let mut wiped_total = Wiped::default();
     let mut all_clean = true;
     let mut confdir_backed_up = false;
+    let mut backed_up = true;
     for folder in session.job.folders() {
         let outcome = session
             .runtime
             .block_on(backup_folder(&session.job, &folder, &run, guard));
         let ok = session.count(&outcome);
+        backed_up &= ok;
         let label = folder.label();
         if folder.is_confdir {
             confdir_backed_up = ok;
@@ -92,6 +97,11 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 all_clean = false;
                 session.totals.errors += 1;
             }
+        }
+    }
+    if let Some(policy) = session.job.conf.keep() {
+        if backed_up && !args.run.dry_run {
+            session.totals.errors += super::forget::after_backup(&session, &policy, global.quiet);
         }
     }
     eprintln!(

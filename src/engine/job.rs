@@ -164,8 +164,7 @@ impl Job {
         let (root, run) = self
             .history
             .get_or_try_init(|| async {
-                let root = Location::parse(&self.conf.target("", self.is_crypt))?;
-                let root = open_backend(&self.rclone, &root)?;
+                let root = self.history_root()?;
                 let run = self.run_name(root.as_ref()).await?;
                 Ok::<_, anyhow::Error>((root, run))
             })
@@ -176,6 +175,22 @@ impl Job {
             to: versions_dir(*run, &folder.cloud),
         };
         Ok(Some((keep, *run)))
+    }
+
+    /// The root the cloud folders and their history live in: the crypt remote's root, or the
+    /// bucket of a plain remote.
+    ///
+    /// # Errors
+    /// The remote cannot be opened.
+    pub fn history_root(&self) -> Result<Arc<dyn Backend>> {
+        let root = Location::parse(&self.conf.target("", self.is_crypt))?;
+        open_backend(&self.rclone, &root).with_context(|| {
+            format!(
+                "{}: cannot open the remote {}",
+                self.paths.rcloneconf.display(),
+                self.conf.remote
+            )
+        })
     }
 
     /// The name of this run in the history: its start, or one second after the newest run

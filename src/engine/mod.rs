@@ -7,10 +7,12 @@
 //! only through [`crate::remote::backend::Backend`]. They never name a storage type.
 
 mod folder;
+mod forget;
 mod job;
 mod wipe;
 
 pub use folder::{backup_folder, restore_folder, Guard, Outcome, RunOptions};
+pub use forget::Forget;
 pub use job::{real, Job};
 pub use wipe::{verify_and_wipe, Wiped};
 

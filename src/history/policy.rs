@@ -125,6 +125,31 @@ impl KeepPolicy {
     }
 }
 
+impl fmt::Display for KeepPolicy {
+    /// The rules set, as `poof forget` prints them: `within 7d, 30 daily, 12 weekly`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(within) = self.within {
+            parts.push(format!("within {within}"));
+        }
+        for (count, what) in [
+            (self.last, "last"),
+            (self.hourly, "hourly"),
+            (self.daily, "daily"),
+            (self.weekly, "weekly"),
+            (self.monthly, "monthly"),
+        ] {
+            if let Some(count) = count {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+        if parts.is_empty() {
+            return f.write_str("no rule: everything is kept");
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// The periods the bucket rules count in.
 #[derive(Debug, Clone, Copy)]
 enum Period {
@@ -484,6 +509,19 @@ mod tests {
             KeepPolicy::default().apply(&[t("2026-01-01T00:00:00Z"), t("2020-01-01T00:00:00Z")]);
         assert!(decisions.iter().all(|d| d.keep));
         assert!(KeepPolicy::default().apply(&[]).is_empty());
+    }
+
+    #[test]
+    fn policies_print_their_rules() {
+        assert_eq!(
+            KeepPolicy::DEFAULT.to_string(),
+            "within 7d, 30 daily, 12 weekly, 24 monthly"
+        );
+        assert_eq!(only("keep_last", "3").to_string(), "3 last");
+        assert_eq!(
+            KeepPolicy::default().to_string(),
+            "no rule: everything is kept"
+        );
     }
 
     #[test]

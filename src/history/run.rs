@@ -22,6 +22,11 @@ impl RunName {
         RunName(Timestamp::from_second(at.as_second()).unwrap_or(at))
     }
 
+    /// The run's start.
+    pub fn time(self) -> Timestamp {
+        self.0
+    }
+
     /// The run one second later.
     pub fn next(self) -> RunName {
         RunName(
