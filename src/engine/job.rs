@@ -110,6 +110,52 @@ impl Job {
             .collect()
     }
 
+    /// The folder of poof.conf a path names, and the path below it (`""`: the whole folder):
+    /// a local path inside one of the local folders (it need not exist any more), else
+    /// `<cloud folder>/<path>`. The deepest folder that holds it wins.
+    ///
+    /// # Errors
+    /// The path is in no folder of poof.conf, or climbs out of it with `..`.
+    pub fn locate(&self, path: &str) -> Result<(Folder, String)> {
+        let folders = self.folders();
+        let local = std::path::absolute(path).ok();
+        let in_local = local.as_deref().and_then(|abs| {
+            folders
+                .iter()
+                .filter_map(|f| {
+                    let rel = relative(abs, &f.local)
+                        .or_else(|| relative(&real(abs), &real(&f.local)))?;
+                    Some((f, rel))
+                })
+                .max_by_key(|(f, _)| f.local.components().count())
+        });
+        let found = in_local.or_else(|| {
+            folders
+                .iter()
+                .filter_map(|f| {
+                    let rest = path.strip_prefix(f.cloud.as_str())?;
+                    let rest = match rest.strip_prefix('/') {
+                        Some(rest) => rest,
+                        None if rest.is_empty() => rest,
+                        None => return None,
+                    };
+                    Some((f, rest.trim_end_matches('/').to_owned()))
+                })
+                .max_by_key(|(f, _)| f.cloud.len())
+        });
+        let Some((folder, rel)) = found else {
+            bail!(
+                "{path:?} is neither inside a folder of {} nor <cloud folder>/<path> (cloud folders: {})",
+                self.paths.poofconf.display(),
+                folders.iter().map(|f| f.cloud.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        };
+        if rel.split('/').any(|part| part == ".." || part == ".") {
+            bail!("{path:?}: a path below a folder may not hold . or .. components");
+        }
+        Ok((folder.clone(), rel))
+    }
+
     /// The local side of `folder`, rooted at `dir` (its folder, or a restore folder). Backups
     /// follow symbolic links, as the original tool's `rclone -L` did; restores and upload's
     /// deletes never do, so they cannot reach outside the folder.
