@@ -5,6 +5,11 @@
 //! [`crate::engine::restore_folder`] stop a folder before anything changes, unless `--force`
 //! (flags, never prompts: poof runs from timers with no terminal). Every folder ends with a
 //! summary line, the run with a total.
+//!
+//! With `--at TIME` the folders are restored as they were after the last backup that started
+//! at or before TIME, rebuilt from the history ([`crate::engine::Past`]); with PATHs (local
+//! paths inside the folders, or `<cloud folder>/<path>`) only those files or folders are
+//! restored, and nothing else is read or changed.
 
 use std::process::ExitCode;
 
@@ -13,21 +18,62 @@ use anyhow::Result;
 use super::exit;
 use crate::cli::{DownloadArgs, GlobalArgs};
 use crate::config::Paths;
-use crate::engine::{restore_folder, Session};
+use crate::engine::{parse_time, restore_folder, Folder, Past, Restore, Session};
 
 /// `poof download`.
 ///
 /// # Errors
-/// Broken config files, or another poof running on the same config. Failures of single
-/// folders are printed and make the exit status non-zero.
+/// Broken config files, another poof running on the same config, a bad `--at` or PATH, or a
+/// history that cannot be read. Failures of single folders are printed and make the exit
+/// status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
     let run = args.run.options(global);
-    let folders = session.job.folders();
+    let scopes: Vec<(Folder, String)> = if args.paths.is_empty() {
+        let folders = session.job.folders().into_iter();
+        folders.map(|folder| (folder, String::new())).collect()
+    } else {
+        let located: Result<Vec<_>> = args.paths.iter().map(|p| session.job.locate(p)).collect();
+        located?
+    };
+    let past = match args.at.as_deref().map(parse_time).transpose()? {
+        Some(at) => {
+            let past = session.runtime.block_on(Past::load(&session.job, at))?;
+            if !global.quiet {
+                eprintln!("poof: restoring {}", past.describe());
+            }
+            Some(past)
+        }
+        None => None,
+    };
     let mut refused = 0;
-    for folder in &folders {
-        let to = args.to.as_deref();
-        let restore = restore_folder(&session.job, folder, to, &run, args.guard.guard());
+    for (folder, only) in &scopes {
+        let from = match &past {
+            Some(past) => {
+                for run in past.unrecorded(folder) {
+                    eprintln!(
+                        "poof: warning: {}: the run {run} kept versions without a record of the files it added (written by rclone --backup-dir?): files it added are restored as if older",
+                        folder.target
+                    );
+                }
+                match session.runtime.block_on(past.snapshot(folder)) {
+                    Ok(snapshot) => Some(snapshot),
+                    Err(e) => {
+                        eprintln!("poof: error: {}: {e:#}", folder.label());
+                        session.totals.errors += 1;
+                        refused += 1;
+                        continue;
+                    }
+                }
+            }
+            None => None,
+        };
+        let scope = Restore {
+            to: args.to.as_deref(),
+            from,
+            only: only.clone(),
+        };
+        let restore = restore_folder(&session.job, folder, &scope, &run, args.guard.guard());
         let outcome = session.runtime.block_on(restore);
         // A folder whose run had errors failed too: the count agrees with the exit code.
         if !session.count(&outcome) {
@@ -36,7 +82,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
     }
     eprintln!(
         "poof: download of {} folders ({refused} refused or failed): {}",
-        folders.len(),
+        scopes.len(),
         session.summary()
     );
     Ok(exit(session.totals.errors))

@@ -25,6 +25,7 @@ use super::job::{real, Folder, Job};
 use crate::history::{record, record_path, RunName};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, PutOptions};
+use crate::remote::view::View;
 use crate::sync::plan::plan;
 use crate::sync::{run_plan, Keep, Plan, SyncOptions, SyncStats};
 
@@ -190,40 +191,81 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
         .await
 }
 
-/// Restores one folder from its target (see the module docs): synced back into its local
-/// folder, or with `to` copied into `to/<cloud folder>` (a restore beside the originals that
-/// deletes nothing).
+/// What a restore reads and where it writes (the default: the current files of the whole
+/// folder, synced back into it).
+#[derive(Default, Clone)]
+pub struct Restore<'a> {
+    /// Copy into `to/<cloud folder>` instead, deleting nothing.
+    pub to: Option<&'a Path>,
+    /// Read this past state of the folder ([`super::Past::snapshot`]) instead of its target.
+    pub from: Option<Arc<dyn Backend>>,
+    /// Only this file or folder below the folder (`""`: all of it); nothing else is read or
+    /// changed on either side.
+    pub only: String,
+}
+
+/// Restores one folder from its target, or from a past state of it (see the module docs and
+/// [`Restore`]).
 pub async fn restore_folder(
     job: &Job,
     folder: &Folder,
-    to: Option<&Path>,
+    scope: &Restore<'_>,
     run: &RunOptions,
     guard: Guard,
 ) -> Outcome {
-    let dest = match to {
+    let dest = match scope.to {
         Some(dir) => dir.join(&folder.cloud),
         None => folder.local.clone(),
     };
-    let label = format!("{} -> {}", folder.target, dest.display());
-    let remote = match job.remote_backend(folder) {
+    let dest = if scope.only.is_empty() {
+        dest
+    } else {
+        dest.join(&scope.only)
+    };
+    let from = match &scope.from {
+        Some(past) => Ok(Arc::clone(past)),
+        None => job.remote_backend(folder),
+    };
+    let source = from
+        .as_ref()
+        .map_or_else(|_| folder.target.clone(), |r| r.describe());
+    let source = if scope.only.is_empty() {
+        source
+    } else {
+        format!("{}/{}", source.trim_end_matches('/'), scope.only)
+    };
+    let label = format!("{source} -> {}", dest.display());
+    let mut remote = match from {
         Ok(remote) => remote,
         Err(e) => return failed(&label, &e, ""),
     };
-    let local = match to {
+    let mut local = match scope.to {
         Some(base) => match job.restore_backend(folder, base) {
             Ok(local) => local,
             Err(e) => return failed(&label, &e, "; nothing changed"),
         },
-        None => job.local_backend(folder, &dest, false),
+        None => job.local_backend(folder, &folder.local, false),
     };
     match remote.list("", false).await {
         Ok(Some(_)) => {}
         Ok(None) => return refused(&label, &missing_reason(job, folder).await, ""),
         Err(e) => return failed(&label, &e, "; nothing changed"),
     }
+    if !scope.only.is_empty() {
+        match remote.stat(&scope.only).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let why = format!("{source} does not exist: nothing to restore");
+                return refused(&label, &why, "");
+            }
+            Err(e) => return failed(&label, &e, "; nothing changed"),
+        }
+        remote = Arc::new(View::below(remote, scope.only.clone()));
+        local = Arc::new(View::below(local, scope.only.clone()));
+    }
     let keys = &job.paths.rcloneconf;
     Sides::new(remote, local, label, &folder.target, Direction::Restore)
-        .run(run, to.is_none(), |plan| {
+        .run(run, scope.to.is_none(), |plan| {
             restore_refusal(plan, guard, &folder.target, keys)
         })
         .await

@@ -9,11 +9,13 @@
 mod folder;
 mod forget;
 mod job;
+mod past;
 mod wipe;
 
-pub use folder::{backup_folder, restore_folder, Guard, Outcome, RunOptions};
+pub use folder::{backup_folder, restore_folder, Guard, Outcome, Restore, RunOptions};
 pub use forget::Forget;
-pub use job::{real, Job};
+pub use job::{real, Folder, Job};
+pub use past::{parse_time, Past};
 pub use wipe::{verify_and_wipe, Wiped};
 
 use std::time::Instant;

@@ -12,6 +12,7 @@
 
 pub mod policy;
 mod run;
+pub mod snapshot;
 pub mod state;
 
 pub use run::RunName;

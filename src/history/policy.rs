@@ -517,7 +517,7 @@ mod tests {
             KeepPolicy::DEFAULT.to_string(),
             "within 7d, 30 daily, 12 weekly, 24 monthly"
         );
-        assert_eq!(only("keep_last", "3").to_string(), "3 last");
+        assert_eq!(only("last", "3").to_string(), "3 last");
         assert_eq!(
             KeepPolicy::default().to_string(),
             "no rule: everything is kept"

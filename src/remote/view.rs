@@ -1,7 +1,8 @@
 //! A backend seen through a rule on names: everything but one path ([`View::hiding`]: poof's
-//! run lock in the config folder while that folder is backed up or restored), or one file
-//! only ([`View::only`]: `poof sync FILE DEST` copies that file and neither sees nor deletes
-//! anything else in DEST).
+//! run lock in the config folder while that folder is backed up or restored), one file only
+//! ([`View::only`]: `poof sync FILE DEST` copies that file and neither sees nor deletes
+//! anything else in DEST), or one file or folder and what is below it ([`View::below`]:
+//! `poof download PATH` restores that path and touches nothing else).
 //!
 //! Every call goes to the backend below, after the rule: a hidden path is never listed, and
 //! reading, writing or deleting it is an error naming it.
@@ -20,6 +21,8 @@ enum Rule {
     Hide(String),
     /// This file alone, with its entry when already known (else `stat`ed when listed).
     Only(String, Option<Entry>),
+    /// This path and what is below it.
+    Below(String),
 }
 
 /// See the module docs.
@@ -46,12 +49,26 @@ impl View {
         }
     }
 
+    /// `inner` showing `path` (a file or a folder) and what is below it, nothing else; the
+    /// folders above it are not listed (they are made as files are written below them).
+    pub fn below(inner: Arc<dyn Backend>, path: String) -> View {
+        View {
+            inner,
+            rule: Rule::Below(path),
+        }
+    }
+
     /// An error for a path the rule hides.
     fn refuse(&self, path: &str) -> Result<()> {
-        if matches!(&self.rule, Rule::Hide(hidden) if hidden == path) {
-            bail!("{path}: poof's run lock is never written or deleted by a sync");
+        match &self.rule {
+            Rule::Hide(hidden) if hidden == path => {
+                bail!("{path}: poof's run lock is never written or deleted by a sync")
+            }
+            Rule::Below(top) if !at_or_below(path, top) => {
+                bail!("{path}: outside {top}, the only path this run may change")
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -84,12 +101,40 @@ impl Backend for View {
                 // harmless when it exists).
                 Ok(entry.map(|entry| Listing::of(vec![entry])))
             }
+            Rule::Below(top) if at_or_below(dir, top) => self.inner.list(dir, recursive).await,
+            Rule::Below(top) => {
+                // A folder above the path: the path alone, and with `recursive` what is below.
+                if !at_or_below(top, dir) {
+                    return Ok(None);
+                }
+                let Some(found) = self.inner.stat(top).await? else {
+                    return Ok(Some(Listing::default()));
+                };
+                let mut listing = Listing::default();
+                let direct = top
+                    .strip_prefix(dir)
+                    .map_or(top.as_str(), |r| r.trim_start_matches('/'));
+                if recursive || !direct.contains('/') {
+                    listing.entries.push(found.clone());
+                }
+                if found.is_dir() && recursive {
+                    if let Some(below) = self.inner.list(top, true).await? {
+                        listing.entries.extend(below.entries);
+                        listing.problems.extend(below.problems);
+                    }
+                }
+                Ok(Some(listing))
+            }
         }
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
-        if matches!(&self.rule, Rule::Hide(hidden) if hidden == path) {
-            return Ok(None);
+        match &self.rule {
+            Rule::Hide(hidden) if hidden == path => return Ok(None),
+            Rule::Below(top) if !at_or_below(path, top) && !at_or_below(top, path) => {
+                return Ok(None)
+            }
+            _ => {}
         }
         self.inner.stat(path).await
     }
@@ -126,16 +171,29 @@ impl Backend for View {
     }
 
     async fn mkdir(&self, path: &str) -> Result<()> {
+        // The folders above a path are made as it is written (the root of a restore too).
+        if !matches!(&self.rule, Rule::Below(top) if at_or_below(top, path) && top != path) {
+            self.refuse(path)?;
+        }
         self.inner.mkdir(path).await
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
+        self.refuse(path)?;
         self.inner.rmdir(path).await
     }
 
     async fn cleanup(&self) -> Result<usize> {
         self.inner.cleanup().await
     }
+}
+
+/// `path` is `top` or below it (every path is below the root, `""`).
+fn at_or_below(path: &str, top: &str) -> bool {
+    top.is_empty()
+        || path
+            .strip_prefix(top)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]
