@@ -308,6 +308,8 @@ fn write_poof_conf(s: &Scratch) {
         "confFile": s.config().display().to_string(),
         "paths": { s.path("src").display().to_string(): CLOUD_DIR },
         "remote": "c",
+        // These runs check the mirror; the history has kill tests of its own.
+        "history": false,
     });
     crate::harness::write_private(
         &s.path("conf/poof.conf"),

@@ -69,7 +69,8 @@ fn replaced_and_deleted_versions_are_kept_where_rclone_reads_them() {
 }
 
 fn kept_where_rclone_reads_them(plain: bool) {
-    let h = backed_up(Some(serde_json::json!({"keep_daily": 30})), plain);
+    // A policy that keeps every state: the runs of this test are seconds apart.
+    let h = backed_up(Some(serde_json::json!({})), plain);
     let root = root(&h);
     // The first run replaced nothing; it records the files it wrote (the state before it was
     // empty).
@@ -142,15 +143,55 @@ fn kept_where_rclone_reads_them(plain: bool) {
 }
 
 #[test]
-fn without_history_a_backup_is_a_mirror() {
-    for history in [None, Some(serde_json::Value::Bool(false))] {
-        let h = backed_up(history, false);
-        change(&h.home().join("docs"));
-        run_ok(h.poof().arg("backup"));
-        assert!(runs(&h).is_empty());
-        let top = run_ok(h.rclone().args(["lsf", "poof-crypt:"]));
-        assert!(!top.contains("poof-history"), "{top}");
-    }
+fn with_history_false_a_backup_is_a_mirror() {
+    let h = backed_up(Some(serde_json::Value::Bool(false)), false);
+    change(&h.home().join("docs"));
+    run_ok(h.poof().arg("backup"));
+    assert!(runs(&h).is_empty());
+    let top = run_ok(h.rclone().args(["lsf", "poof-crypt:"]));
+    assert!(!top.contains("poof-history"), "{top}");
+}
+
+#[test]
+fn history_is_on_by_default_and_config_says_so_once() {
+    let h = Home::new();
+    let first = run(h.poof().arg("config"));
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("history is on"), "{err}");
+    assert!(
+        err.contains("within 7d, 30 daily, 12 weekly, 24 monthly"),
+        "{err}"
+    );
+    // Written where the user sees and edits it; said once.
+    assert_eq!(
+        h.poof_conf()["history"],
+        serde_json::json!({"keep_within": "7d", "keep_daily": 30, "keep_weekly": 12, "keep_monthly": 24})
+    );
+    let again = run(h.poof().arg("config"));
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("history is on"));
+    // A poof.conf without the key (written by the original tool) keeps a history too.
+    run_ok(h.poof().arg("econfig"));
+    let mut conf = h.poof_conf();
+    conf.as_object_mut().unwrap().remove("history");
+    crate::harness::write_private(
+        &h.confdir().join("poof.conf"),
+        &serde_json::to_string_pretty(&conf).unwrap(),
+    );
+    let docs = h.home().join("docs");
+    populate(&docs, &[("a.txt", b"one".to_vec())]);
+    h.add_path(&docs, "docs");
+    run_ok(h.poof().arg("backup"));
+    std::fs::write(docs.join("a.txt"), b"two").unwrap();
+    run_ok(h.poof().arg("backup"));
+    let runs = runs(&h);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let kept = run_ok(
+        h.rclone()
+            .arg("cat")
+            .arg(format!("poof-crypt:poof-history/{}/docs/a.txt", runs[1])),
+    );
+    assert_eq!(kept, "one");
 }
 
 #[test]

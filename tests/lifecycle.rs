@@ -143,8 +143,9 @@ fn backup_upload_download_life_cycle_on_the_local_vault() {
         "the local folder is empty but the target holds 4 files",
     );
     assert_eq!(snapshot(&h.vault()), vault);
+    // With the history on (the default), a forced run would move the files into it.
     let out = run(h.poof().args(["backup", "--force", "--dry-run"]));
-    assert!(stderr(&out).contains("Skipped delete as --dry-run is set"));
+    assert!(stderr(&out).contains("Skipped move into history as --dry-run is set"));
     assert_eq!(snapshot(&h.vault()), vault);
 
     // download --dry-run restores nothing; download restores bytes and times.
@@ -539,5 +540,5 @@ fn a_folder_holding_the_vault_is_refused() {
         "{err}"
     );
     let out = run_ok(h.rclone().args(["lsf", "poof-crypt:"]));
-    assert_eq!(out, "docs/\npoof-config/\n");
+    assert_eq!(out, "docs/\npoof-config/\npoof-history/\n");
 }

@@ -59,6 +59,16 @@ fn ensure_poof_conf(paths: &Paths) -> Result<PoofConfig> {
 /// adds or removes a folder to protect, then prints it.
 pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
     let mut conf = ensure_poof_conf(paths)?;
+    if conf.history.is_none() {
+        // Said once: the policy is then written in poof.conf, where the user changes it.
+        conf.history = Some(crate::config::poof::default_history());
+        conf.save(&paths.poofconf)?;
+        eprintln!(
+            "poof: history is on: every file a backup replaces or deletes is kept in the cloud under poof-history/ (keep {}; `poof forget` applies it); edit \"history\" in {} to change it, or set it to false for a pure mirror",
+            crate::history::policy::KeepPolicy::DEFAULT,
+            paths.poofconf.display()
+        );
+    }
     if let Some(dir) = &args.add {
         let dir = std::path::absolute(dir)
             .with_context(|| format!("cannot make {} absolute", dir.display()))?;

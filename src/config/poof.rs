@@ -15,10 +15,10 @@
 //! `remote:bucket/clouddir` for a plain remote and `remote:clouddir` for a crypt remote, whose own
 //! `remote =` already names the bucket ([`PoofConfig::target`]).
 //!
-//! An optional `"history"` keeps the versions backups replace or delete ([`crate::history`]):
-//! `true` with poof's default policy, or a policy
+//! `"history"` keeps the versions backups replace or delete ([`crate::history`]): a policy
 //! `{"keep_last": N, "keep_hourly": N, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
-//! "keep_within": "7d"}` (any of the keys); `false` or no key: none kept (a mirror).
+//! "keep_within": "7d"}` (any of the keys; `{}` keeps everything), `true` or no key for poof's
+//! default policy ([`KeepPolicy::DEFAULT`]), `false` for none (the original's pure mirror).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,8 @@ impl PoofConfig {
         }
     }
 
-    /// The policy of the history of replaced and deleted files, or `None` for a mirror.
+    /// The policy of the history of replaced and deleted files (the default when poof.conf
+    /// does not say), or `None` for a mirror.
     pub fn keep(&self) -> Option<KeepPolicy> {
         self.keep
     }
@@ -136,7 +137,7 @@ impl PoofConfig {
             bail!("{o}: {clash}");
         }
         self.keep = match &self.history {
-            None => None,
+            None => Some(KeepPolicy::DEFAULT),
             Some(value) => history_policy(value)
                 .map_err(|why| anyhow::anyhow!("{o}: key \"history\" = {value}: {why}"))?,
         };
@@ -215,6 +216,13 @@ impl PoofConfig {
             .iter()
             .map(|(local, cloud)| (PathBuf::from(local.trim_end_matches('/')), cloud.as_str()))
     }
+}
+
+/// poof's default policy as poof.conf writes it.
+pub fn default_history() -> serde_json::Value {
+    serde_json::json!({
+        "keep_within": "7d", "keep_daily": 30, "keep_weekly": 12, "keep_monthly": 24
+    })
 }
 
 /// The policy a `"history"` value says (see the module docs), `None` for `false`.
@@ -432,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn history_is_off_by_default_and_a_policy_when_given() {
+    fn history_is_on_by_default_off_with_false_and_a_policy_when_given() {
         let base = r#""bucket": "b", "confFile": "x", "paths": {}, "remote": "r""#;
         let keep = |history: &str| {
             let text = if history.is_empty() {
@@ -442,8 +450,10 @@ mod tests {
             };
             parse(&text).map(|c| c.keep())
         };
-        assert_eq!(keep("").unwrap(), None);
+        assert_eq!(keep("").unwrap(), Some(KeepPolicy::DEFAULT));
         assert_eq!(keep("false").unwrap(), None);
+        let written = default_history().to_string();
+        assert_eq!(keep(&written).unwrap(), Some(KeepPolicy::DEFAULT));
         assert_eq!(keep("true").unwrap(), Some(KeepPolicy::DEFAULT));
         let policy = keep(r#"{"keep_last": 3, "keep_within": "2d"}"#)
             .unwrap()

@@ -211,6 +211,14 @@ impl Job {
             .history
             .get_or_try_init(|| async {
                 let root = self.history_root()?;
+                if !root.features().server_side_move {
+                    bail!(
+                        "{}: {} cannot move files on its own, which keeping a history needs; set \"history\": false in {} for a mirror",
+                        self.paths.rcloneconf.display(),
+                        root.describe(),
+                        self.paths.poofconf.display()
+                    );
+                }
                 let run = self.run_name(root.as_ref()).await?;
                 Ok::<_, anyhow::Error>((root, run))
             })
