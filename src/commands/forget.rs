@@ -32,11 +32,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &ForgetArgs) -> Result<Exit
     };
     let forget = session
         .runtime
-        .block_on(Forget::plan(&session.job, &policy))?;
+        .block_on(Forget::plan(&session.job, &policy, false))?;
     println!("poof: history in {} (policy: {policy})", forget.describe());
     for state in forget.states.iter().filter(|_| !global.quiet) {
         if state.keep {
             println!("keep  {:<26}  {}", state.name, state.reasons.join(", "));
+        } else if state.forgotten_earlier {
+            println!("gone  {:<26}  forgotten earlier", state.name);
         } else {
             println!("drop  {}", state.name);
         }
@@ -63,7 +65,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &ForgetArgs) -> Result<Exit
 /// when it removed something. Returns the errors to count (0 or 1).
 pub fn after_backup(session: &Session, policy: &KeepPolicy, quiet: bool) -> u64 {
     let forgotten = session.runtime.block_on(async {
-        let forget = Forget::plan(&session.job, policy).await?;
+        let forget = Forget::plan(&session.job, policy, true).await?;
         let removed = forget.apply().await?;
         Ok::<_, anyhow::Error>((forget, removed))
     });

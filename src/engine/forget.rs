@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use futures::TryStreamExt;
+use jiff::Timestamp;
 
 use super::job::Job;
 use crate::history::policy::KeepPolicy;
 use crate::history::state::{run_names, state_name, state_times, ForgetPlan, History};
-use crate::history::HISTORY_DIR;
-use crate::remote::backend::Backend;
+use crate::history::{forgotten_note, forgotten_path, HISTORY_DIR};
+use crate::remote::backend::{Backend, PutOptions};
 
 /// How many removals run at once.
 const REMOVE_CONCURRENCY: usize = 16;
@@ -30,6 +31,8 @@ pub struct StateDecision {
     pub name: String,
     /// It stays restorable.
     pub keep: bool,
+    /// It was forgotten by an earlier `forget` (and is not offered to the policy).
+    pub forgotten_earlier: bool,
     /// Why it stays (empty when it goes).
     pub reasons: Vec<String>,
 }
@@ -53,49 +56,42 @@ pub struct Removed {
 }
 
 impl Forget {
-    /// Applies `policy` to the history of `job`'s root and plans what goes.
+    /// Applies `policy` to the history of `job`'s root and plans what goes. States forgotten
+    /// earlier are not offered to the policy (they are gone, as a forgotten snapshot is).
+    /// With `quick`, the history is read whole only when the policy drops a state (after a
+    /// backup: one listing in the common case).
     ///
     /// # Errors
     /// The history cannot be listed or read; names in it do not decrypt (wrong keys?).
-    pub async fn plan(job: &Job, policy: &KeepPolicy) -> Result<Forget> {
+    pub async fn plan(job: &Job, policy: &KeepPolicy, quick: bool) -> Result<Forget> {
         let root = job.history_root()?;
         let (runs, _, problems) = run_names(root.as_ref()).await?;
         refuse_problems(root.as_ref(), &problems)?;
         let times = state_times(&runs);
-        let mut keep = vec![false; times.len()];
-        let mut reasons = vec![Vec::new(); times.len()];
-        for decision in policy.apply(&times) {
-            // Times are distinct and sorted: each decision is one state's.
-            if let Ok(index) = times.binary_search(&decision.time) {
-                keep[index] = decision.keep;
-                reasons[index] = decision.reasons;
-            }
-        }
-        if let Some(newest) = keep.len().checked_sub(1) {
-            if !keep[newest] {
-                keep[newest] = true;
-                reasons[newest].push("the current files".to_owned());
-            }
-        }
-        let plan = if keep.iter().all(|&k| k) {
-            ForgetPlan::default()
-        } else {
+        let (mut keep, mut reasons) = decide(policy, &times, &vec![false; times.len()]);
+        let mut forgotten = vec![false; times.len()];
+        let mut plan = ForgetPlan::default();
+        // Keeping every state (with the forgotten ones among them) drops nothing new.
+        if !quick || !keep.iter().all(|&k| k) {
             let folders: Vec<String> = job.folders().into_iter().map(|f| f.cloud).collect();
             let history = History::load(root.as_ref(), &folders).await?;
             refuse_problems(root.as_ref(), &history.problems)?;
-            if history.runs.len() + 1 != keep.len() {
+            if history.names() != runs {
                 bail!(
                     "{HISTORY_DIR} in {} changed while it was read (another poof?); nothing changed",
                     root.describe()
                 );
             }
-            history.forget_plan(&keep)
-        };
+            forgotten = (0..times.len()).map(|k| history.forgotten(k)).collect();
+            (keep, reasons) = decide(policy, &times, &forgotten);
+            plan = history.forget_plan(&keep);
+        }
         let states = (0..keep.len())
             .rev()
             .map(|index| StateDecision {
                 name: state_name(&runs, index),
                 keep: keep[index],
+                forgotten_earlier: forgotten[index],
                 reasons: std::mem::take(&mut reasons[index]),
             })
             .collect();
@@ -109,6 +105,18 @@ impl Forget {
     /// A removal fails; nothing more is removed then (what is left is still restorable).
     pub async fn apply(&self) -> Result<Removed> {
         let root = self.root.as_ref();
+        // The notes first: a state is marked forgotten before anything it needs goes.
+        for &(run, before, after) in &self.plan.notes {
+            let path = forgotten_path(run);
+            let note = forgotten_note(before, after);
+            let opts = PutOptions {
+                size: Some(note.len() as u64),
+                mtime: None,
+            };
+            root.put(&path, Box::pin(std::io::Cursor::new(note)), opts)
+                .await
+                .with_context(|| format!("cannot write {path} in the history"))?;
+        }
         let files: Vec<_> = self
             .plan
             .versions
@@ -133,16 +141,49 @@ impl Forget {
         })
     }
 
-    /// How many states stay and go.
+    /// How many states stay, and how many this forget drops (not counting those forgotten
+    /// earlier).
     pub fn counts(&self) -> (usize, usize) {
         let kept = self.states.iter().filter(|s| s.keep).count();
-        (kept, self.states.len() - kept)
+        let earlier = self.states.iter().filter(|s| s.forgotten_earlier).count();
+        (kept, self.states.len() - kept - earlier)
     }
 
     /// Where the history is, for messages.
     pub fn describe(&self) -> String {
         self.root.describe()
     }
+}
+
+/// The policy's decision per state (`times` oldest first), the states `forgotten` left out:
+/// whether each stays, and why. The newest state, the current files, always stays.
+fn decide(
+    policy: &KeepPolicy,
+    times: &[Timestamp],
+    forgotten: &[bool],
+) -> (Vec<bool>, Vec<Vec<String>>) {
+    let offered: Vec<Timestamp> = times
+        .iter()
+        .zip(forgotten)
+        .filter(|(_, &gone)| !gone)
+        .map(|(&time, _)| time)
+        .collect();
+    let mut keep = vec![false; times.len()];
+    let mut reasons = vec![Vec::new(); times.len()];
+    for decision in policy.apply(&offered) {
+        // Times are distinct and sorted: each decision is one state's.
+        if let Ok(index) = times.binary_search(&decision.time) {
+            keep[index] = decision.keep;
+            reasons[index] = decision.reasons;
+        }
+    }
+    if let Some(newest) = keep.len().checked_sub(1) {
+        if !keep[newest] {
+            keep[newest] = true;
+            reasons[newest].push("the current files".to_owned());
+        }
+    }
+    (keep, reasons)
 }
 
 /// Refuses to go on when a listing of the history met names it could not show.

@@ -55,6 +55,22 @@ impl Past {
             );
         }
         let index = history.state_at(at);
+        if history.forgotten(index) {
+            let names = history.names();
+            let kept = |k: &usize| !history.forgotten(*k);
+            let earlier = (0..index).rev().find(kept);
+            let later = (index + 1..=names.len()).find(kept);
+            let near: Vec<String> = earlier
+                .into_iter()
+                .chain(later)
+                .map(|k| state_name(&names, k))
+                .collect();
+            bail!(
+                "the state {} was forgotten (poof forget): it can no longer be restored; the nearest kept states: {}",
+                state_name(&names, index),
+                near.join(", ")
+            );
+        }
         Ok(Past {
             root,
             history,

@@ -7,8 +7,11 @@
 //! may start with it). What each folder's run wrote (new and replaced files) is recorded in
 //! `<root>/poof-history/<run>/poof-history-added/<cloud folder, '%' and '/' escaped>.json`
 //! ([`record_path`], [`record`]), so that the state after any run can be rebuilt: the current
-//! files, minus what later runs added, plus what they moved into history. [`policy::KeepPolicy`] chooses, among the states after each run, those that
-//! stay restorable, with restic's `forget` rules (last, hourly, daily, weekly, monthly, within).
+//! files, minus what later runs added, plus what they moved into history
+//! ([`state::History`]). [`policy::KeepPolicy`] chooses, among the states after each run, those
+//! that stay restorable, with restic's `forget` rules (last, hourly, daily, weekly, monthly,
+//! within); a run folder kept for other states notes when its own state is forgotten
+//! ([`forgotten_path`]). [`snapshot::Snapshot`] shows one state as a read-only backend.
 
 pub mod policy;
 mod run;
@@ -39,6 +42,25 @@ pub fn record_path(run: RunName, cloud: &str) -> String {
 pub fn record(cloud: &str, added: &[String]) -> Vec<u8> {
     let value = serde_json::json!({ "format": 1, "folder": cloud, "added": added });
     let mut text = value.to_string();
+    text.push('\n');
+    text.into_bytes()
+}
+
+/// Where `poof forget` notes, in a run folder it keeps, that the state after that run (and for
+/// the earliest run, the one before it) is forgotten: no longer restorable, though the folder
+/// stays for the states that need it.
+pub fn forgotten_path(run: RunName) -> String {
+    format!("{HISTORY_DIR}/{run}/{HISTORY_DIR}-forgotten.json")
+}
+
+/// The note of [`forgotten_path`]: JSON `{"format": 1, "forgotten": ["before", "after"]}`
+/// (either or both).
+pub fn forgotten_note(before: bool, after: bool) -> Vec<u8> {
+    let states: Vec<&str> = [(before, "before"), (after, "after")]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+    let mut text = serde_json::json!({ "format": 1, "forgotten": states }).to_string();
     text.push('\n');
     text.into_bytes()
 }

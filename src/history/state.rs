@@ -23,7 +23,7 @@ use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use tokio::io::AsyncReadExt;
 
-use super::{record_path, RunName, HISTORY_DIR};
+use super::{forgotten_path, record_path, RunName, HISTORY_DIR};
 use crate::remote::backend::{Backend, Entry, EntryKind, Listing};
 
 /// The folder of a run's records, inside its run folder.
@@ -63,6 +63,12 @@ pub struct Run {
     pub unknown: Vec<Entry>,
     /// Its directories (where storage has them), the run folder itself included.
     pub dirs: Vec<String>,
+    /// Its note of forgotten states ([`forgotten_path`]), if any.
+    pub note: Option<Entry>,
+    /// The state before it is forgotten (noted on the earliest run only).
+    pub forgotten_before: bool,
+    /// The state after it is forgotten.
+    pub forgotten_after: bool,
 }
 
 /// What one run did in one cloud folder.
@@ -86,6 +92,9 @@ pub struct ForgetPlan {
     pub rmdirs: Vec<String>,
     /// Run folders that go entirely.
     pub runs: Vec<RunName>,
+    /// Notes to write in the run folders that stay: (run, the state before it is forgotten,
+    /// the state after it is forgotten), where that changes.
+    pub notes: Vec<(RunName, bool, bool)>,
 }
 
 impl ForgetPlan {
@@ -98,9 +107,12 @@ impl ForgetPlan {
             .sum()
     }
 
-    /// True when it removes nothing.
+    /// True when it changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.versions.is_empty() && self.records.is_empty() && self.rmdirs.is_empty()
+        self.versions.is_empty()
+            && self.records.is_empty()
+            && self.rmdirs.is_empty()
+            && self.notes.is_empty()
     }
 }
 
@@ -209,6 +221,14 @@ impl History {
         self.runs.partition_point(|run| run.name.time() <= at)
     }
 
+    /// True when `poof forget` forgot state `index`: it can no longer be rebuilt.
+    pub fn forgotten(&self, index: usize) -> bool {
+        match index.checked_sub(1) {
+            None => self.runs.first().is_some_and(|run| run.forgotten_before),
+            Some(k) => self.runs.get(k).is_some_and(|run| run.forgotten_after),
+        }
+    }
+
     /// The runs that kept versions of `cloud` without a record of what they added there.
     pub fn unrecorded(&self, cloud: &str) -> Vec<RunName> {
         self.runs
@@ -281,6 +301,7 @@ impl History {
                 }
             }
         }
+        let mut earliest_left = true;
         for (i, run) in self.runs.iter().enumerate() {
             let j = i + 1;
             let records_go = j < oldest_kept;
@@ -293,19 +314,27 @@ impl History {
                 && (records_go || run.records.is_empty());
             if emptied {
                 plan.runs.push(run.name);
+                plan.records.extend(run.note.iter().cloned());
                 plan.rmdirs.extend(run.dirs.iter().cloned());
-            } else {
-                let remaining: Vec<&str> = self.remaining_in(run, &plan);
-                plan.rmdirs.extend(
-                    run.dirs
-                        .iter()
-                        .filter(|dir| {
-                            let below = format!("{dir}/");
-                            !remaining.iter().any(|path| path.starts_with(&below))
-                        })
-                        .cloned(),
-                );
+                continue;
             }
+            // The run folder stays: it notes whether its states are still restorable.
+            let before = earliest_left && !keep.get(i).copied().unwrap_or(true);
+            let after = !keep.get(j).copied().unwrap_or(true);
+            earliest_left = false;
+            if (before, after) != (run.forgotten_before, run.forgotten_after) {
+                plan.notes.push((run.name, before, after));
+            }
+            let remaining: Vec<&str> = self.remaining_in(run, &plan);
+            plan.rmdirs.extend(
+                run.dirs
+                    .iter()
+                    .filter(|dir| {
+                        let below = format!("{dir}/");
+                        !remaining.iter().any(|path| path.starts_with(&below))
+                    })
+                    .cloned(),
+            );
         }
         plan.rmdirs
             .sort_by_key(|dir| std::cmp::Reverse(dir.matches('/').count()));
@@ -325,6 +354,7 @@ impl History {
             .flat_map(|f| f.kept.values())
             .chain(&run.records)
             .chain(&run.unknown)
+            .chain(&run.note)
             .map(|e| e.path.as_str())
             .filter(|path| !going.contains(path))
             .collect()
@@ -337,16 +367,23 @@ impl Run {
     async fn read(root: &dyn Backend, name: RunName, entries: Vec<Entry>) -> Result<Run> {
         let base = format!("{HISTORY_DIR}/{name}");
         let records = format!("{base}/{}/", records_dir());
+        let note = forgotten_path(name);
         let mut run = Run {
             name,
             folders: BTreeMap::new(),
             records: Vec::new(),
             unknown: Vec::new(),
             dirs: vec![base],
+            note: None,
+            forgotten_before: false,
+            forgotten_after: false,
         };
         for entry in entries {
             if entry.is_dir() {
                 run.dirs.push(entry.path);
+            } else if entry.path == note {
+                (run.forgotten_before, run.forgotten_after) = read_note(root, &entry).await?;
+                run.note = Some(entry);
             } else if entry.path.starts_with(&records) {
                 let (cloud, added) = read_record(root, name, &entry).await?;
                 run.folders.entry(cloud).or_default().added = Some(added);
@@ -383,49 +420,76 @@ impl Run {
     }
 }
 
-/// Reads one record of `run`: the cloud folder it is about and the paths the run wrote there.
+/// Reads one of poof's small JSON files in the history (a record, a note).
 ///
 /// # Errors
-/// The record cannot be read, is not poof's JSON, or is not where its folder's record goes.
-async fn read_record(
-    root: &dyn Backend,
-    run: RunName,
-    entry: &Entry,
-) -> Result<(String, BTreeSet<String>)> {
+/// It cannot be read, or is not the JSON `T` wants, or has another format than 1.
+async fn read_json<T: serde::de::DeserializeOwned>(root: &dyn Backend, entry: &Entry) -> Result<T> {
     let path = &entry.path;
-    let broken = |why: &str| anyhow::anyhow!("the history record {path} {why}; nothing changed");
+    let broken = |why: &str| anyhow::anyhow!("the history file {path} {why}; nothing changed");
     if entry.size > MAX_RECORD {
         return Err(broken("is too large to be one of poof's"));
     }
     let mut data = Vec::new();
     root.open(path, None)
         .await
-        .with_context(|| format!("cannot read the history record {path}"))?
+        .with_context(|| format!("cannot read the history file {path}"))?
         .take(MAX_RECORD + 1)
         .read_to_end(&mut data)
         .await
-        .with_context(|| format!("cannot read the history record {path}"))?;
+        .with_context(|| format!("cannot read the history file {path}"))?;
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    let format: Format = serde_json::from_slice(&data)
+        .map_err(|e| broken(&format!("is not one of poof's ({e})")))?;
+    if format.format != 1 {
+        return Err(broken(&format!(
+            "has format {}, which this poof does not know (a newer poof wrote it?)",
+            format.format
+        )));
+    }
+    serde_json::from_slice(&data).map_err(|e| broken(&format!("is not one of poof's ({e})")))
+}
+
+/// Reads one record of `run`: the cloud folder it is about and the paths the run wrote there.
+///
+/// # Errors
+/// As [`read_json`], or the record is not where its folder's record goes.
+async fn read_record(
+    root: &dyn Backend,
+    run: RunName,
+    entry: &Entry,
+) -> Result<(String, BTreeSet<String>)> {
     #[derive(serde::Deserialize)]
     struct Record {
-        format: u32,
         folder: String,
         added: Vec<String>,
     }
-    let record: Record = serde_json::from_slice(&data)
-        .map_err(|e| broken(&format!("is not a record of poof's ({e})")))?;
-    if record.format != 1 {
-        return Err(broken(&format!(
-            "has format {}, which this poof does not know (a newer poof wrote it?)",
-            record.format
-        )));
-    }
-    if record_path(run, &record.folder) != *path {
-        bail!(broken(&format!(
-            "names the folder {:?}, whose record goes elsewhere",
+    let record: Record = read_json(root, entry).await?;
+    if record_path(run, &record.folder) != entry.path {
+        bail!(
+            "the history file {} names the folder {:?}, whose record goes elsewhere; nothing changed",
+            entry.path,
             record.folder
-        )));
+        );
     }
     Ok((record.folder, record.added.into_iter().collect()))
+}
+
+/// Reads a run's note of forgotten states: (before, after).
+///
+/// # Errors
+/// As [`read_json`].
+async fn read_note(root: &dyn Backend, entry: &Entry) -> Result<(bool, bool)> {
+    #[derive(serde::Deserialize)]
+    struct Note {
+        forgotten: Vec<String>,
+    }
+    let note: Note = read_json(root, entry).await?;
+    let has = |state: &str| note.forgotten.iter().any(|s| s == state);
+    Ok((has("before"), has("after")))
 }
 
 #[cfg(test)]
@@ -558,6 +622,8 @@ mod tests {
         let plan = history.forget_plan(&[false, true, false, true]);
         assert_eq!(paths(&plan.versions), [&r3a]);
         assert!(plan.records.is_empty(), "{:?}", plan.records);
+        // The run folders stay, noting which of their states are forgotten.
+        assert_eq!(plan.notes, [(run(R1), true, false), (run(R2), false, true)]);
         // State 2 kept: a2 stays, R2's versions (state 1 and before) go.
         let plan = history.forget_plan(&[false, false, true, true]);
         assert_eq!(paths(&plan.versions), [&r2a, &r2b]);
@@ -588,6 +654,23 @@ mod tests {
                 assert_eq!(got, before[k], "keep {keep:?}: state {k}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn forgotten_states_are_read_back_from_the_notes() {
+        let note = |before, after| super::super::forgotten_note(before, after);
+        let root = three_runs()
+            .file(&forgotten_path(run(R1)), &note(true, false), at(4))
+            .file(&forgotten_path(run(R2)), &note(false, true), at(4));
+        let history = History::load(&root, &["docs".to_owned()]).await.unwrap();
+        let forgotten: Vec<bool> = (0..4).map(|k| history.forgotten(k)).collect();
+        assert_eq!(forgotten, [true, false, true, false]);
+        // Notes go with their run folder, and are not versions of any folder.
+        assert!(history.runs[0].unknown.is_empty());
+        let plan = history.forget_plan(&[false, false, false, true]);
+        assert!(paths(&plan.records).contains(&forgotten_path(run(R1)).as_str()));
+        // R3 is then the earliest run left, and the state before it is forgotten.
+        assert_eq!(plan.notes, [(run(R3), true, false)]);
     }
 
     #[tokio::test]
@@ -622,7 +705,7 @@ mod tests {
     async fn broken_records_stop_the_load_with_their_path() {
         let record = record_path(run(R1), "docs");
         for (data, why) in [
-            (&b"{not json"[..], "is not a record of poof's"),
+            (&b"{not json"[..], "is not one of poof's"),
             (
                 br#"{"format": 9, "folder": "docs", "added": []}"#,
                 "has format 9",
