@@ -238,7 +238,7 @@ fn four_runs(h: &Home) -> Vec<Snapshot> {
     // Every state kept: the runs are seconds apart.
     h.set_conf("history", serde_json::json!({}));
     let mut states = Vec::new();
-    let mut backup = || {
+    let backup = || {
         run_ok(h.poof().args(["backup", "--no-progress"]));
         snapshot(&docs)
     };
