@@ -9,11 +9,15 @@
 mod folder;
 mod forget;
 mod job;
+mod listing;
+mod versions;
 mod wipe;
 
 pub use folder::{backup_folder, restore_folder, Guard, Outcome, RunOptions};
 pub use forget::Forget;
 pub use job::{real, Job};
+pub use listing::fill_mtimes;
+pub use versions::{locate, versions, FileVersions, Version};
 pub use wipe::{verify_and_wipe, Wiped};
 
 use std::time::Instant;
