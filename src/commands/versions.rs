@@ -15,8 +15,8 @@
 //! ```
 //!
 //! With `--json`, one JSON object per line per file:
-//! `{"folder": "docs", "path": "report.txt", "versions": [{"run": null, "current": true,
-//! "size": 1843, "mtime": "2026-11-29T05:12:40Z"}, ...]}` (`mtime` null when unknown). Names
+//! `{"folder": "docs", "path": "report.txt", "versions": [{"current": true, "mtime":
+//! "2026-11-29T05:12:40Z", "run": null, "size": 1843}, ...]}` (`mtime` null when unknown). Names
 //! are printed as `poof ls` prints them: in rclone's Standard form, a plain remote's control
 //! characters as their pictures; JSON escapes what it must. The engine is
 //! [`crate::engine::versions`]. It reads only, so it runs beside a backup (no run lock).

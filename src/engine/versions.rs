@@ -200,23 +200,26 @@ mod tests {
     /// re-created; `sub/c` never changed; R1 replaced nothing. `pics` has a version of its own
     /// (R3) and a file named like one of `docs`.
     fn three_runs(root: MemBackend) -> MemBackend {
-        let rec = |run_name: &str, cloud: &str, added: &[&str]| {
+        let kept = |run: &str, path: &str| format!("poof-history/{run}/{path}");
+        let files: [(String, &[u8], u64); 7] = [
+            ("docs/a".to_owned(), b"a three", 30),
+            ("docs/sub/c".to_owned(), b"c", 10),
+            ("pics/a".to_owned(), b"pic", 5),
+            (kept(R2, "docs/a"), b"a1", 10),
+            (kept(R2, "docs/sub/b"), b"b one", 11),
+            (kept(R3, "docs/a"), b"a two", 20),
+            (kept(R3, "pics/a"), b"old pic", 4),
+        ];
+        let root = files.into_iter().fold(root, |root, (path, data, secs)| {
+            root.file(&path, data, at(secs))
+        });
+        let records: [(&str, &[&str]); 3] =
+            [(R1, &["a", "sub/b", "sub/c"]), (R2, &["a"]), (R3, &["a"])];
+        records.into_iter().fold(root, |root, (name, added)| {
             let added: Vec<String> = added.iter().map(|s| (*s).to_owned()).collect();
-            (record_path(run(run_name), cloud), record(cloud, &added))
-        };
-        let (r1, r1_data) = rec(R1, "docs", &["a", "sub/b", "sub/c"]);
-        let (r2, r2_data) = rec(R2, "docs", &["a"]);
-        let (r3, r3_data) = rec(R3, "docs", &["a"]);
-        root.file("docs/a", b"a three", at(30))
-            .file("docs/sub/c", b"c", at(10))
-            .file("pics/a", b"pic", at(5))
-            .file(&r1, &r1_data, at(1))
-            .file(&r2, &r2_data, at(2))
-            .file(&format!("poof-history/{R2}/docs/a"), b"a1", at(10))
-            .file(&format!("poof-history/{R2}/docs/sub/b"), b"b one", at(11))
-            .file(&r3, &r3_data, at(3))
-            .file(&format!("poof-history/{R3}/docs/a"), b"a two", at(20))
-            .file(&format!("poof-history/{R3}/pics/a"), b"old pic", at(4))
+            let data = record("docs", &added);
+            root.file(&record_path(run(name), "docs"), &data, at(1))
+        })
     }
 
     fn v(run_name: Option<&str>, size: u64, secs: u64) -> Version {
