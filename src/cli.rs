@@ -102,6 +102,8 @@ pub enum Command {
     Verify,
     /// Apply a retention policy to the history now: keep the past states it chooses, free the rest
     Forget(ForgetArgs),
+    /// List the versions of a file, or of the files below a folder: the current one and those in the history
+    Versions(VersionsArgs),
 }
 
 /// Arguments of `poof config`.
@@ -285,6 +287,17 @@ impl ForgetArgs {
         };
         (!policy.is_empty()).then_some(policy)
     }
+}
+
+/// Arguments of `poof versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// A local path inside a folder of poof.conf, or <cloud folder>/<path>; none: every file
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// Print JSON (one object per file) instead of lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `poof cryptdecode`.

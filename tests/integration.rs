@@ -37,3 +37,5 @@ mod setup;
 mod sync_interop;
 /// Every crypt option both ways with rclone; plain S3 both ways; modification times kept.
 mod sync_matrix;
+/// `poof versions`: every version of a file, its run, size and time, as rclone lists them.
+mod versions;

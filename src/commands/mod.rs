@@ -16,6 +16,7 @@ mod sync;
 mod target;
 mod upload;
 mod verify;
+mod versions;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Download(args) => download::run(&cli.global.paths()?, &cli.global, &args),
         Command::Verify => verify::run(&cli.global.paths()?),
         Command::Forget(args) => forget::run(&cli.global.paths()?, &cli.global, &args),
+        Command::Versions(args) => versions::run(&cli.global.paths()?, &args),
     }
 }
 

@@ -11,15 +11,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use futures::{StreamExt, TryStreamExt};
 
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
 use crate::remote::backend::{Backend, Entry};
 use crate::remote::{open_backend, Location};
 
-/// How many `stat` calls run at once when a listing carries no modification times.
-const STAT_CONCURRENCY: usize = 16;
+pub use crate::engine::fill_mtimes;
 
 /// The rclone config with rclone's `RCLONE_CONFIG_<NAME>_<KEY>` environment overrides applied,
 /// or an empty one for a local path (which needs none).
@@ -123,34 +121,6 @@ fn walk_cmp(a: &str, b: &str) -> Ordering {
     depth(a)
         .cmp(&depth(b))
         .then_with(|| a.split('/').cmp(b.split('/')))
-}
-
-/// Fills missing modification times with one `stat` per file (object stores), a few at once.
-///
-/// # Errors
-/// A failed `stat`.
-pub async fn fill_mtimes(backend: &dyn Backend, entries: &mut [Entry]) -> Result<()> {
-    let missing: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| !e.is_dir() && e.mtime.is_none())
-        .map(|(i, _)| i)
-        .collect();
-    let paths: Vec<(usize, String)> = missing
-        .into_iter()
-        .filter_map(|i| entries.get(i).map(|e| (i, e.path.clone())))
-        .collect();
-    let found: Vec<(usize, Option<Entry>)> = futures::stream::iter(paths)
-        .map(|(i, path)| async move { backend.stat(&path).await.map(|st| (i, st)) })
-        .buffered(STAT_CONCURRENCY)
-        .try_collect()
-        .await?;
-    for (i, st) in found {
-        if let (Some(entry), Some(st)) = (entries.get_mut(i), st) {
-            entry.mtime = st.mtime;
-        }
-    }
-    Ok(())
 }
 
 impl Target {

@@ -188,12 +188,6 @@ fn decide(
 
 /// Refuses to go on when a listing of the history met names it could not show.
 fn refuse_problems(root: &dyn Backend, problems: &[String]) -> Result<()> {
-    if let Some(first) = problems.first() {
-        bail!(
-            "{} names in {HISTORY_DIR} of {} cannot be read (wrong password or password2?): {first}; nothing forgotten",
-            problems.len(),
-            root.describe()
-        );
-    }
-    Ok(())
+    let listed = format!("{HISTORY_DIR} of {}", root.describe());
+    super::listing::refuse_problems(problems, &listed, "nothing forgotten")
 }

@@ -118,7 +118,21 @@ impl Job {
     /// The path is in no folder of poof.conf, or climbs out of it with `..`.
     pub fn locate(&self, path: &str) -> Result<(Folder, String)> {
         let folders = self.folders();
-        let local = std::path::absolute(path).ok();
+        // `..` is resolved by the names alone: the file may be gone, with nothing to resolve
+        // it against.
+        let local = std::path::absolute(path).ok().map(|abs| {
+            let mut clean = PathBuf::new();
+            for part in abs.components() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        clean.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => clean.push(other),
+                }
+            }
+            clean
+        });
         let in_local = local.as_deref().and_then(|abs| {
             folders
                 .iter()

@@ -9,13 +9,17 @@
 mod folder;
 mod forget;
 mod job;
+mod listing;
 mod past;
+mod versions;
 mod wipe;
 
 pub use folder::{backup_folder, restore_folder, Guard, Outcome, Restore, RunOptions};
 pub use forget::Forget;
 pub use job::{real, Folder, Job};
+pub use listing::fill_mtimes;
 pub use past::{parse_time, Past};
+pub use versions::{locate, versions, FileVersions, Version};
 pub use wipe::{verify_and_wipe, Wiped};
 
 use std::time::Instant;

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use jiff::Timestamp;
 
 use super::job::{Folder, Job};
+use super::listing::refuse_problems;
 use crate::history::snapshot::Snapshot;
 use crate::history::state::{state_name, History};
 use crate::history::{RunName, HISTORY_DIR};
@@ -47,13 +48,8 @@ impl Past {
         let root = job.history_root()?;
         let folders: Vec<String> = job.folders().into_iter().map(|f| f.cloud).collect();
         let history = History::load(root.as_ref(), &folders).await?;
-        if let Some(first) = history.problems.first() {
-            bail!(
-                "{} names in {HISTORY_DIR} of {} cannot be read (wrong password or password2?): {first}; nothing restored",
-                history.problems.len(),
-                root.describe()
-            );
-        }
+        let listed = format!("{HISTORY_DIR} of {}", root.describe());
+        refuse_problems(&history.problems, &listed, "nothing restored")?;
         let index = history.state_at(at);
         if history.forgotten(index) {
             let names = history.names();
@@ -122,13 +118,7 @@ impl Past {
             .await
             .with_context(|| format!("cannot list {}", folder.target))?
             .unwrap_or_default();
-        if let Some(first) = listed.problems.first() {
-            bail!(
-                "{} names in {} cannot be read (wrong password or password2?): {first}; nothing restored",
-                listed.problems.len(),
-                folder.target
-            );
-        }
+        refuse_problems(&listed.problems, &folder.target, "nothing restored")?;
         let files = self
             .history
             .state(self.index, &folder.cloud, listed.entries);
