@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use poof_crypt::content::{self, BadBlocks};
 use poof_crypt::name::stored::{from_stored, to_stored};
 use poof_crypt::{ContentCipher, Keys, NameCipher, NameEncoding, NameMode};
 use tokio::io::AsyncReadExt;
+use zeroize::Zeroizing;
 
 use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
 use super::encoding::{self, QUOTE};
@@ -116,10 +117,14 @@ pub struct CryptBackend {
 impl CryptBackend {
     /// Wraps `inner` (already rooted at the encrypted folder) with the ciphers of `settings`;
     /// `describe` names the crypt remote in messages (`secret:docs`).
-    pub fn new(inner: Arc<dyn Backend>, settings: CryptSettings, describe: String) -> CryptBackend {
+    pub fn new(
+        inner: Arc<dyn Backend>,
+        settings: impl Into<Arc<CryptSettings>>,
+        describe: String,
+    ) -> CryptBackend {
         CryptBackend {
             inner,
-            settings: Arc::new(settings),
+            settings: settings.into(),
             describe,
             aliases: Mutex::new(HashMap::new()),
         }
@@ -354,9 +359,45 @@ pub const TYPE: StorageType = StorageType {
     is_crypt: true,
 };
 
+/// The settings of the crypt remotes open in this process, by section: a run opens the same
+/// remote for each folder and for its history, and scrypt takes tens of milliseconds each time.
+/// Weak: the keys are wiped once the last backend using them is dropped.
+type SettingsCache = Vec<(Zeroizing<String>, Weak<CryptSettings>)>;
+static SETTINGS: Mutex<SettingsCache> = Mutex::new(Vec::new());
+
+/// The settings of `section`, derived once while a backend holds them.
+///
+/// # Errors
+/// As [`CryptSettings::from_section`].
+fn settings_of(section: &Section) -> Result<Arc<CryptSettings>> {
+    // Every key and value of the section: two sections alike share keys, any difference
+    // (a password, an option) derives its own.
+    let mut id = Zeroizing::new(section.name().to_owned());
+    for (key, value) in section.entries() {
+        id.push('\n');
+        id.push_str(key);
+        id.push('=');
+        id.push_str(value);
+    }
+    let mut cache = SETTINGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.retain(|(_, settings)| settings.strong_count() > 0);
+    if let Some(settings) = cache
+        .iter()
+        .find(|(known, _)| **known == *id)
+        .and_then(|(_, settings)| settings.upgrade())
+    {
+        return Ok(settings);
+    }
+    let settings = Arc::new(CryptSettings::from_section(section)?);
+    cache.push((id, Arc::downgrade(&settings)));
+    Ok(settings)
+}
+
 fn open(resolver: &mut Resolver<'_>, section: &Section, path: &str) -> Result<Arc<dyn Backend>> {
     let target = resolver.target(section, "a crypt remote", "wraps")?;
-    let settings = CryptSettings::from_section(section)?;
+    let settings = settings_of(section)?;
     let rel = path.trim_matches('/');
     let enc = encrypt_stored_dir(&settings.names, rel);
     let inner = resolver.open(&target.join(&enc))?;
@@ -703,6 +744,31 @@ mod tests {
 
     fn data(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn a_remote_opened_twice_derives_its_keys_once_while_in_use() {
+        let text = |password: &str, salt: &str| {
+            format!(
+                "[c]\ntype = crypt\nremote = /x\npassword = {}\npassword2 = {}\n",
+                poof_crypt::obscure(password),
+                poof_crypt::obscure(salt)
+            )
+        };
+        let parse = |text: &str| RcloneConfig::parse(text).unwrap();
+        let same = parse(&text("cache test", "salt"));
+        let first = settings_of(same.section("c").unwrap()).unwrap();
+        let again = settings_of(same.section("c").unwrap()).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // Another password or salt derives keys of its own.
+        for other in [text("cache test 2", "salt"), text("cache test", "salt 2")] {
+            let other = settings_of(parse(&other).section("c").unwrap()).unwrap();
+            assert!(!Arc::ptr_eq(&first, &other));
+        }
+        // Once no backend holds them, the keys are gone: the next open derives anew.
+        let weak = Arc::downgrade(&first);
+        drop((first, again));
+        assert!(weak.upgrade().is_none());
     }
 
     async fn read_all(mut s: ByteStream) -> Vec<u8> {
