@@ -20,6 +20,7 @@ use crate::history::state::History;
 use crate::history::{RunName, HISTORY_DIR};
 use crate::remote::backend::{Backend, Entry};
 use crate::remote::encoding::to_standard;
+use crate::remote::view::at_or_below;
 
 /// What a listing with unreadable names leaves undone.
 const REFUSED: &str = "no version listed";
@@ -126,7 +127,7 @@ async fn collect(
         let mut files: BTreeMap<String, Vec<(Option<RunName>, Entry)>> = BTreeMap::new();
         for entry in listing.entries.into_iter().filter(|e| !e.is_dir()) {
             if let Some(path) = entry.path.strip_prefix(&prefix) {
-                if is_below(path, rel) {
+                if at_or_below(path, rel) {
                     files
                         .entry(path.to_owned())
                         .or_default()
@@ -138,7 +139,7 @@ async fn collect(
             let Some(folder) = run.folders.get(cloud) else {
                 continue;
             };
-            for (path, entry) in folder.kept.iter().filter(|(p, _)| is_below(p, rel)) {
+            for (path, entry) in folder.kept.iter().filter(|(p, _)| at_or_below(p, rel)) {
                 let versions = files.entry(path.clone()).or_default();
                 versions.push((Some(run.name), entry.clone()));
             }
@@ -172,14 +173,6 @@ async fn collect(
         }
     }
     Ok(files)
-}
-
-/// True when `path` is `rel` or below it (`""`: everything).
-fn is_below(path: &str, rel: &str) -> bool {
-    rel.is_empty()
-        || path
-            .strip_prefix(rel)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -309,10 +302,10 @@ mod tests {
 
     #[test]
     fn below_means_the_path_itself_or_under_it() {
-        assert!(is_below("a/b", ""));
-        assert!(is_below("a/b", "a"));
-        assert!(is_below("a/b", "a/b"));
-        assert!(!is_below("ab", "a"));
-        assert!(!is_below("a", "a/b"));
+        assert!(at_or_below("a/b", ""));
+        assert!(at_or_below("a/b", "a"));
+        assert!(at_or_below("a/b", "a/b"));
+        assert!(!at_or_below("ab", "a"));
+        assert!(!at_or_below("a", "a/b"));
     }
 }

@@ -189,7 +189,7 @@ impl Backend for View {
 }
 
 /// `path` is `top` or below it (every path is below the root, `""`).
-fn at_or_below(path: &str, top: &str) -> bool {
+pub fn at_or_below(path: &str, top: &str) -> bool {
     top.is_empty()
         || path
             .strip_prefix(top)
