@@ -733,12 +733,9 @@ fn run_folders(history: &Path) -> usize {
     std::fs::read_dir(history).map_or(0, Iterator::count)
 }
 
-/// The paths of `now` that are new or changed since `before`.
-fn changed(before: &Files, now: &Files) -> BTreeSet<String> {
-    now.iter()
-        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
-        .map(|(path, _)| path.clone())
-        .collect()
+/// The paths of `now` that `before` lacks.
+fn added<'a>(before: &'a Files, now: &'a Files) -> impl Iterator<Item = &'a String> {
+    now.keys().filter(|path| !before.contains_key(*path))
 }
 
 /// The kill-point loop of a vault keeping history: each round changes the folder (edits,
@@ -763,7 +760,8 @@ fn kill_history_backups(vault: &Vault, label: &str) {
     let first_move = update
         .triggered
         .expect("the update moved nothing into history");
-    let moving = update.took.saturating_sub(first_move);
+    // A run that ends before its kill narrows the range of its kind of kill point.
+    let (mut whole, mut moving) = (update.took, update.took.saturating_sub(first_move));
     let mut cloud = converged(vault, &mut known, "the first update");
     let mut before = local_files(&vault.src());
     let (mut killed, mut mid_move, mut moved, mut unrecorded) = (0, 0, 0, 0);
@@ -775,7 +773,7 @@ fn kill_history_backups(vault: &Vault, label: &str) {
         churned.added += churn.added;
         churned.recreated += churn.recreated;
         let anywhere = k % 2 == 0;
-        let range = if anywhere { update.took } else { moving };
+        let range = if anywhere { whole } else { moving };
         let at = Duration::from_micros(rng.below(range.as_micros() as u64 + 1));
         let when = if anywhere {
             format!("kill {k} at {at:?}")
@@ -785,6 +783,12 @@ fn kill_history_backups(vault: &Vault, label: &str) {
         let runs = run_folders();
         let trigger = || anywhere || run_folders() > runs;
         let watched = watch(&mut vault.backup_cmd(), trigger, Some(at));
+        match (watched.killed, anywhere, watched.triggered) {
+            (true, _, _) => {}
+            (false, true, _) => whole = whole.min(watched.took),
+            (false, false, Some(moved)) => moving = moving.min(watched.took - moved),
+            (false, false, None) => {}
+        }
         let local = local_files(&vault.src());
         let after = vault.cloud();
         known.check(&after, &local, &format!("after {when}"));
@@ -803,12 +807,13 @@ fn kill_history_backups(vault: &Vault, label: &str) {
         );
         let runs_before: BTreeSet<String> = cloud.records.keys().cloned().collect();
         cloud = converged(vault, &mut known, &format!("the re-run after {when}"));
-        // What a killed run wrote and its re-run found already there: no record lists it.
+        // A file a killed run added and its re-run found already there: no record lists it, so
+        // the state before the killed run cannot be told from the state after it.
         let recorded: BTreeSet<&String> = (cloud.records.iter())
             .filter(|(run, _)| !runs_before.contains(*run))
             .flat_map(|(_, added)| added)
             .collect();
-        unrecorded += (changed(&before, &local).iter())
+        unrecorded += added(&before, &local)
             .filter(|path| !recorded.contains(path))
             .count();
         before = local;
@@ -820,7 +825,7 @@ fn kill_history_backups(vault: &Vault, label: &str) {
          move into history and the run's end; {moved} versions moved into history by killed \
          runs; after every kill and every re-run, every earlier version ({} at the end) \
          current or in {HISTORY} byte for byte as rclone reads it; {kills} re-runs converged; \
-         {unrecorded} files written by killed runs are in no run's record",
+         {unrecorded} files added by killed runs are in no run's record",
         update.took,
         churned.edited,
         churned.deleted,
