@@ -1,26 +1,34 @@
 //! Fault injection: poof killed with SIGKILL at random points, storage dying mid-run, storage
-//! that accepts connections and never answers, a full disk. After every fault, every object under its real name decrypts fully to one complete
-//! version of its file, no temporary file shows up as a real name, nothing is deleted, and a
-//! re-run converges to an exact copy.
+//! that accepts connections and never answers, a full disk. After every fault, every object
+//! under its real name decrypts fully to one complete version of its file, no temporary file
+//! shows up as a real name, nothing is deleted, and a re-run converges to an exact copy.
+//!
+//! With a history that keeps everything (`"history": {}` in poof.conf), backups move every
+//! version they replace or delete into `poof-history/<run>/`: there the kills, the dead server
+//! and the full disk strike while versions move, and the invariant is that nothing is lost:
+//! every version the cloud held after a backup that ran to its end is afterwards current or in
+//! history, byte for byte, as the real rclone reads the vault ([`Known::check`]).
 //!
 //! The runs are the user's commands: `poof backup` of a folder listed in poof.conf (cloud
 //! folder [`CLOUD_DIR`]) and `poof download --to`. Sizes come from the environment so that CI
 //! stays fast and a full run is one variable away:
 //!
 //! - `POOF_FAULT_KILLS`: kill points per backend (default [`DEFAULT_KILLS`]; full runs: 50+),
-//! - `POOF_FAULT_FILES`: files in the tree (default [`DEFAULT_FILES`]; full runs: 2000),
+//! - `POOF_FAULT_FILES`: files in the tree (default [`DEFAULT_FILES`], [`DEFAULT_HISTORY_FILES`]
+//!   in the history kill points; full runs: 2000),
 //! - `POOF_FAULT_SEED`: the seed of the kill points and the tree (default [`DEFAULT_SEED`]).
 //!
 //! Each test prints its figures (`faults: ...` lines; run with `--nocapture` to see them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::s3::S3Server;
 use crate::harness::{
-    files_below, lines_starting, pattern, run, run_ok, spawn, CryptOpts, Scratch,
+    byte_tree, files_below, lines_starting, pattern, run, run_ok, set_conf_key, spawn, CryptOpts,
+    Scratch,
 };
 
 /// The backup command (the folder and its target come from poof.conf).
@@ -34,6 +42,9 @@ const CLOUD_DIR: &str = "data";
 const DEFAULT_KILLS: usize = 6;
 /// Files in the tree in CI.
 const DEFAULT_FILES: usize = 300;
+/// Files in the tree of the history kill points in CI (each point reads the whole vault back
+/// through rclone twice).
+const DEFAULT_HISTORY_FILES: usize = 100;
 /// Seed of the kill points and the tree.
 const DEFAULT_SEED: u64 = 0x706f_6f66;
 /// One content block of rclone's crypt format.
@@ -77,6 +88,17 @@ struct Tree {
     root: PathBuf,
     /// path -> every version written so far (seed, size), the last is current.
     versions: BTreeMap<String, Vec<(u64, usize)>>,
+    /// The paths deleted since their last version.
+    gone: BTreeSet<String>,
+}
+
+/// What one [`Tree::churn`] changed, in files.
+#[derive(Default)]
+struct Churn {
+    edited: usize,
+    deleted: usize,
+    added: usize,
+    recreated: usize,
 }
 
 impl Tree {
@@ -85,6 +107,7 @@ impl Tree {
         let mut tree = Tree {
             root: root.to_path_buf(),
             versions: BTreeMap::new(),
+            gone: BTreeSet::new(),
         };
         for i in 0..files {
             let path = format!("d{}/s{}/file {i}.dat", i % 7, (i / 7) % 3);
@@ -98,6 +121,7 @@ impl Tree {
         let full = self.root.join(path);
         std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
         std::fs::write(&full, pattern(size, seed)).expect("write");
+        self.gone.remove(path);
         self.versions
             .entry(path.to_owned())
             .or_default()
@@ -116,6 +140,55 @@ impl Tree {
             }
         }
         changed
+    }
+
+    /// The paths present in the folder.
+    fn present(&self) -> Vec<String> {
+        self.versions
+            .keys()
+            .filter(|path| !self.gone.contains(*path))
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes about one file in `one_in`; returns how many.
+    fn delete_some(&mut self, one_in: u64, rng: &mut Rng) -> usize {
+        let mut deleted = 0;
+        for path in self.present() {
+            if rng.below(one_in) == 0 {
+                std::fs::remove_file(self.root.join(&path)).expect("delete");
+                self.gone.insert(path);
+                deleted += 1;
+            }
+        }
+        deleted
+    }
+
+    /// Changes the folder as a user's day does: about one file in `one_in` gets new contents,
+    /// about as many are deleted, two deleted earlier come back with new contents, and three
+    /// new files (named after `tag`) appear.
+    fn churn(&mut self, one_in: u64, tag: &str, rng: &mut Rng) -> Churn {
+        let earlier_gone: Vec<String> = self.gone.iter().take(2).cloned().collect();
+        let mut churn = Churn::default();
+        for path in self.present() {
+            if rng.below(one_in) == 0 {
+                let size = random_size(rng);
+                self.put(&path, rng.next(), size);
+                churn.edited += 1;
+            }
+        }
+        churn.deleted = self.delete_some(one_in, rng);
+        for path in earlier_gone {
+            let size = random_size(rng);
+            self.put(&path, rng.next(), size);
+            churn.recreated += 1;
+        }
+        for i in 0..3 {
+            let size = random_size(rng);
+            self.put(&format!("new/{tag}-{i}.dat"), rng.next(), size);
+            churn.added += 1;
+        }
+        churn
     }
 
     /// Which version of `path` the bytes are: `Some(true)` current, `Some(false)` older,
@@ -157,8 +230,13 @@ struct Vault {
 
 impl Vault {
     fn local() -> Vault {
+        Vault::local_in("enc")
+    }
+
+    /// A crypt remote over the folder `rel` of a fresh scratch folder.
+    fn local_in(rel: &str) -> Vault {
         let s = Scratch::new();
-        let enc = s.path("enc");
+        let enc = s.path(rel);
         s.write_config(&CryptOpts::default().section("c", &enc.display().to_string()));
         write_poof_conf(&s);
         Vault {
@@ -172,11 +250,7 @@ impl Vault {
     fn s3() -> Vault {
         let s = Scratch::new();
         let server = S3Server::start(&s.path("served"), &["bucket"]);
-        s.write_config(&format!(
-            "{}{}",
-            server.section("s3"),
-            CryptOpts::default().section("c", "s3:bucket/enc")
-        ));
+        s.write_config(&s3_config(&server));
         write_poof_conf(&s);
         Vault {
             enc: s.path("served/bucket/enc"),
@@ -184,6 +258,69 @@ impl Vault {
             remote: "c:data",
             server: Some(server),
         }
+    }
+
+    /// poof.conf keeps every version a backup replaces or deletes (`"history": {}`, a policy
+    /// that keeps everything).
+    fn keeping_history(self) -> Vault {
+        set_conf_key(
+            &self.s.path("conf/poof.conf"),
+            "history",
+            serde_json::json!({}),
+        );
+        self
+    }
+
+    /// Starts a new `rclone serve s3` of the served folder after the old one died, and points
+    /// the rclone config at it.
+    fn restart_server(&mut self) {
+        let server = S3Server::start(&self.s.path("served"), &[]);
+        self.s.write_config(&s3_config(&server));
+        self.server = Some(server);
+    }
+
+    /// The folder of the encrypted objects of the history (`poof-history` encrypted): its
+    /// entries are the run folders.
+    fn history_dir(&self) -> PathBuf {
+        self.enc
+            .join(CryptOpts::default().names().encrypt_segment(HISTORY))
+    }
+
+    /// Everything in the vault as the real rclone reads it: `rclone copy c:` (the crypt
+    /// remote's root: the cloud folder and `poof-history`) into a fresh folder.
+    fn cloud(&self) -> Cloud {
+        let copy = self.s.path("cloud-copy");
+        if copy.exists() {
+            std::fs::remove_dir_all(&copy).expect("remove the last copy");
+        }
+        run_ok(self.s.rclone().args(["copy", "c:"]).arg(&copy));
+        let mut cloud = Cloud::default();
+        let folder = format!("{CLOUD_DIR}/");
+        for (path, bytes) in byte_tree(&copy) {
+            let path = String::from_utf8(path).expect("UTF-8 names");
+            if let Some(rel) = path.strip_prefix(&folder) {
+                cloud.current.insert(rel.to_owned(), bytes);
+                continue;
+            }
+            let (run, rest) = path
+                .strip_prefix(&format!("{HISTORY}/"))
+                .and_then(|rest| rest.split_once('/'))
+                .unwrap_or_else(|| panic!("{path}: neither the cloud folder nor history"));
+            if let Some(rel) = rest.strip_prefix(&folder) {
+                let versions = cloud.kept.entry(rel.to_owned()).or_default();
+                versions.insert(run.to_owned(), bytes);
+            } else if rest.starts_with(&format!("{HISTORY}-added/")) {
+                let record: serde_json::Value =
+                    serde_json::from_slice(&bytes).expect("a record is JSON");
+                let added = record["added"].as_array().expect("added paths");
+                let paths = added.iter().map(|p| p.as_str().expect("a path").to_owned());
+                cloud.records.insert(run.to_owned(), paths.collect());
+            } else {
+                panic!("{path}: in a run folder, neither a version nor a record");
+            }
+        }
+        std::fs::remove_dir_all(&copy).expect("remove the copy");
+        cloud
     }
 
     fn src(&self) -> PathBuf {
@@ -229,17 +366,26 @@ impl Vault {
     }
 
     /// Decrypts every object under a real name with the crypt crate and checks it against the
-    /// tree: complete, one version of its file. Returns the count checked.
+    /// tree: complete, one version of its file (a version in history, of its path). Returns
+    /// the count checked.
     fn check_objects(&self, tree: &Tree) -> usize {
         let opts = CryptOpts::default();
         let names = opts.names();
         let cipher = poof_crypt::ContentCipher::new(&opts.keys());
         let (real, _) = self.stored_objects();
+        let mut checked = 0;
         for rel in &real {
             let full_name = names.decrypt_file_name(rel).expect("name");
-            let plain_name = full_name
+            let in_cloud = (full_name.strip_prefix(&format!("{HISTORY}/")))
+                .and_then(|rest| rest.split_once('/'))
+                .map_or(full_name.as_str(), |(_run, rest)| rest);
+            if in_cloud.starts_with(&format!("{HISTORY}-added/")) {
+                // A run's record of the files it added, not a version.
+                continue;
+            }
+            let plain_name = in_cloud
                 .strip_prefix(&format!("{CLOUD_DIR}/"))
-                .unwrap_or(&full_name)
+                .unwrap_or(in_cloud)
                 .to_owned();
             let file = std::fs::File::open(self.enc.join(rel)).expect("open object");
             let mut reader = cipher
@@ -253,8 +399,9 @@ impl Vault {
                 "{plain_name}: {} bytes that are no complete version of the file",
                 plain.len()
             );
+            checked += 1;
         }
-        real.len()
+        checked
     }
 
     /// Restores the vault into a fresh folder through poof and checks every file restored is
@@ -300,6 +447,15 @@ impl Vault {
     }
 }
 
+/// The rclone config of a crypt remote `c` over the bucket of `server`.
+fn s3_config(server: &S3Server) -> String {
+    format!(
+        "{}{}",
+        server.section("s3"),
+        CryptOpts::default().section("c", "s3:bucket/enc")
+    )
+}
+
 /// poof.conf of a scratch folder: its `src/` backed up to `c:`[`CLOUD_DIR`].
 fn write_poof_conf(s: &Scratch) {
     std::fs::create_dir_all(s.path("conf")).expect("config folder");
@@ -319,11 +475,41 @@ fn write_poof_conf(s: &Scratch) {
 
 /// Runs `cmd`, kills it with SIGKILL after `after` (if still running). True when it was killed.
 fn kill_after(cmd: &mut Command, after: Duration) -> bool {
+    watch(cmd, || true, Some(after)).killed
+}
+
+/// What [`watch`] saw of a run.
+struct Watched {
+    /// When the trigger first held, from the start.
+    triggered: Option<Duration>,
+    /// Whether the run was killed (rather than ending on its own).
+    killed: bool,
+    /// From the start to the end of the run.
+    took: Duration,
+}
+
+/// Runs `cmd` to its end, polling `trigger`; with `kill` it is killed with SIGKILL that long
+/// after the trigger first holds (if still running).
+fn watch(cmd: &mut Command, trigger: impl Fn() -> bool, kill: Option<Duration>) -> Watched {
     let mut child = spawn(cmd.stdin(Stdio::null()), Stdio::null);
     let start = Instant::now();
-    while start.elapsed() < after {
+    let mut triggered = None;
+    loop {
         if child.try_wait().expect("wait").is_some() {
-            return false;
+            let took = start.elapsed();
+            return Watched {
+                triggered,
+                killed: false,
+                took,
+            };
+        }
+        if triggered.is_none() && trigger() {
+            triggered = Some(start.elapsed());
+        }
+        if let (Some(at), Some(after)) = (triggered, kill) {
+            if start.elapsed() >= at + after {
+                break;
+            }
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -331,7 +517,11 @@ fn kill_after(cmd: &mut Command, after: Duration) -> bool {
     let killed = child.try_wait().expect("wait").is_none();
     let _ = child.kill();
     let _ = child.wait();
-    killed
+    Watched {
+        triggered,
+        killed,
+        took: start.elapsed(),
+    }
 }
 
 fn timed(cmd: &mut Command) -> Duration {
@@ -419,6 +609,245 @@ fn kill_backup_local_vault() {
 #[test]
 fn kill_backup_s3_vault() {
     kill_backups(&Vault::s3(), "crypt over rclone serve s3");
+}
+
+/// The folder of history at the root of the vault (see the README).
+const HISTORY: &str = "poof-history";
+/// Kill points of the history loop change about one file in this many per run.
+const HISTORY_CHURN: u64 = 8;
+
+/// Files by path (relative to their folder) with their contents.
+type Files = BTreeMap<String, Vec<u8>>;
+
+/// The files of a local folder.
+fn local_files(root: &Path) -> Files {
+    byte_tree(root)
+        .into_iter()
+        .map(|(path, bytes)| (String::from_utf8(path).expect("UTF-8 names"), bytes))
+        .collect()
+}
+
+/// The vault as the real rclone reads it ([`Vault::cloud`]).
+#[derive(Default)]
+struct Cloud {
+    /// `<cloud folder>/<path>`: the current version of each path.
+    current: Files,
+    /// `poof-history/<run>/<cloud folder>/<path>`: path -> run -> the version kept there.
+    kept: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// `poof-history/<run>/poof-history-added/<cloud folder>.json`: run -> the paths it added.
+    records: BTreeMap<String, Vec<String>>,
+}
+
+impl Cloud {
+    /// The versions in history.
+    fn kept_count(&self) -> usize {
+        self.kept.values().map(BTreeMap::len).sum()
+    }
+}
+
+/// Every version the cloud held after a backup that ran to its end: with a history that keeps
+/// everything, none may ever be lost.
+#[derive(Default)]
+struct Known(BTreeMap<String, BTreeSet<Vec<u8>>>);
+
+impl Known {
+    fn add(&mut self, files: &Files) {
+        for (path, bytes) in files {
+            self.0
+                .entry(path.clone())
+                .or_default()
+                .insert(bytes.clone());
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.0.values().map(BTreeSet::len).sum()
+    }
+
+    /// The invariant of a history after any fault: every known version is current or in
+    /// history, byte for byte; and every object in the cloud, current or kept, is a known
+    /// version or the local folder's version of its path (nothing truncated or mixed). `when`
+    /// names the moment in messages. Returns how many known versions are only in history.
+    fn check(&self, cloud: &Cloud, local: &Files, when: &str) -> usize {
+        let mut only_kept = 0;
+        for (path, versions) in &self.0 {
+            let kept = cloud.kept.get(path);
+            for bytes in versions {
+                if cloud.current.get(path) == Some(bytes) {
+                    continue;
+                }
+                assert!(
+                    kept.is_some_and(|runs| runs.values().any(|k| k == bytes)),
+                    "{when}: LOST: a version of {path} ({} bytes) is neither current nor in \
+                     {HISTORY} (history holds {:?} of it, the cloud folder {} bytes)",
+                    bytes.len(),
+                    kept.map(|runs| runs.iter().map(|(r, b)| (r, b.len())).collect::<Vec<_>>()),
+                    cloud.current.get(path).map_or(0, Vec::len),
+                );
+                only_kept += 1;
+            }
+        }
+        let is_known = |path: &String, bytes: &Vec<u8>| {
+            local.get(path) == Some(bytes) || self.0.get(path).is_some_and(|v| v.contains(bytes))
+        };
+        for (path, bytes) in &cloud.current {
+            assert!(
+                is_known(path, bytes),
+                "{when}: {CLOUD_DIR}/{path}: {} bytes that are no version of the file",
+                bytes.len()
+            );
+        }
+        for (path, runs) in &cloud.kept {
+            for (run, bytes) in runs {
+                assert!(
+                    is_known(path, bytes),
+                    "{when}: {HISTORY}/{run}/{CLOUD_DIR}/{path}: {} bytes that are no version \
+                     of the file",
+                    bytes.len()
+                );
+            }
+        }
+        only_kept
+    }
+}
+
+/// After a backup that ran to its end: the cloud folder holds exactly the local folder (as
+/// rclone reads it) and nothing known is lost; the local versions join the known ones.
+fn converged(vault: &Vault, known: &mut Known, when: &str) -> Cloud {
+    let local = local_files(&vault.src());
+    let cloud = vault.cloud();
+    let differ: Vec<&String> = local
+        .keys()
+        .chain(cloud.current.keys())
+        .filter(|path| local.get(*path) != cloud.current.get(*path))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{when}: the cloud folder differs from the local one in {differ:?}"
+    );
+    known.check(&cloud, &local, when);
+    known.add(&local);
+    cloud
+}
+
+/// How many run folders [`Vault::history_dir`] holds.
+fn run_folders(history: &Path) -> usize {
+    std::fs::read_dir(history).map_or(0, Iterator::count)
+}
+
+/// The paths of `now` that `before` lacks.
+fn added<'a>(before: &'a Files, now: &'a Files) -> impl Iterator<Item = &'a String> {
+    now.keys().filter(|path| !before.contains_key(*path))
+}
+
+/// The kill-point loop of a vault keeping history: each round changes the folder (edits,
+/// deletes, additions, re-creations), kills its backup (even rounds at a random time in the
+/// run, odd ones at a random time after its first move into history), checks that no version
+/// of a converged backup is lost, then re-runs to convergence.
+fn kill_history_backups(vault: &Vault, label: &str) {
+    let kills = env_or("POOF_FAULT_KILLS", DEFAULT_KILLS as u64) as usize;
+    let files = env_or("POOF_FAULT_FILES", DEFAULT_HISTORY_FILES as u64) as usize;
+    let mut rng = Rng::new(env_or("POOF_FAULT_SEED", DEFAULT_SEED) ^ 0x6869_7374);
+    let mut tree = Tree::write(&vault.src(), files, &mut rng);
+    let mut known = Known::default();
+    run_ok(&mut vault.backup_cmd());
+    converged(vault, &mut known, "the first backup");
+    let history = vault.history_dir();
+    let run_folders = || run_folders(&history);
+    // One update run to its end: its length, and when it first moves a version into history
+    // (its run folder appears), are the ranges of the kill points.
+    tree.churn(HISTORY_CHURN, "u", &mut rng);
+    let runs = run_folders();
+    let update = watch(&mut vault.backup_cmd(), || run_folders() > runs, None);
+    let first_move = update
+        .triggered
+        .expect("the update moved nothing into history");
+    // A run that ends before its kill narrows the range of its kind of kill point.
+    let (mut whole, mut moving) = (update.took, update.took.saturating_sub(first_move));
+    let mut cloud = converged(vault, &mut known, "the first update");
+    let mut before = local_files(&vault.src());
+    let (mut killed, mut mid_move, mut moved, mut unrecorded) = (0, 0, 0, 0);
+    let mut churned = Churn::default();
+    for k in 0..kills {
+        let churn = tree.churn(HISTORY_CHURN, &format!("k{k}"), &mut rng);
+        churned.edited += churn.edited;
+        churned.deleted += churn.deleted;
+        churned.added += churn.added;
+        churned.recreated += churn.recreated;
+        let anywhere = k % 2 == 0;
+        let range = if anywhere { whole } else { moving };
+        let at = Duration::from_micros(rng.below(range.as_micros() as u64 + 1));
+        let when = if anywhere {
+            format!("kill {k} at {at:?}")
+        } else {
+            format!("kill {k} at {at:?} after the first move")
+        };
+        let runs = run_folders();
+        let trigger = || anywhere || run_folders() > runs;
+        let watched = watch(&mut vault.backup_cmd(), trigger, Some(at));
+        match (watched.killed, anywhere, watched.triggered) {
+            (true, _, _) => {}
+            (false, true, _) => whole = whole.min(watched.took),
+            (false, false, Some(moved)) => moving = moving.min(watched.took - moved),
+            (false, false, None) => {}
+        }
+        let local = local_files(&vault.src());
+        let after = vault.cloud();
+        known.check(&after, &local, &format!("after {when}"));
+        moved += after.kept_count() - cloud.kept_count();
+        if watched.killed {
+            killed += 1;
+            if after.kept_count() > cloud.kept_count() && after.current != local {
+                mid_move += 1;
+            }
+        }
+        let out = run(&mut vault.backup_cmd());
+        assert!(
+            out.status.success(),
+            "re-run after {when} failed: {}",
+            stderr(&out)
+        );
+        let runs_before: BTreeSet<String> = cloud.records.keys().cloned().collect();
+        cloud = converged(vault, &mut known, &format!("the re-run after {when}"));
+        // A file a killed run added and its re-run found already there: no record lists it, so
+        // the state before the killed run cannot be told from the state after it.
+        let recorded: BTreeSet<&String> = (cloud.records.iter())
+            .filter(|(run, _)| !runs_before.contains(*run))
+            .flat_map(|(_, added)| added)
+            .collect();
+        unrecorded += added(&before, &local)
+            .filter(|path| !recorded.contains(path))
+            .count();
+        before = local;
+    }
+    println!(
+        "faults: history, {label}: {files} files, an update backup {:?} (first move into \
+         history at {first_move:?}); {kills} kill points over {} edits, {} deletes, {} \
+         additions, {} re-creations; {killed} killed mid-run, {mid_move} of them between a \
+         move into history and the run's end; {moved} versions moved into history by killed \
+         runs; after every kill and every re-run, every earlier version ({} at the end) \
+         current or in {HISTORY} byte for byte as rclone reads it; {kills} re-runs converged; \
+         {unrecorded} files added by killed runs are in no run's record",
+        update.took,
+        churned.edited,
+        churned.deleted,
+        churned.added,
+        churned.recreated,
+        known.count()
+    );
+}
+
+#[test]
+fn kill_history_backup_local_vault() {
+    kill_history_backups(
+        &Vault::local().keeping_history(),
+        "crypt over a local folder",
+    );
+}
+
+#[test]
+fn kill_history_backup_s3_vault() {
+    kill_history_backups(&Vault::s3().keeping_history(), "crypt over rclone serve s3");
 }
 
 /// kill -9 a restore midway: the local folder holds only complete files (old or new), and a
@@ -548,18 +977,43 @@ fn s3_vault_with_big_files(seed: u64, big_seed: u64) -> (Vault, Tree) {
     (vault, tree)
 }
 
-/// The S3 server dies during an upload: non-zero exit, a clear message, within the retry
-/// bound; every object already stored is complete; nothing deleted.
+/// The S3 server dies during a backup keeping history that replaces every big file (each old
+/// version moves into history just before its new one is written) and edits and deletes small
+/// ones: non-zero exit, a clear message, within the retry bound; every object stored, current
+/// or in history, is complete; once a new server serves the same folder, every version of the
+/// last backup is current or in history byte for byte, and a re-run converges.
 #[test]
 fn storage_dies_during_upload() {
-    let (mut vault, tree) = s3_vault_with_big_files(7, 100);
-    let enc = vault.enc.clone();
+    let (vault, mut tree) = s3_vault_with_big_files(7, 100);
+    let mut vault = vault.keeping_history();
+    let mut known = Known::default();
+    run_ok(&mut vault.backup_cmd());
+    let before = converged(&vault, &mut known, "the first backup");
+    for i in 0..6 {
+        tree.put(&format!("big/{i}.dat"), 500 + i, 6 * 1024 * 1024);
+    }
+    tree.churn(4, "dead", &mut Rng::new(12));
+    // The server dies once a big file's old version has moved into history and before its new
+    // one is there.
+    let names = CryptOpts::default().names();
+    let big: Vec<PathBuf> = (0..6)
+        .map(|i| (vault.enc).join(names.encrypt_file_name(&format!("{CLOUD_DIR}/big/{i}.dat"))))
+        .collect();
     let cmd = vault.backup_cmd();
-    kill_server_during(&mut vault, cmd, move |_| {
-        enc.exists() && !files_below(&enc).is_empty()
-    });
+    kill_server_during(&mut vault, cmd, move |_| big.iter().any(|b| !b.exists()));
     let checked = vault.check_objects(&tree);
-    println!("faults: dead storage during upload: {checked} stored objects complete");
+    vault.restart_server();
+    let after = vault.cloud();
+    let local = local_files(&vault.src());
+    let only_kept = known.check(&after, &local, "after the server died");
+    run_ok(&mut vault.backup_cmd());
+    converged(&vault, &mut known, "the re-run after the server died");
+    println!(
+        "faults: dead storage during upload: {checked} stored objects complete; {} versions \
+         moved into history before the server died, {only_kept} earlier versions only there; \
+         none lost, as rclone reads the vault; the re-run converged",
+        after.kept_count() - before.kept_count()
+    );
 }
 
 /// The S3 server dies during a download: non-zero exit, no truncated file under a real name,
@@ -726,37 +1180,9 @@ fn disk_full_during_download() {
     }
     run_ok(&mut vault.backup_cmd());
     let mount = vault.s.path("small");
-    std::fs::create_dir_all(&mount).expect("mkdir");
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(&mount)
-        .stderr(Stdio::piped())
-        .output();
-    match mounted {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            eprintln!(
-                "SKIPPED disk_full_during_download: cannot mount a tmpfs here ({}); this case \
-                 was NOT tested",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!(
-                "SKIPPED disk_full_during_download: no mount command ({e}); this case was NOT \
-                 tested"
-            );
-            return;
-        }
-    }
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.clone());
+    let Some(_unmount) = mount_tmpfs(&mount, "size=2m", "disk_full_during_download") else {
+        return;
+    };
     let data = mount.join(CLOUD_DIR);
     std::fs::create_dir_all(&data).expect("mkdir");
     std::fs::write(data.join("keep.txt"), b"mine").expect("write");
@@ -773,5 +1199,143 @@ fn disk_full_during_download() {
         "faults: disk full: poof failed ({} error lines), {complete} complete files, no \
          truncated file, nothing deleted",
         err.lines().filter(|l| l.contains("ERROR")).count()
+    );
+}
+
+/// Unmounts a test's tmpfs when dropped.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Mounts a tmpfs with `options` (e.g. `size=2m`) at `at` (created). `None` where this machine
+/// cannot mount one, after saying that `test` was skipped.
+fn mount_tmpfs(at: &Path, options: &str, test: &str) -> Option<Unmount> {
+    std::fs::create_dir_all(at).expect("mkdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(at)
+        .stderr(Stdio::piped())
+        .output();
+    match mounted {
+        Ok(out) if out.status.success() => Some(Unmount(at.to_path_buf())),
+        Ok(out) => {
+            eprintln!(
+                "SKIPPED {test}: cannot mount a tmpfs here ({}); this case was NOT tested",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: no mount command ({e}); this case was NOT tested");
+            None
+        }
+    }
+}
+
+/// Fills the disk holding `filler` with that one file, but for `free` bytes.
+fn fill_bytes(filler: &Path, free: u64) {
+    let mut file = std::fs::File::create(filler).expect("create the filler");
+    let chunk = vec![0u8; BLOCK];
+    let full = loop {
+        if let Err(e) = std::io::Write::write_all(&mut file, &chunk) {
+            break e;
+        }
+    };
+    assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
+    let len = file.metadata().expect("filler").len();
+    file.set_len(len.saturating_sub(free))
+        .expect("truncate the filler");
+}
+
+/// Fills the inodes of the disk holding `dir` with empty files in `dir` (created), but for
+/// `free`.
+fn fill_inodes(dir: &Path, free: usize) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let mut made = Vec::new();
+    let full = loop {
+        let path = dir.join(made.len().to_string());
+        match std::fs::File::create(&path) {
+            Ok(_) => made.push(path),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
+    for path in made.iter().rev().take(free) {
+        std::fs::remove_file(path).expect("free an inode");
+    }
+}
+
+/// A backup of a vault on a full disk (out of `what`): it fails saying so, and every version
+/// known is current or in history. Returns the versions it moved into history since `before`
+/// and how many known ones are only there.
+fn full_disk_backup(vault: &Vault, known: &Known, before: &Cloud, what: &str) -> (usize, usize) {
+    let out = run(&mut vault.backup_cmd());
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "a disk out of {what} went unnoticed: {err}"
+    );
+    assert!(
+        err.contains("No space left on device"),
+        "the error does not say the disk is full: {err}"
+    );
+    let after = vault.cloud();
+    let when = format!("after the disk ran out of {what}");
+    let only_kept = known.check(&after, &local_files(&vault.src()), &when);
+    (after.kept_count() - before.kept_count(), only_kept)
+}
+
+/// The vault's disk fills while a backup keeping history replaces and deletes files: first its
+/// bytes (the new versions do not fit, the replaced ones have moved into history already),
+/// then its inodes (the folders of history cannot be made: the moves themselves fail, in the
+/// delete phase). Each time poof fails naming the full disk, every version of the last backup
+/// is current or in history as rclone reads it, and once space is freed a re-run converges.
+#[test]
+fn disk_full_while_moving_into_history() {
+    const TEST: &str = "disk_full_while_moving_into_history";
+    let vault = Vault::local_in("disk/enc").keeping_history();
+    let disk = vault.s.path("disk");
+    let Some(_unmount) = mount_tmpfs(&disk, "size=16m,nr_inodes=2048", TEST) else {
+        return;
+    };
+    let mut rng = Rng::new(13);
+    let mut tree = Tree::write(&vault.src(), 40, &mut rng);
+    for i in 0..4 {
+        tree.put(&format!("big/{i}.dat"), 600 + i, 8 * BLOCK);
+    }
+    let mut known = Known::default();
+    run_ok(&mut vault.backup_cmd());
+    let cloud = converged(&vault, &mut known, "the first backup");
+
+    // Bytes: 1 MiB left; the new versions of the big files need 2 MiB.
+    for i in 0..4 {
+        tree.put(&format!("big/{i}.dat"), 700 + i, 8 * BLOCK);
+    }
+    tree.churn(5, "bytes", &mut rng);
+    let filler = disk.join("filler");
+    fill_bytes(&filler, 16 * BLOCK as u64);
+    let (bytes_moved, bytes_kept) = full_disk_backup(&vault, &known, &cloud, "bytes");
+    std::fs::remove_file(&filler).expect("free the disk");
+    run_ok(&mut vault.backup_cmd());
+    let cloud = converged(&vault, &mut known, "the re-run after the disk filled");
+
+    // Inodes: room for four files or folders, one move's new folders (run, cloud folder and
+    // two levels); a run that only deletes moves each file into a folder of its own run.
+    let deleted = tree.delete_some(2, &mut rng);
+    let fillers = disk.join("fillers");
+    fill_inodes(&fillers, 4);
+    let (inodes_moved, _) = full_disk_backup(&vault, &known, &cloud, "inodes");
+    std::fs::remove_dir_all(&fillers).expect("free the inodes");
+    run_ok(&mut vault.backup_cmd());
+    converged(&vault, &mut known, "the re-run after the inodes ran out");
+    println!(
+        "faults: disk full while moving into history: out of bytes, {bytes_moved} versions \
+         moved, {bytes_kept} only in history; out of inodes, {inodes_moved} of {deleted} \
+         deleted files moved before the moves failed; none lost, as rclone reads the vault; \
+         both re-runs converged"
     );
 }

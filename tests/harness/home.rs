@@ -79,12 +79,7 @@ impl Home {
 
     /// Sets a top-level key of poof.conf (editing the JSON, as a user would).
     pub fn set_conf(&self, key: &str, value: serde_json::Value) {
-        let mut conf = self.poof_conf();
-        conf[key] = value;
-        super::write_private(
-            &self.confdir().join("poof.conf"),
-            &serde_json::to_string_pretty(&conf).unwrap(),
-        );
+        super::set_conf_key(&self.confdir().join("poof.conf"), key, value);
     }
 
     /// Adds `local -> cloud` to poof.conf's paths (editing the JSON, as a user would).

@@ -179,6 +179,14 @@ pub fn write_private(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
+/// Sets a top-level key of the poof.conf at `file` (editing the JSON, as a user would).
+pub fn set_conf_key(file: &Path, key: &str, value: serde_json::Value) {
+    let text = std::fs::read_to_string(file).expect("read poof.conf");
+    let mut conf: serde_json::Value = serde_json::from_str(&text).expect("poof.conf is JSON");
+    conf[key] = value;
+    write_private(file, &serde_json::to_string_pretty(&conf).expect("json"));
+}
+
 /// Crypt options of one remote, rendered as an rclone config section.
 #[derive(Clone, Debug)]
 pub struct CryptOpts {
