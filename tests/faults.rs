@@ -766,7 +766,7 @@ fn kill_history_backups(vault: &Vault, label: &str) {
     let (mut whole, mut moving) = (update.took, update.took.saturating_sub(first_move));
     let mut cloud = converged(vault, &mut known, "the first update");
     let mut before = local_files(&vault.src());
-    let (mut killed, mut mid_move, mut moved, mut unrecorded) = (0, 0, 0, 0);
+    let (mut killed, mut mid_move, mut moved) = (0, 0, 0);
     let mut churned = Churn::default();
     for k in 0..kills {
         let churn = tree.churn(HISTORY_CHURN, &format!("k{k}"), &mut rng);
@@ -809,15 +809,19 @@ fn kill_history_backups(vault: &Vault, label: &str) {
         );
         let runs_before: BTreeSet<String> = cloud.records.keys().cloned().collect();
         cloud = converged(vault, &mut known, &format!("the re-run after {when}"));
-        // A file a killed run added and its re-run found already there: no record lists it, so
-        // the state before the killed run cannot be told from the state after it.
+        // A file a killed run added and its re-run found already there is in the killed run's
+        // record, written before its first transfer: the state before it is rebuilt right.
         let recorded: BTreeSet<&String> = (cloud.records.iter())
             .filter(|(run, _)| !runs_before.contains(*run))
             .flat_map(|(_, added)| added)
             .collect();
-        unrecorded += added(&before, &local)
+        let missing: Vec<&String> = added(&before, &local)
             .filter(|path| !recorded.contains(path))
-            .count();
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "after {when}: files added since the last run are in no run's record: {missing:?}"
+        );
         before = local;
     }
     println!(
@@ -827,7 +831,7 @@ fn kill_history_backups(vault: &Vault, label: &str) {
          move into history and the run's end; {moved} versions moved into history by killed \
          runs; after every kill and every re-run, every earlier version ({} at the end) \
          current or in {HISTORY} byte for byte as rclone reads it; {kills} re-runs converged; \
-         {unrecorded} files added by killed runs are in no run's record",
+         every file added by a killed run in a run's record",
         update.took,
         churned.edited,
         churned.deleted,

@@ -26,7 +26,7 @@ use crate::history::{record, record_path, RunName};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, PutOptions};
 use crate::remote::view::View;
-use crate::sync::plan::plan;
+use crate::sync::plan::{plan, CopyReason};
 use crate::sync::{run_plan, Keep, Plan, SyncOptions, SyncStats};
 
 /// How folder runs go; plain data the commands fill from their flags.
@@ -341,10 +341,26 @@ impl<'a> Sides<'a> {
             let hint = if refusal.forceable { force_hint } else { "" };
             return refused(&self.label, &refusal.why, hint);
         }
+        let history = self.history.as_ref().filter(|_| !opts.dry_run);
+        if let Some(history) = history {
+            // The files the run will add, recorded before the first is written: a run killed
+            // midway still tells its new files from older ones.
+            let mut new: Vec<String> = (planned.copies.iter())
+                .filter(|(_, reason)| *reason == CopyReason::New)
+                .map(|(entry, _)| entry.path.clone())
+                .collect();
+            new.sort_unstable();
+            if !new.is_empty() {
+                if let Err(e) = write_record(history, &new).await {
+                    return failed(&self.label, &e, "; nothing changed");
+                }
+            }
+        }
         let progress = Progress::for_run(run.no_progress, run.quiet);
         let mut stats = run_plan(src, dst, &planned, &opts, &progress).await;
-        if let Some(history) = self.history.as_ref().filter(|_| !opts.dry_run) {
-            if let Err(e) = write_record(history, &stats).await {
+        if let Some(history) = history.filter(|_| !stats.added.is_empty() || stats.deleted > 0) {
+            // What it wrote, new and replaced.
+            if let Err(e) = write_record(history, &stats.added).await {
                 eprintln!("ERROR : {e:#}");
                 stats.errors += 1;
             }
@@ -359,19 +375,16 @@ impl<'a> Sides<'a> {
     }
 }
 
-/// Records in the history what a run wrote (new and replaced files), when it changed anything
-/// (see [`crate::history::record`]).
+/// Records in the history the files a run adds or wrote, `added` sorted (see
+/// [`crate::history::record`]); a later record of the same run replaces an earlier one.
 ///
 /// # Errors
 /// The record cannot be written.
-async fn write_record((keep, run): &(Keep, RunName), stats: &SyncStats) -> Result<()> {
-    if stats.added.is_empty() && stats.deleted == 0 {
-        return Ok(());
-    }
+async fn write_record((keep, run): &(Keep, RunName), added: &[String]) -> Result<()> {
     // The destination's place below the root is its cloud folder.
     let cloud = &keep.from;
     let path = record_path(*run, cloud);
-    let data = record(cloud, &stats.added);
+    let data = record(cloud, added);
     let opts = PutOptions {
         size: Some(data.len() as u64),
         mtime: None,

@@ -36,7 +36,9 @@ pub fn record_path(run: RunName, cloud: &str) -> String {
     format!("{HISTORY_DIR}/{run}/{HISTORY_DIR}-added/{name}.json")
 }
 
-/// The record of what a run wrote in `cloud`: JSON
+/// The record of what a run wrote in `cloud` (written twice: the files it will add before
+/// the first transfer, so that a killed run is still undone right; what it wrote, new and
+/// replaced, once it ends): JSON
 /// `{"format": 1, "folder": "<cloud>", "added": ["<path>", ...]}`, the paths relative to the
 /// cloud folder in rclone's Standard form, sorted.
 pub fn record(cloud: &str, added: &[String]) -> Vec<u8> {
