@@ -73,7 +73,8 @@ impl PoofConfig {
             paths: BTreeMap::from([(confdir.display().to_string(), CONFIG_CLOUD_DIR.to_owned())]),
             remote: PLAIN_REMOTE.to_owned(),
             history: None,
-            keep: None,
+            // What a poof.conf without "history" means.
+            keep: Some(KeepPolicy::DEFAULT),
         }
     }
 
