@@ -17,8 +17,10 @@ use jiff::Timestamp;
 
 use super::job::Job;
 use crate::history::policy::KeepPolicy;
-use crate::history::state::{run_names, state_name, state_times, ForgetPlan, History};
-use crate::history::{forgotten_note, forgotten_path, HISTORY_DIR};
+use crate::history::state::{
+    read_forgotten, run_names, state_name, state_times, ForgetPlan, History,
+};
+use crate::history::{forgotten_list, forgotten_path, HISTORY_DIR};
 use crate::remote::backend::{Backend, PutOptions};
 
 /// How many removals run at once.
@@ -65,14 +67,18 @@ impl Forget {
     /// The history cannot be listed or read; names in it do not decrypt (wrong keys?).
     pub async fn plan(job: &Job, policy: &KeepPolicy, quick: bool) -> Result<Forget> {
         let root = job.history_root()?;
-        let (runs, _, problems) = run_names(root.as_ref()).await?;
+        let (runs, others, problems) = run_names(root.as_ref()).await?;
         refuse_problems(root.as_ref(), &problems)?;
         let times = state_times(&runs);
-        let (mut keep, mut reasons) = decide(policy, &times, &vec![false; times.len()]);
-        let mut forgotten = vec![false; times.len()];
+        let listed = read_forgotten(root.as_ref(), &others).await?;
+        let mut forgotten: Vec<bool> = (0..times.len())
+            .map(|k| listed.contains(&state_name(&runs, k)))
+            .collect();
+        let (mut keep, mut reasons) = decide(policy, &times, &forgotten);
         let mut plan = ForgetPlan::default();
-        // Keeping every state (with the forgotten ones among them) drops nothing new.
-        if !quick || !keep.iter().all(|&k| k) {
+        // Keeping every state not forgotten yet drops nothing new: after a backup, that is
+        // known from the names of the runs and the list of forgotten states alone.
+        if !quick || keep.iter().zip(&forgotten).any(|(&k, &gone)| !k && !gone) {
             let folders: Vec<String> = job.folders().into_iter().map(|f| f.cloud).collect();
             let history = History::load(root.as_ref(), &folders).await?;
             refuse_problems(root.as_ref(), &history.problems)?;
@@ -105,15 +111,15 @@ impl Forget {
     /// A removal fails; nothing more is removed then (what is left is still restorable).
     pub async fn apply(&self) -> Result<Removed> {
         let root = self.root.as_ref();
-        // The notes first: a state is marked forgotten before anything it needs goes.
-        for &(run, before, after) in &self.plan.notes {
-            let path = forgotten_path(run);
-            let note = forgotten_note(before, after);
+        // The list first: a state is listed as forgotten before anything it needs goes.
+        if let Some(forgotten) = &self.plan.forgotten {
+            let path = forgotten_path();
+            let list = forgotten_list(forgotten);
             let opts = PutOptions {
-                size: Some(note.len() as u64),
+                size: Some(list.len() as u64),
                 mtime: None,
             };
-            root.put(&path, Box::pin(std::io::Cursor::new(note)), opts)
+            root.put(&path, Box::pin(std::io::Cursor::new(list)), opts)
                 .await
                 .with_context(|| format!("cannot write {path} in the history"))?;
         }

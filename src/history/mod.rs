@@ -10,8 +10,8 @@
 //! files, minus what later runs added, plus what they moved into history
 //! ([`state::History`]). [`policy::KeepPolicy`] chooses, among the states after each run, those
 //! that stay restorable, with restic's `forget` rules (last, hourly, daily, weekly, monthly,
-//! within); a run folder kept for other states notes when its own state is forgotten
-//! ([`forgotten_path`]). [`snapshot::Snapshot`] shows one state as a read-only backend.
+//! within); the states forgotten while their run folders stay for others are listed in
+//! [`forgotten_path`]. [`snapshot::Snapshot`] shows one state as a read-only backend.
 
 pub mod policy;
 mod run;
@@ -48,20 +48,15 @@ pub fn record(cloud: &str, added: &[String]) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Where `poof forget` notes, in a run folder it keeps, that the state after that run (and for
-/// the earliest run, the one before it) is forgotten: no longer restorable, though the folder
-/// stays for the states that need it.
-pub fn forgotten_path(run: RunName) -> String {
-    format!("{HISTORY_DIR}/{run}/{HISTORY_DIR}-forgotten.json")
+/// Where `poof forget` lists the states it forgot whose run folders stay (needed by other
+/// states): one file beside the run folders, read with their names.
+pub fn forgotten_path() -> String {
+    format!("{HISTORY_DIR}/{HISTORY_DIR}-forgotten.json")
 }
 
-/// The note of [`forgotten_path`]: JSON `{"format": 1, "forgotten": ["before", "after"]}`
-/// (either or both).
-pub fn forgotten_note(before: bool, after: bool) -> Vec<u8> {
-    let states: Vec<&str> = [(before, "before"), (after, "after")]
-        .into_iter()
-        .filter_map(|(set, name)| set.then_some(name))
-        .collect();
+/// The list of [`forgotten_path`]: JSON `{"format": 1, "forgotten": ["2026-11-28T060000Z",
+/// "before 2026-11-01T060000Z"]}`, the states named as `poof forget` prints them.
+pub fn forgotten_list(states: &std::collections::BTreeSet<String>) -> Vec<u8> {
     let mut text = serde_json::json!({ "format": 1, "forgotten": states }).to_string();
     text.push('\n');
     text.into_bytes()

@@ -48,6 +48,8 @@ pub struct History {
     /// What the listings could not show (names that do not decrypt): nothing may be removed
     /// while one of these may be a version still needed.
     pub problems: Vec<String>,
+    /// The states `forget` forgot whose run folders stay ([`forgotten_path`]), by name.
+    pub forgotten: BTreeSet<String>,
 }
 
 /// One run folder.
@@ -63,12 +65,6 @@ pub struct Run {
     pub unknown: Vec<Entry>,
     /// Its directories (where storage has them), the run folder itself included.
     pub dirs: Vec<String>,
-    /// Its note of forgotten states ([`forgotten_path`]), if any.
-    pub note: Option<Entry>,
-    /// The state before it is forgotten (noted on the earliest run only).
-    pub forgotten_before: bool,
-    /// The state after it is forgotten.
-    pub forgotten_after: bool,
 }
 
 /// What one run did in one cloud folder.
@@ -92,9 +88,9 @@ pub struct ForgetPlan {
     pub rmdirs: Vec<String>,
     /// Run folders that go entirely.
     pub runs: Vec<RunName>,
-    /// Notes to write in the run folders that stay: (run, the state before it is forgotten,
-    /// the state after it is forgotten), where that changes.
-    pub notes: Vec<(RunName, bool, bool)>,
+    /// The states forgotten once the plan is carried out, when that differs from the list in
+    /// the history ([`forgotten_path`]): written before anything is removed.
+    pub forgotten: Option<BTreeSet<String>>,
 }
 
 impl ForgetPlan {
@@ -112,7 +108,7 @@ impl ForgetPlan {
         self.versions.is_empty()
             && self.records.is_empty()
             && self.rmdirs.is_empty()
-            && self.notes.is_empty()
+            && self.forgotten.is_none()
     }
 }
 
@@ -173,7 +169,9 @@ impl History {
     /// # Errors
     /// A listing fails, or a record cannot be read or is not one of poof's.
     pub async fn load(root: &dyn Backend, folders: &[String]) -> Result<History> {
-        let (names, strays, mut problems) = run_names(root).await?;
+        let (names, mut strays, mut problems) = run_names(root).await?;
+        let forgotten = read_forgotten(root, &strays).await?;
+        strays.retain(|name| *name != forgotten_path());
         let listed: Vec<(RunName, Option<Listing>)> = futures::stream::iter(names)
             .map(|run| async move {
                 let dir = format!("{HISTORY_DIR}/{run}");
@@ -202,6 +200,7 @@ impl History {
             runs,
             strays,
             problems,
+            forgotten,
         })
     }
 
@@ -223,10 +222,7 @@ impl History {
 
     /// True when `poof forget` forgot state `index`: it can no longer be rebuilt.
     pub fn forgotten(&self, index: usize) -> bool {
-        match index.checked_sub(1) {
-            None => self.runs.first().is_some_and(|run| run.forgotten_before),
-            Some(k) => self.runs.get(k).is_some_and(|run| run.forgotten_after),
-        }
+        self.forgotten.contains(&state_name(&self.names(), index))
     }
 
     /// The runs that kept versions of `cloud` without a record of what they added there.
@@ -302,6 +298,7 @@ impl History {
             }
         }
         let mut earliest_left = true;
+        let mut forgotten = BTreeSet::new();
         for (i, run) in self.runs.iter().enumerate() {
             let j = i + 1;
             let records_go = j < oldest_kept;
@@ -314,17 +311,17 @@ impl History {
                 && (records_go || run.records.is_empty());
             if emptied {
                 plan.runs.push(run.name);
-                plan.records.extend(run.note.iter().cloned());
                 plan.rmdirs.extend(run.dirs.iter().cloned());
                 continue;
             }
-            // The run folder stays: it notes whether its states are still restorable.
-            let before = earliest_left && !keep.get(i).copied().unwrap_or(true);
-            let after = !keep.get(j).copied().unwrap_or(true);
-            earliest_left = false;
-            if (before, after) != (run.forgotten_before, run.forgotten_after) {
-                plan.notes.push((run.name, before, after));
+            // The run folder stays: its states are listed if forgotten.
+            if earliest_left && !keep.get(i).copied().unwrap_or(true) {
+                forgotten.insert(format!("before {}", run.name));
             }
+            if !keep.get(j).copied().unwrap_or(true) {
+                forgotten.insert(run.name.to_string());
+            }
+            earliest_left = false;
             let remaining: Vec<&str> = self.remaining_in(run, &plan);
             plan.rmdirs.extend(
                 run.dirs
@@ -338,6 +335,9 @@ impl History {
         }
         plan.rmdirs
             .sort_by_key(|dir| std::cmp::Reverse(dir.matches('/').count()));
+        if forgotten != self.forgotten {
+            plan.forgotten = Some(forgotten);
+        }
         plan
     }
 
@@ -354,7 +354,6 @@ impl History {
             .flat_map(|f| f.kept.values())
             .chain(&run.records)
             .chain(&run.unknown)
-            .chain(&run.note)
             .map(|e| e.path.as_str())
             .filter(|path| !going.contains(path))
             .collect()
@@ -367,23 +366,16 @@ impl Run {
     async fn read(root: &dyn Backend, name: RunName, entries: Vec<Entry>) -> Result<Run> {
         let base = format!("{HISTORY_DIR}/{name}");
         let records = format!("{base}/{}/", records_dir());
-        let note = forgotten_path(name);
         let mut run = Run {
             name,
             folders: BTreeMap::new(),
             records: Vec::new(),
             unknown: Vec::new(),
             dirs: vec![base],
-            note: None,
-            forgotten_before: false,
-            forgotten_after: false,
         };
         for entry in entries {
             if entry.is_dir() {
                 run.dirs.push(entry.path);
-            } else if entry.path == note {
-                (run.forgotten_before, run.forgotten_after) = read_note(root, &entry).await?;
-                run.note = Some(entry);
             } else if entry.path.starts_with(&records) {
                 let (cloud, added) = read_record(root, name, &entry).await?;
                 run.folders.entry(cloud).or_default().added = Some(added);
@@ -420,7 +412,7 @@ impl Run {
     }
 }
 
-/// Reads one of poof's small JSON files in the history (a record, a note).
+/// Reads one of poof's small JSON files in the history (a record, the forgotten list).
 ///
 /// # Errors
 /// It cannot be read, or is not the JSON `T` wants, or has another format than 1.
@@ -478,18 +470,25 @@ async fn read_record(
     Ok((record.folder, record.added.into_iter().collect()))
 }
 
-/// Reads a run's note of forgotten states: (before, after).
+/// The states listed as forgotten in the history of `root` ([`forgotten_path`]), given the
+/// other names `run_names` found there (the list among them when there is one).
 ///
 /// # Errors
 /// As [`read_json`].
-async fn read_note(root: &dyn Backend, entry: &Entry) -> Result<(bool, bool)> {
-    #[derive(serde::Deserialize)]
-    struct Note {
-        forgotten: Vec<String>,
+pub async fn read_forgotten(root: &dyn Backend, others: &[String]) -> Result<BTreeSet<String>> {
+    let path = forgotten_path();
+    if !others.contains(&path) {
+        return Ok(BTreeSet::new());
     }
-    let note: Note = read_json(root, entry).await?;
-    let has = |state: &str| note.forgotten.iter().any(|s| s == state);
-    Ok((has("before"), has("after")))
+    let Some(entry) = root.stat(&path).await? else {
+        return Ok(BTreeSet::new());
+    };
+    #[derive(serde::Deserialize)]
+    struct List {
+        forgotten: BTreeSet<String>,
+    }
+    let list: List = read_json(root, &entry).await?;
+    Ok(list.forgotten)
 }
 
 #[cfg(test)]
@@ -622,8 +621,12 @@ mod tests {
         let plan = history.forget_plan(&[false, true, false, true]);
         assert_eq!(paths(&plan.versions), [&r3a]);
         assert!(plan.records.is_empty(), "{:?}", plan.records);
-        // The run folders stay, noting which of their states are forgotten.
-        assert_eq!(plan.notes, [(run(R1), true, false), (run(R2), false, true)]);
+        // The run folders stay, and the states they no longer restore are listed.
+        let listed = plan.forgotten.unwrap();
+        assert_eq!(
+            listed.into_iter().collect::<Vec<_>>(),
+            [R2.to_owned(), format!("before {R1}")]
+        );
         // State 2 kept: a2 stays, R2's versions (state 1 and before) go.
         let plan = history.forget_plan(&[false, false, true, true]);
         assert_eq!(paths(&plan.versions), [&r2a, &r2b]);
@@ -657,20 +660,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn forgotten_states_are_read_back_from_the_notes() {
-        let note = |before, after| super::super::forgotten_note(before, after);
-        let root = three_runs()
-            .file(&forgotten_path(run(R1)), &note(true, false), at(4))
-            .file(&forgotten_path(run(R2)), &note(false, true), at(4));
+    async fn forgotten_states_are_read_back_from_their_list() {
+        let states = BTreeSet::from([format!("before {R1}"), R2.to_owned()]);
+        let root = three_runs().file(
+            &forgotten_path(),
+            &super::super::forgotten_list(&states),
+            at(4),
+        );
         let history = History::load(&root, &["docs".to_owned()]).await.unwrap();
         let forgotten: Vec<bool> = (0..4).map(|k| history.forgotten(k)).collect();
         assert_eq!(forgotten, [true, false, true, false]);
-        // Notes go with their run folder, and are not versions of any folder.
-        assert!(history.runs[0].unknown.is_empty());
+        // The list is no stray, and the same choice again changes nothing.
+        assert!(history.strays.is_empty(), "{:?}", history.strays);
+        assert!(history
+            .forget_plan(&[false, true, false, true])
+            .forgotten
+            .is_none());
+        // Dropping state 1 as well: R1 and R2 go, R3 is the earliest run left, and the state
+        // before it is listed as forgotten, the names of runs gone no longer.
         let plan = history.forget_plan(&[false, false, false, true]);
-        assert!(paths(&plan.records).contains(&forgotten_path(run(R1)).as_str()));
-        // R3 is then the earliest run left, and the state before it is forgotten.
-        assert_eq!(plan.notes, [(run(R3), true, false)]);
+        let listed = plan.forgotten.unwrap();
+        assert_eq!(
+            listed.into_iter().collect::<Vec<_>>(),
+            [format!("before {R3}")]
+        );
     }
 
     #[tokio::test]
