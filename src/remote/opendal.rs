@@ -3,8 +3,9 @@
 //!
 //! A storage type maps its section onto an OpenDAL service builder, hands it to [`finish`], and
 //! passes the resulting [`Operators`] to [`ObjectBackend::new`] with a description, its upload
-//! chunk size and concurrency, and what the store can do ([`Features`], as data: engines read
-//! it, they never ask which type a backend is). Everything else lives here: listings, stat,
+//! chunk size and concurrency, what the store can do ([`Features`], as data: engines read
+//! it, they never ask which type a backend is) and how its keys spell paths ([`KeyNaming`]:
+//! the encoding of rclone's backend of that type). Everything else lives here: listings, stat,
 //! ranged reads, atomic writes (multipart through OpenDAL's writer), deletes, rclone's `mtime`
 //! metadata, and the mapping of poof's paths to object keys.
 //!
@@ -25,9 +26,9 @@
 //! error path, so that no orphaned multipart upload is left behind.
 //!
 //! Paths are in rclone's Standard name form (see [`super::encoding`]); object keys are in the
-//! form rclone's s3 backend writes ([`super::s3`] says which characters go raw and where poof
-//! differs). Every request maps its path with [`to_s3_key`] (in [`ObjectBackend::key`]) and
-//! every listed key comes back with [`from_s3_key`]. A key another tool wrote with a control
+//! form rclone's backend writes (for S3, [`S3_NAMING`]: [`super::s3`] says which characters go
+//! raw and where poof differs). Every request maps its path with [`KeyNaming::to_key`] (in
+//! [`ObjectBackend::key`]) and every listed key comes back with [`KeyNaming::from_key`]. A key another tool wrote with a control
 //! character poof keeps as its picture is listed under the name of its picture, and every later
 //! request of the run for that name uses the listed key ([`ObjectBackend::key`]); when both keys
 //! exist, the listing fails naming the file. A key that maps to no name fails the listing with
@@ -78,6 +79,8 @@ pub struct ObjectBackend {
     concurrency: usize,
     /// What the store can do, set by its storage type ([`Backend::features`]).
     features: Features,
+    /// How the store's keys spell poof's paths, set by its storage type.
+    naming: KeyNaming,
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -265,16 +268,39 @@ pub fn parse_size(text: &str) -> Option<u64> {
     (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
+/// How a store's object keys spell poof's paths in Standard form: the encoding rclone's backend
+/// of that storage type uses, so that poof and rclone read each other's objects under the same
+/// names. Plain functions, chosen by each storage type.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyNaming {
+    /// The key of a path.
+    pub to_key: fn(&str) -> Cow<'_, str>,
+    /// The path of a listed key, or why the key names no path.
+    pub from_key: fn(&str) -> Result<Cow<'_, str>, String>,
+    /// The path of a key another tool wrote in a form `to_key` never writes but that still
+    /// names one path unambiguously (see [`ObjectBackend::key`]); `None` otherwise.
+    pub from_foreign: fn(&str) -> Option<String>,
+}
+
+/// The naming of rclone's s3 backend (see [`super::s3`]).
+pub const S3_NAMING: KeyNaming = KeyNaming {
+    to_key: to_s3_key,
+    from_key: from_s3_key,
+    from_foreign: from_foreign_s3_key,
+};
+
 impl ObjectBackend {
     /// The backend over `ops`: `describe` for messages (e.g. `s3:bucket/dir`), downloads read
-    /// and uploads write in parts of `chunk` bytes with `concurrency` parts in flight, and
-    /// `features` is what the store can do, which [`Backend::features`] returns.
+    /// and uploads write in parts of `chunk` bytes with `concurrency` parts in flight,
+    /// `features` is what the store can do, which [`Backend::features`] returns, and `naming`
+    /// how its keys spell paths.
     pub fn new(
         ops: Operators,
         describe: String,
         chunk: usize,
         concurrency: usize,
         features: Features,
+        naming: KeyNaming,
     ) -> ObjectBackend {
         ObjectBackend {
             op: ops.data,
@@ -285,6 +311,7 @@ impl ObjectBackend {
             chunk,
             concurrency,
             features,
+            naming,
         }
     }
 
@@ -428,7 +455,7 @@ struct Foreign {
 
 impl ObjectBackend {
     /// The object key of a path in Standard form: the one place where poof's paths become keys
-    /// (listed keys come back through [`from_s3_key`] in `raw_list`). A path listed from a key
+    /// (listed keys come back through [`KeyNaming::from_key`] in `raw_list`). A path listed from a key
     /// another tool wrote maps back to that key.
     fn key<'a>(&self, path: &'a str) -> Cow<'a, str> {
         if self.foreign.any.load(Ordering::Relaxed) {
@@ -438,17 +465,17 @@ impl ObjectBackend {
                 }
             }
         }
-        to_s3_key(path)
+        (self.naming.to_key)(path)
     }
 
     /// The Standard path of a listed key; a key another tool wrote with a control character
     /// poof keeps as its picture is remembered for [`ObjectBackend::key`].
     fn listed_path<'k>(&self, key: &'k str) -> Result<Cow<'k, str>, String> {
-        let why = match from_s3_key(key) {
+        let why = match (self.naming.from_key)(key) {
             Ok(path) => return Ok(path),
             Err(why) => why,
         };
-        let Some(path) = from_foreign_s3_key(key) else {
+        let Some(path) = (self.naming.from_foreign)(key) else {
             return Err(why);
         };
         let mut keys = self.foreign.keys.write().map_err(|_| why.clone())?;

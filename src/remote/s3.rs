@@ -42,7 +42,7 @@ use ::opendal::services::S3;
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::backend::Features;
-use super::opendal::{finish, parse_size, ObjectBackend, Timeouts};
+use super::opendal::{finish, parse_size, ObjectBackend, Timeouts, S3_NAMING};
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
@@ -234,7 +234,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
         .context(SETUP_FAILED)
         .with_context(|| format!("[{name}]"))?;
     let describe = format!("{name}:{}", path.trim_matches('/'));
-    let backend = ObjectBackend::new(ops, describe, chunk, concurrency, FEATURES);
+    let backend = ObjectBackend::new(ops, describe, chunk, concurrency, FEATURES, S3_NAMING);
     Ok((backend, warnings))
 }
 
@@ -283,6 +283,7 @@ pub(super) fn loopback_with(
         DEFAULT_CHUNK_SIZE,
         DEFAULT_UPLOAD_CONCURRENCY,
         FEATURES,
+        S3_NAMING,
     ))
 }
 
