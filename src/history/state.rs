@@ -474,7 +474,7 @@ async fn read_record(
 /// other names `run_names` found there (the list among them when there is one).
 ///
 /// # Errors
-/// As [`read_json`].
+/// The list cannot be read, or is not poof's JSON.
 pub async fn read_forgotten(root: &dyn Backend, others: &[String]) -> Result<BTreeSet<String>> {
     let path = forgotten_path();
     if !others.contains(&path) {
