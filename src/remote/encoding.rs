@@ -300,28 +300,28 @@ pub fn from_wire(wire: &[u8]) -> Result<Cow<'_, str>, String> {
     }
 }
 
+/// Which control bytes (0x01–0x1F, DEL) a store's object keys hold raw; the others keep their
+/// pictures, as in Standard.
+type RawControls = fn(u8) -> bool;
+
 /// Control characters an S3 listing carries raw without `encoding-type=url`: the ones XML 1.0
 /// allows (TAB, LF, CR as character references, DEL as it is). The others come back from
 /// `rclone serve s3` as U+FFFD (observed), so their keys keep their pictures.
-fn raw_in_key(c: char) -> Option<char> {
-    match c {
-        '\u{2409}' => Some('\t'),
-        '\u{240a}' => Some('\n'),
-        '\u{240d}' => Some('\r'),
-        '\u{2421}' => Some('\u{7f}'),
-        _ => None,
-    }
+fn s3_raw(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r' | 0x7f)
+}
+
+/// The raw control character of a picture a key holds raw.
+fn raw_in_key(raw: RawControls, c: char) -> Option<char> {
+    unpicture(c).filter(|b| raw(*b)).map(char::from)
 }
 
 /// The picture of a control character a key holds raw ([`raw_in_key`] in reverse).
-fn key_picture(c: char) -> Option<char> {
-    match c {
-        '\t' => Some('\u{2409}'),
-        '\n' => Some('\u{240a}'),
-        '\r' => Some('\u{240d}'),
-        '\u{7f}' => Some('\u{2421}'),
-        _ => None,
-    }
+fn key_picture(raw: RawControls, c: char) -> Option<char> {
+    u8::try_from(c)
+        .ok()
+        .filter(|&b| b != 0 && raw(b))
+        .and_then(picture)
 }
 
 /// The object key of a path in Standard form, as rclone's s3 backend writes it (its encoding
@@ -332,6 +332,11 @@ fn key_picture(c: char) -> Option<char> {
 /// Standard (rclone writes them raw; an S3 listing without `encoding-type=url` cannot carry
 /// them). `/` separates names in both forms. Borrowed when the path has no byte 0xE2.
 pub fn to_s3_key(standard: &str) -> Cow<'_, str> {
+    to_key_with(s3_raw, standard)
+}
+
+/// [`to_s3_key`] for a store whose keys hold the control characters `raw` says raw.
+fn to_key_with(raw: RawControls, standard: &str) -> Cow<'_, str> {
     if !standard.as_bytes().contains(&0xE2) {
         return Cow::Borrowed(standard);
     }
@@ -345,14 +350,14 @@ pub fn to_s3_key(standard: &str) -> Cow<'_, str> {
                     out.push(n);
                     chars.next();
                 }
-                Some(n) if raw_in_key(n).is_some() => {
+                Some(n) if raw_in_key(raw, n).is_some() => {
                     out.push(n);
                     chars.next();
                 }
                 _ => out.push(c),
             }
         } else {
-            out.push(raw_in_key(c).unwrap_or(c));
+            out.push(raw_in_key(raw, c).unwrap_or(c));
         }
     }
     Cow::Owned(out)
@@ -366,27 +371,32 @@ pub fn to_s3_key(standard: &str) -> Cow<'_, str> {
 /// A key [`to_s3_key`] never writes (another control character raw, or `‛␊`): it would read
 /// back as another object's key, so it is refused, escaped.
 pub fn from_s3_key(key: &str) -> Result<Cow<'_, str>, String> {
+    from_key_with(s3_raw, key)
+}
+
+/// [`from_s3_key`] for a store whose keys hold the control characters `raw` says raw.
+fn from_key_with(raw: RawControls, key: &str) -> Result<Cow<'_, str>, String> {
     if !needs_work(key.as_bytes()) {
         return Ok(Cow::Borrowed(key));
     }
     let mut standard = String::with_capacity(key.len() + 8);
     let mut foreign = false;
     for c in key.chars() {
-        if let Some(p) = key_picture(c) {
+        if let Some(p) = key_picture(raw, c) {
             standard.push(p);
-        } else if c < ' ' {
+        } else if c < ' ' || c == '\u{7f}' {
             foreign = true;
         } else {
-            if raw_in_key(c).is_some() {
+            if raw_in_key(raw, c).is_some() {
                 standard.push(QUOTE);
             }
             standard.push(c);
         }
     }
-    if foreign || to_s3_key(&standard) != key {
+    if foreign || to_key_with(raw, &standard) != key {
         return Err(format!(
             "object key {:?} is not one poof can map to a file name (a control character \
-             other than TAB, LF, CR or DEL, or a quote rune before a control picture)",
+             this storage type keeps as its picture, or a quote rune before a control picture)",
             printable(key)
         ));
     }
@@ -397,13 +407,23 @@ pub fn from_s3_key(key: &str) -> Result<Cow<'_, str>, String> {
 /// [`to_s3_key`] writes as its picture (rclone writes ESC raw): the path of the key with that
 /// picture. `None` when the key is foreign for another reason.
 pub fn from_foreign_s3_key(key: &str) -> Option<String> {
+    from_foreign_with(s3_raw, from_s3_key, key)
+}
+
+/// [`from_foreign_s3_key`] for a store whose keys hold the control characters `raw` says raw
+/// and whose keys map back to paths with `from_key`.
+fn from_foreign_with(
+    raw: RawControls,
+    from_key: fn(&str) -> Result<Cow<'_, str>, String>,
+    key: &str,
+) -> Option<String> {
     let mut pictured = String::with_capacity(key.len() + 8);
     let mut after_quote = false;
     for c in key.chars() {
         match u8::try_from(c).ok().and_then(picture) {
             // After a quote rune the picture would read as a literal picture.
             Some(_) if after_quote => return None,
-            Some(p) if key_picture(c).is_none() && c != '\0' => pictured.push(p),
+            Some(p) if key_picture(raw, c).is_none() && c != '\0' => pictured.push(p),
             _ => pictured.push(c),
         }
         after_quote = c == QUOTE;
@@ -411,7 +431,7 @@ pub fn from_foreign_s3_key(key: &str) -> Option<String> {
     if pictured == key {
         return None;
     }
-    from_s3_key(&pictured).ok().map(Cow::into_owned)
+    from_key(&pictured).ok().map(Cow::into_owned)
 }
 
 /// A name (Standard form) as it may be printed: Standard has no control character, but a
@@ -606,6 +626,312 @@ mod tests {
             }
             let key = to_s3_key(&standard);
             assert_eq!(from_s3_key(&key).unwrap(), standard, "{key:?}");
+        }
+    }
+}
+
+/// Control characters rclone's gcs backend writes raw in its keys (its encoding
+/// `Slash,CrLf,InvalidUtf8,Dot`): all but LF and CR, which keep their pictures.
+fn gcs_raw(b: u8) -> bool {
+    b != b'\n' && b != b'\r'
+}
+
+/// The object key of a path in Standard form, as rclone's gcs backend writes it (observed with
+/// rclone v1.75.2): the s3 form ([`to_s3_key`]) except that every control character but LF and
+/// CR is raw (`esc␛x` is the key `esc<ESC>x`), LF and CR keep their pictures (`nl␊x`) and a
+/// literal picture of them its quote rune (`q‛␊uote`). A JSON listing carries every character.
+pub fn to_gcs_key(standard: &str) -> Cow<'_, str> {
+    to_key_with(gcs_raw, standard)
+}
+
+/// The path in Standard form of a gcs object key ([`to_gcs_key`] in reverse).
+///
+/// # Errors
+/// A key [`to_gcs_key`] never writes (raw LF or CR, or a quote rune before a picture of a
+/// control character kept raw).
+pub fn from_gcs_key(key: &str) -> Result<Cow<'_, str>, String> {
+    from_key_with(gcs_raw, key)
+}
+
+/// The path of a gcs key another tool wrote with LF or CR raw (gsutil does): the path of the
+/// key with their pictures. `None` when the key is foreign for another reason.
+pub fn from_foreign_gcs_key(key: &str) -> Option<String> {
+    from_foreign_with(gcs_raw, from_gcs_key, key)
+}
+
+/// Azure keys hold no control character raw (rclone's azureblob encoding has `Ctl,Del`).
+fn azure_raw(_: u8) -> bool {
+    false
+}
+
+/// What rclone's azureblob backend writes for `\` (its encoding has `BackSlash`).
+const FULLWIDTH_BACKSLASH: char = '\u{FF3C}';
+/// What rclone's azureblob backend writes for a name's last `.` (`RightPeriod`).
+const FULLWIDTH_PERIOD: char = '\u{FF0E}';
+
+/// The object key of a path in Standard form, as rclone's azureblob backend writes it (its
+/// encoding `Slash,BackSlash,Del,Ctl,RightPeriod,InvalidUtf8`, observed with rclone v1.75.2):
+/// control characters keep their pictures as in Standard (`t␉ab`, `q‛␊uote`), a byte that is
+/// not UTF-8 is `‛XX`, `\` is `＼` and a literal `＼` gets the quote rune (`‛＼`), and a name's
+/// last `.` is `．` (`trail.` is the key `trail．`) while a literal last `．` gets the quote rune.
+/// The names `．` and `．．` (Standard for `.` and `..`) are `．` and `.．`. Borrowed when the
+/// path has no `\`, no `＼` or `．` and no name ending in `.`.
+pub fn to_azure_key(standard: &str) -> Cow<'_, str> {
+    let plain = !standard.contains(['\\', FULLWIDTH_BACKSLASH, FULLWIDTH_PERIOD])
+        && !standard.split('/').any(|name| name.ends_with('.'));
+    if plain {
+        return Cow::Borrowed(standard);
+    }
+    let names: Vec<String> = standard.split('/').map(azure_name).collect();
+    Cow::Owned(names.join("/"))
+}
+
+/// One name of [`to_azure_key`]. Quote runes just before a character it encodes are doubled,
+/// so that a name and its key map one to one (rclone writes no quote rune there).
+fn azure_name(name: &str) -> String {
+    match name {
+        "\u{FF0E}" => return name.to_owned(),
+        "\u{FF0E}\u{FF0E}" => return ".\u{FF0E}".to_owned(),
+        _ => {}
+    }
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut quotes = 0;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == QUOTE {
+            quotes += 1;
+            continue;
+        }
+        let last = i + 1 == chars.len();
+        let encoded = match c {
+            '\\' => Some(('\\', FULLWIDTH_BACKSLASH)),
+            FULLWIDTH_BACKSLASH => Some((QUOTE, FULLWIDTH_BACKSLASH)),
+            '.' if last => Some(('.', FULLWIDTH_PERIOD)),
+            FULLWIDTH_PERIOD if last => Some((QUOTE, FULLWIDTH_PERIOD)),
+            _ => None,
+        };
+        match encoded {
+            Some((quoted, with)) => {
+                out.extend(std::iter::repeat_n(QUOTE, 2 * quotes));
+                if quoted == QUOTE {
+                    out.push(QUOTE);
+                }
+                out.push(with);
+            }
+            None => {
+                out.extend(std::iter::repeat_n(QUOTE, quotes));
+                out.push(c);
+            }
+        }
+        quotes = 0;
+    }
+    out.extend(std::iter::repeat_n(QUOTE, quotes));
+    out
+}
+
+/// One name of [`from_azure_key`], before its check: a run of quote runes before `＼` (or a
+/// last `．`) of odd length stands for the character itself, of even length for `\` (or `.`).
+fn azure_name_back(key: &str) -> String {
+    match key {
+        "\u{FF0E}" => return key.to_owned(),
+        ".\u{FF0E}" => return "\u{FF0E}\u{FF0E}".to_owned(),
+        _ => {}
+    }
+    let chars: Vec<char> = key.chars().collect();
+    let mut out = String::with_capacity(key.len());
+    let mut quotes = 0;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == QUOTE {
+            quotes += 1;
+            continue;
+        }
+        let last = i + 1 == chars.len();
+        let plain = match c {
+            FULLWIDTH_BACKSLASH => Some('\\'),
+            FULLWIDTH_PERIOD if last => Some('.'),
+            _ => None,
+        };
+        match plain {
+            Some(plain) => {
+                out.extend(std::iter::repeat_n(QUOTE, quotes / 2));
+                out.push(if quotes % 2 == 1 { c } else { plain });
+            }
+            None => {
+                out.extend(std::iter::repeat_n(QUOTE, quotes));
+                out.push(c);
+            }
+        }
+        quotes = 0;
+    }
+    out.extend(std::iter::repeat_n(QUOTE, quotes));
+    out
+}
+
+/// The path in Standard form of an azureblob key ([`to_azure_key`] in reverse).
+///
+/// # Errors
+/// A key [`to_azure_key`] never writes (a raw control character, `\`, a name ending in `.`, or
+/// a quote rune where it would read as another name).
+pub fn from_azure_key(key: &str) -> Result<Cow<'_, str>, String> {
+    let plain = !key.contains([FULLWIDTH_BACKSLASH, FULLWIDTH_PERIOD]);
+    let standard = if plain {
+        Cow::Borrowed(key)
+    } else {
+        let names: Vec<String> = key.split('/').map(azure_name_back).collect();
+        Cow::Owned(names.join("/"))
+    };
+    let refused = || {
+        format!(
+            "object key {:?} is not one poof can map to a file name (a raw control character, \
+             a backslash, a name ending in a period, or a misplaced quote rune)",
+            printable(key)
+        )
+    };
+    if from_key_with(azure_raw, &standard).is_err() || to_azure_key(&standard) != key {
+        return Err(refused());
+    }
+    Ok(standard)
+}
+
+/// The path of an azureblob key another tool wrote with control characters raw: the path of
+/// the key with their pictures. `None` when the key is foreign for another reason.
+pub fn from_foreign_azure_key(key: &str) -> Option<String> {
+    from_foreign_with(azure_raw, from_azure_key, key)
+}
+
+#[cfg(test)]
+mod object_store_tests {
+    use super::*;
+
+    /// Disk names and the keys rclone v1.75.2 wrote for them with `rclone copy` of a local
+    /// folder to Azurite (azureblob) and to fake-gcs-server (gcs), read back raw.
+    const RCLONE_KEYS: &[(&[u8], &str, &str)] = &[
+        (b"back\\slash", "back\u{ff3c}slash", "back\\slash"),
+        (b"trail.", "trail\u{ff0e}", "trail."),
+        (b"two..", "two.\u{ff0e}", "two.."),
+        (
+            "full\u{ff3c}width".as_bytes(),
+            "full\u{201b}\u{ff3c}width",
+            "full\u{ff3c}width",
+        ),
+        (
+            "dotfw\u{ff0e}".as_bytes(),
+            "dotfw\u{201b}\u{ff0e}",
+            "dotfw\u{ff0e}",
+        ),
+        (
+            "tfw.\u{ff0e}".as_bytes(),
+            "tfw.\u{201b}\u{ff0e}",
+            "tfw.\u{ff0e}",
+        ),
+        (b"t\tab", "t\u{2409}ab", "t\tab"),
+        (b"nl\nx", "nl\u{240a}x", "nl\u{240a}x"),
+        (b"cr\rx", "cr\u{240d}x", "cr\u{240d}x"),
+        (b"esc\x1bx", "esc\u{241b}x", "esc\u{1b}x"),
+        (b"del\x7fx", "del\u{2421}x", "del\u{7f}x"),
+        (
+            "q\u{240a}uote".as_bytes(),
+            "q\u{201b}\u{240a}uote",
+            "q\u{201b}\u{240a}uote",
+        ),
+        (
+            "pic\u{241b}".as_bytes(),
+            "pic\u{201b}\u{241b}",
+            "pic\u{241b}",
+        ),
+        ("q\u{2409}".as_bytes(), "q\u{201b}\u{2409}", "q\u{2409}"),
+        (b"\xffbad", "\u{201b}FFbad", "\u{201b}FFbad"),
+        ("a\u{ff0f}b".as_bytes(), "a\u{ff0f}b", "a\u{ff0f}b"),
+        (b"sp ", "sp ", "sp "),
+        (b" lead", " lead", " lead"),
+        (b"plain.txt", "plain.txt", "plain.txt"),
+    ];
+
+    #[test]
+    fn azure_and_gcs_keys_agree_with_rclone() {
+        for &(disk, azure, gcs) in RCLONE_KEYS {
+            let standard = to_standard(disk);
+            let path = format!("d./{standard}");
+            assert_eq!(to_azure_key(&standard), azure, "{standard}");
+            assert_eq!(from_azure_key(azure).unwrap(), standard, "{azure:?}");
+            let key = format!("d\u{ff0e}/{azure}");
+            assert_eq!(to_azure_key(&path), key);
+            assert_eq!(from_azure_key(&key).unwrap(), path);
+            assert_eq!(to_gcs_key(&standard), gcs, "{standard}");
+            assert_eq!(from_gcs_key(gcs).unwrap(), standard, "{gcs:?}");
+        }
+    }
+
+    #[test]
+    fn plain_keys_are_borrowed() {
+        for name in ["report.pdf", "dir/\u{65e5}\u{672c}.txt", ".hidden"] {
+            assert!(matches!(to_azure_key(name), Cow::Borrowed(_)));
+            assert!(matches!(from_azure_key(name), Ok(Cow::Borrowed(_))));
+            assert!(matches!(to_gcs_key(name), Cow::Borrowed(_)));
+            assert!(matches!(from_gcs_key(name), Ok(Cow::Borrowed(_))));
+        }
+    }
+
+    #[test]
+    fn dot_names_and_lone_quotes_round_trip() {
+        let names = [
+            "\u{ff0e}",
+            "\u{ff0e}\u{ff0e}",
+            "a\u{201b}\u{ff0e}",
+            "a\u{201b}.",
+            "\u{201b}\u{ff3c}",
+            "\u{201b}\\",
+        ];
+        for standard in names {
+            let key = to_azure_key(standard);
+            assert_eq!(from_azure_key(&key).unwrap(), standard, "{key:?}");
+        }
+        assert_eq!(to_azure_key("\u{ff0e}\u{ff0e}"), ".\u{ff0e}");
+    }
+
+    #[test]
+    fn foreign_keys_are_refused_or_read_as_their_pictures() {
+        for key in ["back\\slash", "trail.", "esc\u{1b}x", "x/t\tab"] {
+            let err = from_azure_key(key).unwrap_err();
+            assert!(err.contains("not one poof can map"), "{err}");
+            assert!(!err.bytes().any(|b| b < 0x20), "{err}");
+        }
+        assert_eq!(
+            from_foreign_azure_key("esc\u{1b}x").unwrap(),
+            "esc\u{241b}x"
+        );
+        assert_eq!(from_foreign_azure_key("trail."), None);
+        assert!(from_gcs_key("nl\nx").is_err());
+        assert_eq!(from_foreign_gcs_key("nl\nx").unwrap(), "nl\u{240a}x");
+        assert_eq!(from_foreign_gcs_key("esc\u{1b}x"), None);
+    }
+
+    #[test]
+    fn seeded_random_names_round_trip() {
+        let alphabet = [
+            "\u{201b}", "\u{2409}", "\u{240a}", "\u{2421}", "\u{241b}", "\u{ff0f}", "\u{ff0e}",
+            "\u{ff3c}", "\\", ".", "A", "F", "0", "a", "/", " ",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut disk = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..(seed % 10 + 1) {
+                let pick = (seed.rotate_left(k as u32 * 5) % alphabet.len() as u64) as usize;
+                disk.push_str(alphabet[pick]);
+            }
+            let standard: Vec<String> = disk
+                .split('/')
+                .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+                .map(|n| to_standard(n.as_bytes()).into_owned())
+                .collect();
+            let standard = standard.join("/");
+            let key = to_azure_key(&standard);
+            assert_eq!(from_azure_key(&key).unwrap(), standard, "{key:?}");
+            let key = to_gcs_key(&standard);
+            assert_eq!(from_gcs_key(&key).unwrap(), standard, "{key:?}");
         }
     }
 }

@@ -7,16 +7,19 @@
 //! with `-` or a space; anything with a `/` before the first `:` is a local path.
 //!
 //! Each storage type is one file mapping its section to a [`Backend`], registered with one
-//! line in [`TYPES`]: `local` ([`local`]), `s3` ([`s3`], over the generic [`opendal`]), `alias` ([`alias`]) and
+//! line in [`TYPES`]: `local` ([`local`]), `s3` ([`s3`]), `azureblob` ([`azureblob`]) and
+//! `google cloud storage` ([`gcs`]) over the generic [`opendal`], `alias` ([`alias`]) and
 //! `crypt` ([`crypt`]). [`open_backend`] resolves a location through that table; aliases and
 //! crypts resolve the remote they name the same way, and a loop is an error naming the chain.
 //! Callers ask this module, never a section's `type`, whether a remote is a crypt remote
 //! ([`crypt_section`]) and which local folder lies behind a location ([`local_folder`]).
 
 pub mod alias;
+pub mod azureblob;
 pub mod backend;
 pub mod crypt;
 pub mod encoding;
+pub mod gcs;
 pub mod local;
 pub mod opendal;
 pub mod s3;
@@ -223,7 +226,14 @@ pub enum Below {
 }
 
 /// Every storage type poof knows, one line each.
-pub const TYPES: &[StorageType] = &[local::TYPE, s3::TYPE, alias::TYPE, crypt::TYPE];
+pub const TYPES: &[StorageType] = &[
+    local::TYPE,
+    s3::TYPE,
+    azureblob::TYPE,
+    gcs::TYPE,
+    alias::TYPE,
+    crypt::TYPE,
+];
 
 /// The storage type of a section.
 ///

@@ -17,8 +17,9 @@
 //! ([`ObjectBackend::guard`]): a dead or hung endpoint ends a run of thousands of files within
 //! one request's retries.
 //!
-//! Objects keep rclone's modification time in the `mtime` user metadata: Unix seconds as a
-//! decimal with up to nine fraction digits ([`format_mtime`], [`parse_mtime`]). Listings do not
+//! Objects keep rclone's modification time in user metadata, in the form rclone's backend of
+//! the storage type writes ([`MtimeMeta`]; for S3 the `mtime` key, Unix seconds as a decimal
+//! with up to nine fraction digits: [`format_mtime`], [`parse_mtime`]). Listings do not
 //! return user metadata, so [`Backend::stat`] (a HEAD request) reads it, falling back to the
 //! object's `Last-Modified`. Directories are prefixes: `mkdir` and `rmdir` do nothing, a
 //! one-level listing reports common prefixes as directories, and a recursive one derives them
@@ -81,6 +82,8 @@ pub struct ObjectBackend {
     features: Features,
     /// How the store's keys spell poof's paths, set by its storage type.
     naming: KeyNaming,
+    /// How the store's metadata keeps modification times ([`ObjectBackend::with_mtime`]).
+    mtime: MtimeMeta,
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -289,6 +292,37 @@ pub const S3_NAMING: KeyNaming = KeyNaming {
     from_foreign: from_foreign_s3_key,
 };
 
+/// How a store keeps rclone's modification time in user metadata: what is written with each
+/// object, and the keys read back, the first that parses winning (then `Last-Modified`).
+/// Plain functions, chosen by each storage type.
+#[derive(Debug, Clone, Copy)]
+pub struct MtimeMeta {
+    /// The metadata (key, value) written for a modification time.
+    pub write: fn(SystemTime) -> Vec<(String, String)>,
+    /// The keys read, in order, each with its parser.
+    pub read: &'static [(&'static str, fn(&str) -> Option<SystemTime>)],
+}
+
+/// rclone's s3 backend: `mtime` as Unix seconds with a fraction ([`format_mtime`]).
+pub const S3_MTIME: MtimeMeta = MtimeMeta {
+    write: |t| vec![(MTIME_KEY.to_owned(), format_mtime(t))],
+    read: &[(MTIME_KEY, parse_mtime)],
+};
+
+/// A modification time as RFC 3339 in UTC with up to nine fraction digits, trailing zeros
+/// trimmed (Go's `RFC3339Nano`, as rclone's azureblob and gcs backends write `mtime`).
+pub fn format_rfc3339_mtime(t: SystemTime) -> String {
+    jiff::Timestamp::try_from(t).map_or_else(|_| format_mtime(t), |ts| ts.to_string())
+}
+
+/// Parses an RFC 3339 time with any offset (see [`format_rfc3339_mtime`]).
+pub fn parse_rfc3339_mtime(text: &str) -> Option<SystemTime> {
+    text.trim()
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(SystemTime::from)
+}
+
 impl ObjectBackend {
     /// The backend over `ops`: `describe` for messages (e.g. `s3:bucket/dir`), downloads read
     /// and uploads write in parts of `chunk` bytes with `concurrency` parts in flight,
@@ -312,7 +346,13 @@ impl ObjectBackend {
             concurrency,
             features,
             naming,
+            mtime: S3_MTIME,
         }
+    }
+
+    /// This backend keeping modification times as `mtime` says (the default is [`S3_MTIME`]).
+    pub fn with_mtime(self, mtime: MtimeMeta) -> ObjectBackend {
+        ObjectBackend { mtime, ..self }
     }
 
     /// The OpenDAL operator of transfers (reads and writes of contents).
@@ -584,10 +624,12 @@ impl ObjectBackend {
                 return Err(err).with_context(|| format!("cannot read {}/{path}", self.describe))
             }
         };
-        let mtime = meta
-            .user_metadata()
-            .and_then(|m| m.get(MTIME_KEY))
-            .and_then(parse_mtime)
+        let user = meta.user_metadata();
+        let mtime = self
+            .mtime
+            .read
+            .iter()
+            .find_map(|(key, parse)| user.and_then(|m| m.get(*key)).and_then(|v| parse(v)))
             .or_else(|| meta.last_modified().map(SystemTime::from));
         Ok(Some(Entry {
             path: path.to_owned(),
@@ -628,10 +670,7 @@ impl ObjectBackend {
 
     async fn raw_put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
         let what = || format!("cannot write {}/{path}", self.describe);
-        let mut meta = Vec::new();
-        if let Some(mtime) = opts.mtime {
-            meta.push((MTIME_KEY.to_owned(), format_mtime(mtime)));
-        }
+        let meta = opts.mtime.map(self.mtime.write).unwrap_or_default();
         let writer = self
             .op
             .writer_with(&self.key(path))
@@ -701,10 +740,7 @@ impl ObjectBackend {
     }
 
     async fn raw_put_bytes(&self, path: &str, data: Vec<u8>, opts: PutOptions) -> Result<u64> {
-        let mut meta = Vec::new();
-        if let Some(mtime) = opts.mtime {
-            meta.push((MTIME_KEY.to_owned(), format_mtime(mtime)));
-        }
+        let meta = opts.mtime.map(self.mtime.write).unwrap_or_default();
         let len = data.len() as u64;
         // One PUT: an object appears whole or not at all.
         self.op

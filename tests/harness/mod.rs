@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod azurite;
+pub mod gcs;
 pub mod home;
 pub mod s3;
 
