@@ -19,6 +19,7 @@ use crate::harness::home::{populate, snapshot, Home};
 use crate::harness::{
     assert_contains, pattern, run, run_expect, run_ok, spawn, write_private, CryptOpts, Scratch,
 };
+use crate::s3_names::poof_sync;
 
 /// One store under test: a scratch folder whose rclone config has the plain remote over the
 /// server and `c`, a crypt remote over `<root>/enc`.
@@ -58,19 +59,6 @@ impl Store {
     /// `<root>/<rel>` on the plain remote.
     fn plain(&self, rel: &str) -> String {
         format!("{}/{rel}", self.root)
-    }
-
-    /// `poof sync` of `from` to `to`, which must succeed; its stderr.
-    fn poof_sync(&self, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> String {
-        let out = run(self
-            .s
-            .poof()
-            .args(["sync", "--no-progress", "--transfers", "4"])
-            .arg(from)
-            .arg(to));
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{err}");
-        err
     }
 }
 
@@ -149,17 +137,17 @@ fn unchanged(err: &str, files: usize) {
     );
 }
 
-fn crypt_both_ways(store: &Store) {
+fn crypt_both_ways(store: Store) {
     let s = &store.s;
     write_tree(&s.path("src"), &[b"plain.txt", b"back\\slash", b"trail."]);
     let files = timed_tree(&s.path("src")).len();
 
     // poof writes, rclone restores and checks.
-    store.poof_sync(s.path("src"), "c:poof");
+    poof_sync(s, s.path("src"), "c:poof");
     s.rclone_ok("copy", "c:poof", s.path("by-rclone"));
     assert_same(&s.path("src"), &s.path("by-rclone"), "poof -> rclone");
     s.rclone_ok("cryptcheck", s.path("src"), "c:poof");
-    unchanged(&store.poof_sync(s.path("src"), "c:poof"), files);
+    unchanged(&poof_sync(s, s.path("src"), "c:poof"), files);
     let (_, err) = run_expect(
         s.rclone()
             .args(["sync", "-v"])
@@ -171,17 +159,17 @@ fn crypt_both_ways(store: &Store) {
 
     // rclone writes, poof restores.
     s.rclone_ok("sync", s.path("src"), "c:rclone");
-    store.poof_sync("c:rclone", s.path("by-poof"));
+    poof_sync(s, "c:rclone", s.path("by-poof"));
     assert_same(&s.path("src"), &s.path("by-poof"), "rclone -> poof");
-    unchanged(&store.poof_sync("c:rclone", s.path("by-poof")), files);
-    unchanged(&store.poof_sync(s.path("src"), "c:rclone"), files);
+    unchanged(&poof_sync(s, "c:rclone", s.path("by-poof")), files);
+    unchanged(&poof_sync(s, s.path("src"), "c:rclone"), files);
 }
 
-fn plain_names_both_ways(store: &Store) {
+fn plain_names_both_ways(store: Store) {
     let s = &store.s;
     write_tree(&s.path("src"), HOSTILE);
     let files = timed_tree(&s.path("src")).len();
-    store.poof_sync(s.path("src"), store.plain("poof"));
+    poof_sync(s, s.path("src"), store.plain("poof"));
     s.rclone_ok("copy", store.plain("poof"), s.path("by-rclone"));
     assert_same(&s.path("src"), &s.path("by-rclone"), "poof -> rclone");
     let (_, err) = run_expect(
@@ -194,17 +182,14 @@ fn plain_names_both_ways(store: &Store) {
     assert_contains(&err, "There was nothing to transfer");
 
     s.rclone_ok("copy", s.path("src"), store.plain("rclone"));
-    store.poof_sync(store.plain("rclone"), s.path("by-poof"));
+    poof_sync(s, store.plain("rclone"), s.path("by-poof"));
     assert_same(&s.path("src"), &s.path("by-poof"), "rclone -> poof");
-    unchanged(
-        &store.poof_sync(s.path("src"), store.plain("rclone")),
-        files,
-    );
+    unchanged(&poof_sync(s, s.path("src"), store.plain("rclone")), files);
 }
 
 /// poof's own commands on a HOME whose vault is a crypt remote over the store, history on (the
 /// default): a replaced file's old version moves into history by a server-side copy.
-fn backup_download_verify(store: &Store) {
+fn backup_download_verify(store: Store) {
     let h = Home::configured();
     let crypt = CryptOpts::default();
     let bucket = store.root.split_once(':').map_or("", |(_, b)| b);
@@ -254,9 +239,9 @@ fn backup_download_verify(store: &Store) {
 
     std::fs::remove_dir_all(&docs).unwrap();
     std::fs::create_dir(&docs).unwrap();
-    run_ok(&mut h.poof().arg("download"));
+    run_ok(h.poof().arg("download"));
     assert_eq!(snapshot(&docs), second);
-    let out = run_ok(&mut h.poof().arg("verify"));
+    let out = run_ok(h.poof().arg("verify"));
     assert_contains(&out, "crypt keys decrypt existing backup? - OK");
 }
 
@@ -270,7 +255,7 @@ fn store_dies_mid_run(mut store: Store) {
         std::fs::create_dir_all(&src).unwrap();
         std::fs::write(src.join(format!("f{i:02}")), pattern(1_100_000, 90 + i)).unwrap();
     }
-    store.poof_sync(&src, "c:poof");
+    poof_sync(s, &src, "c:poof");
     let dst = s.path("dst");
     std::fs::create_dir_all(&dst).unwrap();
     std::fs::write(dst.join("extra-kept"), b"not in the backup").unwrap();
@@ -312,42 +297,30 @@ fn store_dies_mid_run(mut store: Store) {
     }
 }
 
-#[test]
-fn azure_crypt_both_ways_with_rclone() {
-    crypt_both_ways(&Store::azure());
+/// The tests of one store, each on a server of its own.
+macro_rules! store_tests {
+    ($store:ident: $($name:ident => $check:ident),+ $(,)?) => {
+        mod $store {
+            $(
+                #[test]
+                fn $name() {
+                    super::$check(super::Store::$store());
+                }
+            )+
+        }
+    };
 }
 
-#[test]
-fn azure_plain_names_both_ways_with_rclone() {
-    plain_names_both_ways(&Store::azure());
-}
+store_tests!(azure:
+    crypt_both_ways_with_rclone => crypt_both_ways,
+    plain_names_both_ways_with_rclone => plain_names_both_ways,
+    backup_download_verify_with_history => backup_download_verify,
+    dies_mid_run => store_dies_mid_run,
+);
 
-#[test]
-fn azure_backup_download_verify_with_history() {
-    backup_download_verify(&Store::azure());
-}
-
-#[test]
-fn azure_dies_mid_run() {
-    store_dies_mid_run(Store::azure());
-}
-
-#[test]
-fn gcs_crypt_both_ways_with_rclone() {
-    crypt_both_ways(&Store::gcs());
-}
-
-#[test]
-fn gcs_plain_names_both_ways_with_rclone() {
-    plain_names_both_ways(&Store::gcs());
-}
-
-#[test]
-fn gcs_backup_download_verify_with_history() {
-    backup_download_verify(&Store::gcs());
-}
-
-#[test]
-fn gcs_dies_mid_run() {
-    store_dies_mid_run(Store::gcs());
-}
+store_tests!(gcs:
+    crypt_both_ways_with_rclone => crypt_both_ways,
+    plain_names_both_ways_with_rclone => plain_names_both_ways,
+    backup_download_verify_with_history => backup_download_verify,
+    dies_mid_run => store_dies_mid_run,
+);

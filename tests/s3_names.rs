@@ -48,7 +48,7 @@ fn assert_same_tree(want: &Path, got: &Path, what: &str) {
 }
 
 /// `poof sync` of `from` to `to` with four transfers, which must succeed; its stderr.
-fn poof_sync(s: &Scratch, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> String {
+pub fn poof_sync(s: &Scratch, from: impl AsRef<OsStr>, to: impl AsRef<OsStr>) -> String {
     let out = run(s
         .poof()
         .args(["sync", "--no-progress", "--transfers", "4"])

@@ -22,19 +22,19 @@
 //! rclone read each other's plain containers under the same names (`tests/azureblob.rs`).
 //! Moves (poof's history) are a server-side Copy Blob, which keeps the metadata, then a delete.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ::opendal::services::Azblob;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
 
 use super::backend::Features;
 use super::encoding::{from_azure_key, from_foreign_azure_key, to_azure_key};
 use super::opendal::{
-    finish, format_rfc3339_mtime, parse_rfc3339_mtime, parse_size, KeyNaming, MtimeMeta,
-    ObjectBackend, Timeouts, MTIME_KEY,
+    build, format_rfc3339_mtime, opened, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
+    ObjectType, MTIME_KEY,
 };
+use super::s3::split_bucket;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
@@ -48,6 +48,9 @@ pub const EMULATOR_ENDPOINT: &str = "http://127.0.0.1:10000/devstoreaccount1";
 
 /// Default block size, rclone's `chunk_size` default.
 pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// Smallest block poof uploads (a smaller `chunk_size` is raised to it, with a warning): tiny
+/// blocks would cost a request each.
+pub const MIN_CHUNK_SIZE: usize = 1024 * 1024;
 /// Blocks uploaded at once. rclone's default is 16; poof keeps 4 (16 MiB in flight per upload)
 /// unless the section sets `upload_concurrency`.
 pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
@@ -78,11 +81,7 @@ pub const MTIME: MtimeMeta = MtimeMeta {
 /// The `azureblob` line of [`super::TYPES`]: `name:container/prefix`.
 pub const TYPE: StorageType = StorageType {
     name: "azureblob",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| opened(resolver, open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };
@@ -132,24 +131,16 @@ pub const IGNORED_OPTIONS: &[(&str, &str)] = &[
     ("encoding", "poof uses rclone's default azureblob encoding"),
 ];
 
-/// What poof says before the error of OpenDAL refusing the Azure builder.
-const SETUP_FAILED: &str = "cannot set up the Azure Blob client";
-
-/// Splits `container/prefix` into the container and OpenDAL's root (`/prefix/`).
-fn split_container(path: &str) -> Option<(&str, String)> {
-    let path = path.trim_matches('/');
-    let (container, prefix) = path.split_once('/').unwrap_or((path, ""));
-    if container.is_empty() {
-        return None;
-    }
-    let prefix = prefix.trim_matches('/');
-    let root = if prefix.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{prefix}/")
-    };
-    Some((container, root))
-}
+/// What the generic object store needs of Azure Blob ([`build`]).
+const KIND: ObjectType = ObjectType {
+    store: "Azure Blob",
+    chunk: (DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE),
+    concurrency: DEFAULT_UPLOAD_CONCURRENCY,
+    ignored: IGNORED_OPTIONS,
+    features: FEATURES,
+    naming: NAMING,
+    mtime: MTIME,
+};
 
 /// A container-level SAS URL: the service endpoint, the container and the token.
 fn split_sas_url(url: &str) -> Option<(String, String, String)> {
@@ -185,7 +176,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             .map(|v| v.unwrap_or(false))
             .map_err(|e| anyhow!("[{name}] {key}: {e}"))
     };
-    let Some((mut container, root)) = split_container(path) else {
+    let Some((mut container, root)) = split_bucket(path) else {
         bail!("{name}: needs a container: {name}:container or {name}:container/path (poof cannot list containers)");
     };
     let mut warnings = Vec::new();
@@ -241,36 +232,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
     };
     container = container.trim();
     b = b.container(container).endpoint(&endpoint);
-    let chunk = match get("chunk_size") {
-        Some(text) => parse_size(text)
-            .and_then(|s| usize::try_from(s).ok())
-            .filter(|s| *s > 0)
-            .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?,
-        None => DEFAULT_CHUNK_SIZE,
-    };
-    let concurrency = match get("upload_concurrency") {
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
-            })?,
-        None => DEFAULT_UPLOAD_CONCURRENCY,
-    };
-    for (key, why) in IGNORED_OPTIONS {
-        if get(key).is_some() {
-            warnings.push(format!("[{name}] {key} is ignored: {why}"));
-        }
-    }
-    let timeouts = Timeouts::from_env(chunk, concurrency)?;
-    let ops = finish(b, timeouts)
-        .context(SETUP_FAILED)
-        .with_context(|| format!("[{name}]"))?;
-    let describe = format!("{name}:{}", path.trim_matches('/'));
-    let backend =
-        ObjectBackend::new(ops, describe, chunk, concurrency, FEATURES, NAMING).with_mtime(MTIME);
-    Ok((backend, warnings))
+    build(b, &KIND, section, path, warnings)
 }
 
 #[cfg(test)]
@@ -283,13 +245,6 @@ mod tests {
     fn open_with(lines: &str, path: &str) -> Result<(ObjectBackend, Vec<String>)> {
         let config = RcloneConfig::parse(&format!("[a]\ntype = azureblob\n{lines}")).unwrap();
         open(config.section("a").unwrap(), path)
-    }
-
-    #[test]
-    fn container_and_prefix_split() {
-        assert_eq!(split_container("c"), Some(("c", "/".to_owned())));
-        assert_eq!(split_container("c/x/y/"), Some(("c", "/x/y/".to_owned())));
-        assert_eq!(split_container("/"), None);
     }
 
     #[test]
@@ -334,7 +289,7 @@ mod tests {
         assert_eq!(backend.features(), FEATURES);
         assert_eq!(
             warnings,
-            ["[a] access_tier is ignored: blobs get the container's default tier"]
+            ["[a] access_tier = Cool is ignored: blobs get the container's default tier"]
         );
         let (_, warnings) = open_with("account = acc\n", "c").unwrap();
         assert!(warnings[0].contains("anonymous"), "{warnings:?}");

@@ -24,19 +24,19 @@
 //! rewrite, which keeps the metadata, then a delete. Uploads above one chunk use GCS's XML
 //! multipart API.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::opendal::services::Gcs;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
 
 use super::backend::Features;
 use super::encoding::{from_foreign_gcs_key, from_gcs_key, to_gcs_key};
 use super::opendal::{
-    finish, format_rfc3339_mtime, parse_rfc3339_mtime, parse_size, KeyNaming, MtimeMeta,
-    ObjectBackend, Timeouts, MTIME_KEY,
+    build, format_rfc3339_mtime, opened, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
+    ObjectType, MTIME_KEY,
 };
+use super::s3::split_bucket;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
@@ -50,14 +50,10 @@ pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
 /// Parts uploaded at once.
 pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
 
-/// What a GCS bucket can do: listings carry no metadata (a stat per file reads rclone's
-/// `mtime`), nanosecond precision, directories only as prefixes, moves by a server-side rewrite.
-pub const FEATURES: Features = Features {
-    mtime_in_listing: false,
-    mtime_precision: Duration::from_nanos(1),
-    real_dirs: false,
-    server_side_move: true,
-};
+/// What a GCS bucket can do, as an Azure container: listings carry no metadata (a stat per file
+/// reads rclone's `mtime`), nanosecond precision, directories only as prefixes, moves by a
+/// server-side rewrite.
+pub const FEATURES: Features = super::azureblob::FEATURES;
 
 /// The object names of rclone's gcs backend.
 pub const NAMING: KeyNaming = KeyNaming {
@@ -105,11 +101,7 @@ fn parse_unix_seconds(text: &str) -> Option<SystemTime> {
 /// The `google cloud storage` line of [`super::TYPES`]: `name:bucket/prefix`.
 pub const TYPE: StorageType = StorageType {
     name: "google cloud storage",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| opened(resolver, open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };
@@ -134,8 +126,16 @@ pub const IGNORED_OPTIONS: &[(&str, &str)] = &[
     ("encoding", "poof uses rclone's default gcs encoding"),
 ];
 
-/// What poof says before the error of OpenDAL refusing the GCS builder.
-const SETUP_FAILED: &str = "cannot set up the Google Cloud Storage client";
+/// What the generic object store needs of Google Cloud Storage ([`build`]).
+const KIND: ObjectType = ObjectType {
+    store: "Google Cloud Storage",
+    chunk: (DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE),
+    concurrency: DEFAULT_UPLOAD_CONCURRENCY,
+    ignored: IGNORED_OPTIONS,
+    features: FEATURES,
+    naming: NAMING,
+    mtime: MTIME,
+};
 
 /// rclone's `endpoint` (the JSON API URL) as OpenDAL's (the server, without `/storage/v1`).
 fn opendal_endpoint(endpoint: &str) -> String {
@@ -167,18 +167,10 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             .map(|v| v.unwrap_or(false))
             .map_err(|e| anyhow!("[{name}] {key}: {e}"))
     };
-    let path = path.trim_matches('/');
-    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-    if bucket.is_empty() {
+    let Some((bucket, root)) = split_bucket(path) else {
         bail!("{name}: needs a bucket: {name}:bucket or {name}:bucket/path (poof cannot list buckets)");
-    }
-    let prefix = prefix.trim_matches('/');
-    let root = if prefix.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{prefix}/")
     };
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let mut b = Gcs::default().bucket(bucket).root(&root);
     if let Some(endpoint) = get("endpoint") {
         b = b.endpoint(&opendal_endpoint(endpoint));
@@ -221,41 +213,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             b = b.predefined_acl(acl);
         }
     }
-    let mut chunk = DEFAULT_CHUNK_SIZE;
-    if let Some(text) = get("chunk_size") {
-        let size = parse_size(text)
-            .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?;
-        chunk = usize::try_from(size).unwrap_or(usize::MAX);
-        if chunk < MIN_CHUNK_SIZE {
-            warnings.push(format!(
-                "[{name}] chunk_size = {text} is below GCS's 5 MiB minimum part size: using 5 MiB"
-            ));
-            chunk = MIN_CHUNK_SIZE;
-        }
-    }
-    let concurrency = match get("upload_concurrency") {
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
-            })?,
-        None => DEFAULT_UPLOAD_CONCURRENCY,
-    };
-    for (key, why) in IGNORED_OPTIONS {
-        if get(key).is_some() {
-            warnings.push(format!("[{name}] {key} is ignored: {why}"));
-        }
-    }
-    let timeouts = Timeouts::from_env(chunk, concurrency)?;
-    let ops = finish(b, timeouts)
-        .context(SETUP_FAILED)
-        .with_context(|| format!("[{name}]"))?;
-    let describe = format!("{name}:{path}");
-    let backend =
-        ObjectBackend::new(ops, describe, chunk, concurrency, FEATURES, NAMING).with_mtime(MTIME);
-    Ok((backend, warnings))
+    build(b, &KIND, section, path, warnings)
 }
 
 #[cfg(test)]
@@ -310,7 +268,7 @@ mod tests {
         assert_eq!(backend.features(), FEATURES);
         assert_eq!(
             warnings,
-            ["[g] storage_class is ignored: objects get the bucket's default storage class"]
+            ["[g] storage_class = NEARLINE is ignored: objects get the bucket's default storage class"]
         );
     }
 

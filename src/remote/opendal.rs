@@ -271,6 +271,143 @@ pub fn parse_size(text: &str) -> Option<u64> {
     (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
+/// What an object storage type brings to [`build`]: its name in messages, its transfer sizes,
+/// the options it ignores, and how its store spells keys and keeps modification times.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectType {
+    /// The store in messages (`S3`, `Azure Blob`).
+    pub store: &'static str,
+    /// The default and the smallest upload part.
+    pub chunk: (usize, usize),
+    /// Parts in flight by default.
+    pub concurrency: usize,
+    /// Options poof does not honour, with the reason ([`warn_ignored`]).
+    pub ignored: &'static [(&'static str, &'static str)],
+    /// What the store can do.
+    pub features: Features,
+    /// How its keys spell paths.
+    pub naming: KeyNaming,
+    /// How its metadata keeps modification times.
+    pub mtime: MtimeMeta,
+}
+
+/// The end of every object storage type's `open`: reads the section's transfer sizes, warns
+/// about the options `kind` ignores, builds the operators of `builder` and the backend of
+/// `name:path`.
+///
+/// # Errors
+/// A transfer size that does not parse, or a builder OpenDAL refuses (naming the section).
+pub fn build<B: Builder>(
+    builder: B,
+    kind: &ObjectType,
+    section: &crate::config::rclone::Section,
+    path: &str,
+    mut warnings: Vec<String>,
+) -> Result<(ObjectBackend, Vec<String>)> {
+    let name = section.name();
+    let (chunk, concurrency) = section_transfers(
+        section,
+        kind.store,
+        kind.chunk,
+        kind.concurrency,
+        &mut warnings,
+    )?;
+    warn_ignored(section, kind.ignored, &mut warnings);
+    let timeouts = Timeouts::from_env(chunk, concurrency)?;
+    let ops = finish(builder, timeouts)
+        .with_context(|| format!("cannot set up the {} client", kind.store))
+        .with_context(|| format!("[{name}]"))?;
+    let describe = format!("{name}:{}", path.trim_matches('/'));
+    let backend = ObjectBackend::new(
+        ops,
+        describe,
+        chunk,
+        concurrency,
+        kind.features,
+        kind.naming,
+    )
+    .with_mtime(kind.mtime);
+    Ok((backend, warnings))
+}
+
+/// What a storage type's `open` returns for a backend built with warnings: the backend, the
+/// warnings handed to `resolver` (printed once).
+///
+/// # Errors
+/// `built`'s error.
+pub fn opened(
+    resolver: &mut super::Resolver<'_>,
+    built: Result<(ObjectBackend, Vec<String>)>,
+) -> Result<Arc<dyn Backend>> {
+    let (backend, warnings) = built?;
+    resolver.warn(warnings);
+    Ok(Arc::new(backend))
+}
+
+/// The upload part size and parts in flight of a section (`chunk_size`, `upload_concurrency`),
+/// with the defaults and the smallest part of its storage type (`store` names it in the
+/// warning when a smaller `chunk_size` is raised to `min_chunk`).
+///
+/// # Errors
+/// A value that does not parse, naming the section and key.
+pub fn section_transfers(
+    section: &crate::config::rclone::Section,
+    store: &str,
+    (default_chunk, min_chunk): (usize, usize),
+    default_concurrency: usize,
+    warnings: &mut Vec<String>,
+) -> Result<(usize, usize)> {
+    let name = section.name();
+    let get = |key: &str| section.get(key).map(str::trim).filter(|v| !v.is_empty());
+    let mut chunk = default_chunk;
+    if let Some(text) = get("chunk_size") {
+        let size = parse_size(text)
+            .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?;
+        chunk = usize::try_from(size).unwrap_or(usize::MAX);
+        if chunk < min_chunk {
+            let min = min_chunk >> 20;
+            warnings.push(format!(
+                "[{name}] chunk_size = {text} is below {store}'s {min} MiB minimum part size: using {min} MiB"
+            ));
+            chunk = min_chunk;
+        }
+    }
+    let mut concurrency = default_concurrency;
+    if let Some(text) = get("upload_concurrency") {
+        concurrency = text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
+            })?;
+    }
+    Ok((chunk, concurrency))
+}
+
+/// Adds the warning of each option of `ignored` set in `section`, with its value (unless the
+/// key names a secret: a key, secret, password or token) and the reason.
+pub fn warn_ignored(
+    section: &crate::config::rclone::Section,
+    ignored: &[(&str, &str)],
+    warnings: &mut Vec<String>,
+) {
+    let name = section.name();
+    for (key, why) in ignored {
+        let Some(value) = section.get(key).map(str::trim).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let secret = ["key", "secret", "password", "token"]
+            .iter()
+            .any(|word| key.contains(word));
+        if secret {
+            warnings.push(format!("[{name}] {key} is ignored: {why}"));
+        } else {
+            warnings.push(format!("[{name}] {key} = {value} is ignored: {why}"));
+        }
+    }
+}
+
 /// How a store's object keys spell poof's paths in Standard form: the encoding rclone's backend
 /// of that storage type uses, so that poof and rclone read each other's objects under the same
 /// names. Plain functions, chosen by each storage type.
@@ -292,6 +429,9 @@ pub const S3_NAMING: KeyNaming = KeyNaming {
     from_foreign: from_foreign_s3_key,
 };
 
+/// Parses one metadata value into a modification time (`None`: not one).
+pub type ParseMtime = fn(&str) -> Option<SystemTime>;
+
 /// How a store keeps rclone's modification time in user metadata: what is written with each
 /// object, and the keys read back, the first that parses winning (then `Last-Modified`).
 /// Plain functions, chosen by each storage type.
@@ -300,7 +440,7 @@ pub struct MtimeMeta {
     /// The metadata (key, value) written for a modification time.
     pub write: fn(SystemTime) -> Vec<(String, String)>,
     /// The keys read, in order, each with its parser.
-    pub read: &'static [(&'static str, fn(&str) -> Option<SystemTime>)],
+    pub read: &'static [(&'static str, ParseMtime)],
 }
 
 /// rclone's s3 backend: `mtime` as Unix seconds with a fraction ([`format_mtime`]).
@@ -629,7 +769,7 @@ impl ObjectBackend {
             .mtime
             .read
             .iter()
-            .find_map(|(key, parse)| user.and_then(|m| m.get(*key)).and_then(|v| parse(v)))
+            .find_map(|(key, parse)| user.and_then(|m| m.get(key)).and_then(*parse))
             .or_else(|| meta.last_modified().map(SystemTime::from));
         Ok(Some(Entry {
             path: path.to_owned(),

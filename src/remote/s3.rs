@@ -42,7 +42,7 @@ use ::opendal::services::S3;
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::backend::Features;
-use super::opendal::{finish, parse_size, ObjectBackend, Timeouts, S3_NAMING};
+use super::opendal::{build, finish, ObjectBackend, ObjectType, Timeouts, S3_MTIME, S3_NAMING};
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
@@ -106,11 +106,23 @@ pub const IGNORED_OPTIONS: &[(&str, &str)] = &[
     ("shared_credentials_file", "not supported; use env_auth"),
 ];
 
+/// What the generic object store needs of S3 ([`build`]).
+const KIND: ObjectType = ObjectType {
+    store: "S3",
+    chunk: (DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE),
+    concurrency: DEFAULT_UPLOAD_CONCURRENCY,
+    ignored: IGNORED_OPTIONS,
+    features: FEATURES,
+    naming: S3_NAMING,
+    mtime: S3_MTIME,
+};
+
 /// What poof says before the error of OpenDAL refusing the S3 builder.
 const SETUP_FAILED: &str = "cannot set up the S3 client";
 
-/// Splits `bucket/prefix` into the bucket and OpenDAL's root (`/prefix/`).
-fn split_bucket(path: &str) -> Option<(&str, String)> {
+/// Splits `bucket/prefix` into the bucket and OpenDAL's root (`/prefix/`); also an Azure
+/// container's (`container/prefix`).
+pub(super) fn split_bucket(path: &str) -> Option<(&str, String)> {
     let path = path.trim_matches('/');
     let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
     if bucket.is_empty() {
@@ -202,40 +214,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             b = b.server_side_encryption_aws_kms_key_id(kms);
         }
     }
-    let mut chunk = DEFAULT_CHUNK_SIZE;
-    if let Some(text) = get("chunk_size") {
-        let size = parse_size(text)
-            .ok_or_else(|| anyhow!("[{name}] chunk_size = {text:?} is not a size"))?;
-        chunk = usize::try_from(size).unwrap_or(usize::MAX);
-        if chunk < MIN_CHUNK_SIZE {
-            warnings.push(format!(
-                "[{name}] chunk_size = {text} is below S3's 5 MiB minimum part size: using 5 MiB"
-            ));
-            chunk = MIN_CHUNK_SIZE;
-        }
-    }
-    let mut concurrency = DEFAULT_UPLOAD_CONCURRENCY;
-    if let Some(text) = get("upload_concurrency") {
-        concurrency = text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                anyhow!("[{name}] upload_concurrency = {text:?} is not a positive number")
-            })?;
-    }
-    for (key, why) in IGNORED_OPTIONS {
-        if let Some(value) = get(key) {
-            warnings.push(format!("[{name}] {key} = {value} is ignored: {why}"));
-        }
-    }
-    let timeouts = Timeouts::from_env(chunk, concurrency)?;
-    let ops = finish(b, timeouts)
-        .context(SETUP_FAILED)
-        .with_context(|| format!("[{name}]"))?;
-    let describe = format!("{name}:{}", path.trim_matches('/'));
-    let backend = ObjectBackend::new(ops, describe, chunk, concurrency, FEATURES, S3_NAMING);
-    Ok((backend, warnings))
+    build(b, &KIND, section, path, warnings)
 }
 
 /// The backend of an `rclone serve s3` on `127.0.0.1:port`: path-style requests, the given
