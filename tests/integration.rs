@@ -39,3 +39,5 @@ mod sync_interop;
 mod sync_matrix;
 /// `poof versions`: every version of a file, its run, size and time, as rclone lists them.
 mod versions;
+/// WebDAV remotes against `rclone serve webdav`: crypt and plain both ways, poof's commands, faults.
+mod webdav;

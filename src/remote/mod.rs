@@ -17,10 +17,12 @@ pub mod alias;
 pub mod backend;
 pub mod crypt;
 pub mod encoding;
+pub mod http;
 pub mod local;
 pub mod opendal;
 pub mod s3;
 pub mod view;
+pub mod webdav;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -223,7 +225,13 @@ pub enum Below {
 }
 
 /// Every storage type poof knows, one line each.
-pub const TYPES: &[StorageType] = &[local::TYPE, s3::TYPE, alias::TYPE, crypt::TYPE];
+pub const TYPES: &[StorageType] = &[
+    local::TYPE,
+    s3::TYPE,
+    alias::TYPE,
+    crypt::TYPE,
+    webdav::TYPE,
+];
 
 /// The storage type of a section.
 ///

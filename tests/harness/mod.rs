@@ -5,6 +5,7 @@
 
 pub mod home;
 pub mod s3;
+pub mod webdav;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
