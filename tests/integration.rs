@@ -23,6 +23,8 @@ mod hostile_files;
 mod hostile_flags;
 /// Hostile file names (control characters, invalid UTF-8, rclone's quote rune) both ways.
 mod hostile_names;
+/// HTTP remotes against `rclone serve http`: listings, reads and syncs from index pages; writes refused.
+mod http;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.

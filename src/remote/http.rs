@@ -23,14 +23,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
-use futures::TryStreamExt;
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-use super::backend::ByteStream;
+use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions};
 use super::encoding;
 use super::opendal::Timeouts;
+use super::{Below, StorageType};
+use crate::config::rclone::Section;
 
 /// How a request proves who sends it.
 #[derive(Clone)]
@@ -311,4 +314,406 @@ pub(super) fn status_error(what: &str, status: StatusCode) -> anyhow::Error {
         _ => "",
     };
     anyhow!("{what}: the server answered {status}{hint}")
+}
+
+/// Options of an rclone http section poof does not honour, with the reason in the warning.
+pub const IGNORED_OPTIONS: &[(&str, &str)] = &[
+    ("headers", "extra headers are not sent"),
+    ("no_slash", "only links ending with / are folders"),
+    ("no_head", "sizes and times come from a HEAD per file"),
+    ("no_escape", "names are percent-encoded in URLs"),
+];
+
+/// Files whose HEAD requests a listing sends at once.
+pub const HEAD_CONCURRENCY: usize = 8;
+
+/// The `http` line of [`super::TYPES`]: `name:path` below the section's `url`, read-only.
+pub const TYPE: StorageType = StorageType {
+    name: "http",
+    open: |resolver, section, path| {
+        let (backend, warnings) = open(section, path)?;
+        resolver.warn(warnings);
+        Ok(Arc::new(backend))
+    },
+    below: |_, _| Below::Elsewhere,
+    is_crypt: false,
+};
+
+/// A web server's folder, read from its index pages as rclone's http backend reads it:
+/// the links of a folder's page that name a file or folder directly below it (folders end
+/// with `/`), with each file's size and `Last-Modified` from a HEAD request. Read-only: every
+/// write is refused with one line before anything is sent.
+pub struct HttpBackend {
+    http: Client,
+}
+
+/// Builds the backend of `name:path` from its `type = http` section, and the warnings to
+/// print once.
+///
+/// # Errors
+/// No or a bad `url` (one line naming the section).
+pub fn open(section: &Section, path: &str) -> Result<(HttpBackend, Vec<String>)> {
+    let name = section.name();
+    let url = parse_url(name, section.get("url").unwrap_or_default())?;
+    let mut warnings = Vec::new();
+    for (key, why) in IGNORED_OPTIONS {
+        if let Some(value) = section.get(key).map(str::trim).filter(|v| !v.is_empty()) {
+            let shown = if *key == "headers" { "..." } else { value };
+            warnings.push(format!("[{name}] {key} = {shown} is ignored: {why}"));
+        }
+    }
+    let describe = format!("{name}:{}", path.trim_matches('/'));
+    let http = Client::new(&url, path, Auth::None, describe)?;
+    Ok((HttpBackend { http }, warnings))
+}
+
+/// The `href` values of the `<a>` tags of an HTML page, entities resolved.
+fn links(page: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lower = page.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(found) = lower.get(at..).and_then(|r| r.find("<a")) {
+        let start = at + found + 2;
+        at = start;
+        if !lower
+            .get(start..)
+            .and_then(|r| r.chars().next())
+            .is_some_and(char::is_whitespace)
+        {
+            continue;
+        }
+        let end = lower
+            .get(start..)
+            .and_then(|r| r.find('>'))
+            .map_or(lower.len(), |e| start + e);
+        let tag = page.get(start..end).unwrap_or_default();
+        let tag_lower = lower.get(start..end).unwrap_or_default();
+        let mut from = 0;
+        while let Some(h) = tag_lower.get(from..).and_then(|r| r.find("href")) {
+            let pos = from + h;
+            from = pos + 4;
+            // `xlink:href`, `data-href`: not the link itself.
+            if pos > 0
+                && !tag_lower
+                    .as_bytes()
+                    .get(pos - 1)
+                    .is_some_and(u8::is_ascii_whitespace)
+            {
+                continue;
+            }
+            let rest = tag.get(pos + 4..).unwrap_or_default().trim_start();
+            let Some(rest) = rest.strip_prefix('=') else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            let value = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => rest.get(1..).and_then(|r| r.split(q).next()),
+                Some(_) => rest.split(char::is_whitespace).next(),
+                None => None,
+            };
+            if let Some(value) = value {
+                out.push(html_unescape(value));
+            }
+            break;
+        }
+        at = end;
+    }
+    out
+}
+
+/// Resolves the HTML entities of an attribute value (`&amp;`, `&#39;`, `&#x27;`...).
+fn html_unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let after = rest.get(i + 1..).unwrap_or_default();
+        let entity = after
+            .find(';')
+            .and_then(|e| after.get(..e).map(|name| (name, e)));
+        let decoded = entity.and_then(|(name, e)| {
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = after.get(e + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The entries a folder's page links to: `(name, is_dir)` of each link that resolves to a
+/// file or folder directly below the page's path (`page_path`, percent-encoded, ending with
+/// `/`). Links with a query, to other hosts, to parents or deeper are left out.
+///
+/// # Errors
+/// A link whose name maps to no file name.
+fn children(page: &str, page_path: &str) -> Result<Vec<(String, bool)>, String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for link in links(page) {
+        if link.contains('?') || link.starts_with('#') {
+            continue;
+        }
+        let link = link.split('#').next().unwrap_or_default();
+        let rel = if let Some(at) = link.find("://") {
+            let after = link.get(at + 3..).unwrap_or_default();
+            let path = after.find('/').and_then(|i| after.get(i..)).unwrap_or("/");
+            path.strip_prefix(page_path)
+        } else if link.starts_with('/') {
+            link.strip_prefix(page_path)
+        } else {
+            Some(link.strip_prefix("./").unwrap_or(link))
+        };
+        let Some(rel) = rel else {
+            continue;
+        };
+        let (name, is_dir) = match rel.strip_suffix('/') {
+            Some(dir) => (dir, true),
+            None => (rel, false),
+        };
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            continue;
+        }
+        let name = super::encoding::from_url_segment(name)?;
+        if seen.insert(name.clone()) {
+            out.push((name, is_dir));
+        }
+    }
+    Ok(out)
+}
+
+/// The error of every write to an http remote.
+fn read_only(describe: &str, what: &str, path: &str) -> anyhow::Error {
+    anyhow!("{describe}: cannot {what} {path}: http remotes are read-only")
+}
+
+impl HttpBackend {
+    /// HEAD of a file: its size and `Last-Modified`, or `None` when it is not there.
+    async fn head(&self, path: &str) -> Result<Option<Entry>> {
+        let what = format!("cannot read {}/{path}", self.http.describe());
+        let url = self.http.url(path, false);
+        let resp = self
+            .http
+            .send(|| self.http.request(Method::HEAD, &url), &what)
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(status_error(&what, status));
+        }
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Some(Entry {
+            path: path.to_owned(),
+            kind: EntryKind::File,
+            size: header(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            mtime: header(reqwest::header::LAST_MODIFIED)
+                .as_deref()
+                .and_then(super::webdav::parse_http_date),
+        }))
+    }
+
+    /// Lists one folder's page, or `None` when it is missing or not a folder.
+    async fn list_one(&self, dir: &str) -> Result<Option<Vec<Entry>>> {
+        let what = format!("cannot list {}/{dir}", self.http.describe());
+        let url = self.http.url(dir, true);
+        let resp = self
+            .http
+            .send(|| self.http.request(Method::GET, &url), &what)
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(status_error(&what, status));
+        }
+        let page = resp.text().await.map_err(|e| self.http.failed(e, &what))?;
+        let page_path = format!(
+            "{}{}",
+            self.http.root_path(),
+            if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", super::encoding::to_url_path(dir))
+            }
+        );
+        let found = children(&page, &page_path).map_err(|why| anyhow!("{what}: {why}"))?;
+        let join = |name: &str| {
+            if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            }
+        };
+        let entries: Vec<Entry> = stream::iter(found)
+            .map(|(name, is_dir)| {
+                let path = join(&name);
+                async move {
+                    if is_dir {
+                        return Ok(Some(Entry {
+                            path,
+                            kind: EntryKind::Dir,
+                            size: 0,
+                            mtime: None,
+                        }));
+                    }
+                    self.head(&path).await
+                }
+            })
+            .buffered(HEAD_CONCURRENCY)
+            .try_filter_map(|e| async move { Ok(e) })
+            .try_collect()
+            .await?;
+        Ok(Some(entries))
+    }
+}
+
+#[async_trait]
+impl Backend for HttpBackend {
+    fn describe(&self) -> String {
+        self.http.describe().to_owned()
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            mtime_in_listing: true,
+            mtime_precision: Duration::from_secs(1),
+            real_dirs: true,
+            server_side_move: false,
+        }
+    }
+
+    async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
+        let Some(top) = self.list_one(dir).await? else {
+            return Ok(None);
+        };
+        let mut all = std::collections::BTreeMap::new();
+        let mut queue: Vec<String> = Vec::new();
+        for entry in top {
+            if recursive && entry.is_dir() {
+                queue.push(entry.path.clone());
+            }
+            all.insert(entry.path.clone(), entry);
+        }
+        while let Some(next) = queue.pop() {
+            let Some(entries) = self.list_one(&next).await? else {
+                bail!(
+                    "cannot list {}/{next}: it vanished while listing",
+                    self.http.describe()
+                );
+            };
+            for entry in entries {
+                if entry.is_dir() {
+                    queue.push(entry.path.clone());
+                }
+                all.insert(entry.path.clone(), entry);
+            }
+        }
+        Ok(Some(Listing::of(all.into_values().collect())))
+    }
+
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        if let Some(file) = self.head(path).await? {
+            return Ok(Some(file));
+        }
+        Ok(self.list_one(path).await?.map(|_| Entry {
+            path: path.to_owned(),
+            kind: EntryKind::Dir,
+            size: 0,
+            mtime: None,
+        }))
+    }
+
+    async fn open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
+        self.http.get(path, range).await
+    }
+
+    async fn put(&self, path: &str, _data: ByteStream, _opts: PutOptions) -> Result<u64> {
+        Err(read_only(self.http.describe(), "write", path))
+    }
+
+    fn write_whole(&self, path: &str, _data: Vec<u8>, _opts: PutOptions) -> Result<u64> {
+        Err(read_only(self.http.describe(), "write", path))
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        Err(read_only(self.http.describe(), "delete", path))
+    }
+
+    async fn mkdir(&self, path: &str) -> Result<()> {
+        Err(read_only(self.http.describe(), "create the folder", path))
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        Err(read_only(self.http.describe(), "remove the folder", path))
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        Err(read_only(
+            self.http.describe(),
+            &format!("move {from} to"),
+            to,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_links_below_the_page_are_its_entries() {
+        let page = r##"<a href="">/</a><a class="zip" href="?download=zip">z</a>
+            <use xlink:href="#folder"></use><a href="..">up</a><a href="../x">x</a>
+            <A HREF='sub/'>sub/</A> <a href="a%20b&amp;c.txt">a b</a>
+            <a href="/srv/p/abs.txt">abs</a><a href="/elsewhere/x">no</a>
+            <a href="http://h/srv/p/full/">full</a><a href="deep/er.txt">deep</a>
+            <a data-href="no" href="./dot.txt">dot</a><a href="sub/">again</a>"##;
+        let found = children(page, "/srv/p/").unwrap();
+        let expect: Vec<(String, bool)> = [
+            ("sub", true),
+            ("a b&c.txt", false),
+            ("abs.txt", false),
+            ("full", true),
+            ("dot.txt", false),
+        ]
+        .iter()
+        .map(|(n, d)| ((*n).to_owned(), *d))
+        .collect();
+        assert_eq!(found, expect);
+        assert_eq!(html_unescape("a&#39;b&#x26;c&bogus"), "a'b&c&bogus");
+    }
 }

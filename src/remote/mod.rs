@@ -231,6 +231,7 @@ pub const TYPES: &[StorageType] = &[
     alias::TYPE,
     crypt::TYPE,
     webdav::TYPE,
+    http::TYPE,
 ];
 
 /// The storage type of a section.
