@@ -2,22 +2,10 @@
 //! and `sync` from a plain and a crypt remote over http restore exactly what rclone wrote into
 //! the served folder; a write to http is refused.
 
-use std::time::SystemTime;
-
-use crate::harness::home::{populate, snapshot};
+use crate::harness::home::populate;
 use crate::harness::webdav::{Protocol, Served};
 use crate::harness::{byte_tree, pattern, run, run_ok, CryptOpts, Scratch};
-
-/// Every file with its bytes and modification time to the second (what `Last-Modified` keeps).
-fn by_second(root: &std::path::Path) -> Vec<(String, Vec<u8>, u64)> {
-    snapshot(root)
-        .into_iter()
-        .map(|(p, (b, t))| {
-            let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-            (p, b, secs)
-        })
-        .collect()
-}
+use crate::webdav::by_second;
 
 #[test]
 fn plain_and_crypt_over_http_restore_what_rclone_wrote() {

@@ -35,7 +35,7 @@ fn files(seed: u64) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Every file with its bytes and its modification time to the second (what WebDAV keeps).
-fn by_second(root: &Path) -> Vec<(String, Vec<u8>, u64)> {
+pub fn by_second(root: &Path) -> Vec<(String, Vec<u8>, u64)> {
     snapshot(root)
         .into_iter()
         .map(|(path, (bytes, mtime))| {

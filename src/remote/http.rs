@@ -231,6 +231,29 @@ impl Client {
         anyhow!("{what}: {}", without_url(&err))
     }
 
+    /// A request without a body to `path` (a folder's URL when `dir`): the answer, `None` on
+    /// 404.
+    ///
+    /// # Errors
+    /// As [`Client::send`], or an error status ([`status_error`]).
+    pub(super) async fn fetch(
+        &self,
+        method: Method,
+        path: &str,
+        dir: bool,
+        what: &str,
+    ) -> Result<Option<Response>> {
+        let url = self.url(path, dir);
+        let resp = self
+            .send(|| self.request(method.clone(), &url), what)
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(resp)),
+            s => Err(status_error(what, s)),
+        }
+    }
+
     /// Reads a file, whole or a byte range of it, as a stream (a server that ignores the
     /// range is read from the start and skipped).
     ///
@@ -355,13 +378,7 @@ pub struct HttpBackend {
 pub fn open(section: &Section, path: &str) -> Result<(HttpBackend, Vec<String>)> {
     let name = section.name();
     let url = parse_url(name, section.get("url").unwrap_or_default())?;
-    let mut warnings = Vec::new();
-    for (key, why) in IGNORED_OPTIONS {
-        if let Some(value) = section.get(key).map(str::trim).filter(|v| !v.is_empty()) {
-            let shown = if *key == "headers" { "..." } else { value };
-            warnings.push(format!("[{name}] {key} = {shown} is ignored: {why}"));
-        }
-    }
+    let warnings = ignored(section, IGNORED_OPTIONS);
     let describe = format!("{name}:{}", path.trim_matches('/'));
     let http = Client::new(&url, path, Auth::None, describe)?;
     Ok((HttpBackend { http }, warnings))
@@ -506,6 +523,24 @@ fn children(page: &str, page_path: &str) -> Result<Vec<(String, bool)>, String> 
     Ok(out)
 }
 
+/// One warning per option of `options` set in the section (headers' values, which may hold
+/// credentials, and secrets are not shown).
+pub(super) fn ignored(section: &Section, options: &[(&str, &str)]) -> Vec<String> {
+    let name = section.name();
+    let mut warnings = Vec::new();
+    for (key, why) in options {
+        if let Some(value) = section.get(key).map(str::trim).filter(|v| !v.is_empty()) {
+            let shown = if crate::config::rclone::is_secret_key(key) || *key == "headers" {
+                "..."
+            } else {
+                value
+            };
+            warnings.push(format!("[{name}] {key} = {shown} is ignored: {why}"));
+        }
+    }
+    warnings
+}
+
 /// The error of every write to an http remote.
 fn read_only(describe: &str, what: &str, path: &str) -> anyhow::Error {
     anyhow!("{describe}: cannot {what} {path}: http remotes are read-only")
@@ -515,18 +550,9 @@ impl HttpBackend {
     /// HEAD of a file: its size and `Last-Modified`, or `None` when it is not there.
     async fn head(&self, path: &str) -> Result<Option<Entry>> {
         let what = format!("cannot read {}/{path}", self.http.describe());
-        let url = self.http.url(path, false);
-        let resp = self
-            .http
-            .send(|| self.http.request(Method::HEAD, &url), &what)
-            .await?;
-        let status = resp.status();
-        if status == StatusCode::NOT_FOUND {
+        let Some(resp) = self.http.fetch(Method::HEAD, path, false, &what).await? else {
             return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(status_error(&what, status));
-        }
+        };
         let header = |name| {
             resp.headers()
                 .get(name)
@@ -548,18 +574,9 @@ impl HttpBackend {
     /// Lists one folder's page, or `None` when it is missing or not a folder.
     async fn list_one(&self, dir: &str) -> Result<Option<Vec<Entry>>> {
         let what = format!("cannot list {}/{dir}", self.http.describe());
-        let url = self.http.url(dir, true);
-        let resp = self
-            .http
-            .send(|| self.http.request(Method::GET, &url), &what)
-            .await?;
-        let status = resp.status();
-        if status == StatusCode::NOT_FOUND {
+        let Some(resp) = self.http.fetch(Method::GET, dir, true, &what).await? else {
             return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(status_error(&what, status));
-        }
+        };
         let page = resp.text().await.map_err(|e| self.http.failed(e, &what))?;
         let page_path = format!(
             "{}{}",

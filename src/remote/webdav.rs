@@ -52,7 +52,7 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions};
 use super::encoding;
-use super::http::{parse_url, status_error, Auth, Client};
+use super::http::{ignored, parse_url, status_error, Auth, Client};
 use super::local::{is_temp_name, temp_name};
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
@@ -179,16 +179,7 @@ pub fn open(section: &Section, path: &str) -> Result<(WebdavBackend, Vec<String>
             VENDORS.join(", ")
         ),
     };
-    for (key, why) in IGNORED_OPTIONS {
-        if let Some(value) = section.get(key).map(str::trim).filter(|v| !v.is_empty()) {
-            let shown = if crate::config::rclone::is_secret_key(key) || *key == "headers" {
-                "..."
-            } else {
-                value
-            };
-            warnings.push(format!("[{name}] {key} = {shown} is ignored: {why}"));
-        }
-    }
+    warnings.extend(ignored(section, IGNORED_OPTIONS));
     let auth = auth_of(section)?;
     let describe = format!("{name}:{}", path.trim_matches('/'));
     let backend = WebdavBackend::new(&url, path, auth, vendor, describe)?;
