@@ -23,6 +23,8 @@ mod hostile_files;
 mod hostile_flags;
 /// Hostile file names (control characters, invalid UTF-8, rclone's quote rune) both ways.
 mod hostile_names;
+/// HTTP remotes against `rclone serve http`: listings, reads and syncs from index pages; writes refused.
+mod http;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// Azure Blob (Azurite) and GCS (fake-gcs-server) both ways with rclone: crypt, names, history.
@@ -41,3 +43,5 @@ mod sync_interop;
 mod sync_matrix;
 /// `poof versions`: every version of a file, its run, size and time, as rclone lists them.
 mod versions;
+/// WebDAV remotes against `rclone serve webdav`: crypt and plain both ways, poof's commands, faults.
+mod webdav;

@@ -20,10 +20,12 @@ pub mod backend;
 pub mod crypt;
 pub mod encoding;
 pub mod gcs;
+pub mod http;
 pub mod local;
 pub mod opendal;
 pub mod s3;
 pub mod view;
+pub mod webdav;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -231,6 +233,8 @@ pub const TYPES: &[StorageType] = &[
     s3::TYPE,
     azureblob::TYPE,
     gcs::TYPE,
+    webdav::TYPE,
+    http::TYPE,
     alias::TYPE,
     crypt::TYPE,
 ];
