@@ -82,6 +82,12 @@ fn writes_to_http_are_refused() {
     let out = run(s.poof().args(["sync"]).arg(&src).arg("h:plain"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("http remotes are read-only"), "{err}");
+    // Refused as a whole before anything is listed, in one line.
+    assert!(err.contains("is read-only (an http remote"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("read-only")).count(),
+        1,
+        "{err}"
+    );
     assert_eq!(byte_tree(&served), before);
 }

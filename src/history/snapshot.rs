@@ -88,6 +88,7 @@ impl Backend for Snapshot {
     fn features(&self) -> Features {
         Features {
             server_side_move: false,
+            writable: false,
             ..self.root.features()
         }
     }

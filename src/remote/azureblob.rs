@@ -63,6 +63,7 @@ pub const FEATURES: Features = Features {
     mtime_precision: Duration::from_nanos(1),
     real_dirs: false,
     server_side_move: true,
+    writable: true,
 };
 
 /// The blob names of rclone's azureblob backend.

@@ -98,6 +98,9 @@ pub struct Features {
     /// through poof (a rename on a local folder, a server-side copy then delete on an object
     /// store).
     pub server_side_move: bool,
+    /// Files can be written and deleted at all (an `http` remote or a past state cannot): a
+    /// run into a backend that is not writable is refused before anything is listed.
+    pub writable: bool,
 }
 
 /// A small file read whole: its bytes and its modification time.

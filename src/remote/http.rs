@@ -630,6 +630,7 @@ impl Backend for HttpBackend {
             mtime_precision: Duration::from_secs(1),
             real_dirs: true,
             server_side_move: false,
+            writable: false,
         }
     }
 

@@ -706,6 +706,7 @@ impl Backend for LocalBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
             server_side_move: true,
+            writable: true,
         }
     }
 

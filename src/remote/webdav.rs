@@ -667,6 +667,7 @@ impl Backend for WebdavBackend {
             },
             real_dirs: true,
             server_side_move: true,
+            writable: true,
         }
     }
 

@@ -135,6 +135,12 @@ enum Checked {
 /// The source does not exist, or either listing fails: nothing may change then. Failures of
 /// single files are recorded in [`Plan::problems`].
 pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> Result<Plan> {
+    if !dst.features().writable {
+        bail!(
+            "{} is read-only (an http remote, or a past state): poof cannot write to it; nothing was read or changed",
+            dst.describe()
+        );
+    }
     let (src_list, dst_list) = tokio::join!(src.list("", true), dst.list("", true));
     let src_list = src_list.with_context(|| {
         format!(

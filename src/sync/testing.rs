@@ -68,6 +68,7 @@ impl MemBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: true,
             server_side_move: true,
+            writable: true,
         })
     }
 
@@ -78,6 +79,7 @@ impl MemBackend {
             mtime_precision: Duration::from_nanos(1),
             real_dirs: false,
             server_side_move: false,
+            writable: true,
         })
     }
 
@@ -134,6 +136,12 @@ impl MemBackend {
     /// Every `open` of `path` fails.
     pub fn fail_open(self, path: &str) -> MemBackend {
         self.lock().fail_open.insert(path.into());
+        self
+    }
+
+    /// A store nothing can be written to (an http remote).
+    pub fn read_only(mut self) -> MemBackend {
+        self.features.writable = false;
         self
     }
 

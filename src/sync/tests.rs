@@ -25,6 +25,21 @@ fn copied(plan: &Plan) -> Vec<(&str, CopyReason)> {
 }
 
 #[tokio::test]
+async fn a_read_only_destination_is_refused_before_anything_is_listed() {
+    let src = MemBackend::local().file("a", b"x", at(1)).fail_list();
+    let dst = MemBackend::object_store().read_only().fail_list();
+    let err = plan::plan(&src, &dst, &SyncOptions::default())
+        .await
+        .unwrap_err();
+    // Not the listing's failure: nothing was listed.
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("is read-only") && !text.contains("injected"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn plan_copies_new_files_then_compares_size_then_mtime() {
     /// A file's bytes and its modification time (seconds after [`at`]'s origin).
     type File = (&'static [u8], u64);
