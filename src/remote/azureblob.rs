@@ -31,7 +31,7 @@ use base64::Engine as _;
 use super::backend::Features;
 use super::encoding::{from_azure_key, from_foreign_azure_key, to_azure_key};
 use super::opendal::{
-    build, format_rfc3339_mtime, opened, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
+    build, format_rfc3339_mtime, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
     ObjectType, MTIME_KEY,
 };
 use super::s3::split_bucket;
@@ -82,7 +82,7 @@ pub const MTIME: MtimeMeta = MtimeMeta {
 /// The `azureblob` line of [`super::TYPES`]: `name:container/prefix`.
 pub const TYPE: StorageType = StorageType {
     name: "azureblob",
-    open: |resolver, section, path| opened(resolver, open(section, path)),
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };

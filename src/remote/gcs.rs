@@ -33,7 +33,7 @@ use base64::Engine as _;
 use super::backend::Features;
 use super::encoding::{from_foreign_gcs_key, from_gcs_key, to_gcs_key};
 use super::opendal::{
-    build, format_rfc3339_mtime, opened, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
+    build, format_rfc3339_mtime, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
     ObjectType, MTIME_KEY,
 };
 use super::s3::split_bucket;
@@ -101,7 +101,7 @@ fn parse_unix_seconds(text: &str) -> Option<SystemTime> {
 /// The `google cloud storage` line of [`super::TYPES`]: `name:bucket/prefix`.
 pub const TYPE: StorageType = StorageType {
     name: "google cloud storage",
-    open: |resolver, section, path| opened(resolver, open(section, path)),
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };

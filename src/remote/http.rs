@@ -353,11 +353,7 @@ pub const HEAD_CONCURRENCY: usize = 8;
 /// The `http` line of [`super::TYPES`]: `name:path` below the section's `url`, read-only.
 pub const TYPE: StorageType = StorageType {
     name: "http",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };

@@ -315,6 +315,20 @@ impl<'a> Resolver<'a> {
         self.warnings.append(&mut more);
     }
 
+    /// What a storage type's `open` returns for a backend built with warnings about its
+    /// section: the backend, the warnings kept to be printed once.
+    ///
+    /// # Errors
+    /// `built`'s error.
+    pub fn opened<B: Backend + 'static>(
+        &mut self,
+        built: Result<(B, Vec<String>)>,
+    ) -> Result<Arc<dyn Backend>> {
+        let (backend, warnings) = built?;
+        self.warn(warnings);
+        Ok(Arc::new(backend))
+    }
+
     fn enter(&mut self, name: &str) -> Result<()> {
         if self.chain.iter().any(|n| n == name) {
             self.chain.push(name.to_owned());

@@ -330,20 +330,6 @@ pub fn build<B: Builder>(
     Ok((backend, warnings))
 }
 
-/// What a storage type's `open` returns for a backend built with warnings: the backend, the
-/// warnings handed to `resolver` (printed once).
-///
-/// # Errors
-/// `built`'s error.
-pub fn opened(
-    resolver: &mut super::Resolver<'_>,
-    built: Result<(ObjectBackend, Vec<String>)>,
-) -> Result<Arc<dyn Backend>> {
-    let (backend, warnings) = built?;
-    resolver.warn(warnings);
-    Ok(Arc::new(backend))
-}
-
 /// The upload part size and parts in flight of a section (`chunk_size`, `upload_concurrency`),
 /// with the defaults and the smallest part of its storage type (`store` names it in the
 /// warning when a smaller `chunk_size` is raised to `min_chunk`).

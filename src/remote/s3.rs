@@ -35,7 +35,6 @@
 //! once it re-reads its folder (after its directory cache expires, or under concurrent
 //! uploads), so both rclone and poof then read such a name with a literal picture.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use ::opendal::services::S3;
@@ -75,11 +74,7 @@ pub const FEATURES: Features = Features {
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.
 pub const TYPE: StorageType = StorageType {
     name: "s3",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };

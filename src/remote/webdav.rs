@@ -106,11 +106,7 @@ pub fn vendor_keeps_mtime(vendor: &str) -> bool {
 /// The `webdav` line of [`super::TYPES`]: `name:path` below the section's `url`.
 pub const TYPE: StorageType = StorageType {
     name: "webdav",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };
