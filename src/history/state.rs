@@ -297,6 +297,7 @@ impl History {
                 }
             }
         }
+        let going: BTreeSet<String> = plan.versions.iter().map(|e| e.path.clone()).collect();
         let mut earliest_left = true;
         let mut forgotten = BTreeSet::new();
         for (i, run) in self.runs.iter().enumerate() {
@@ -322,14 +323,25 @@ impl History {
                 forgotten.insert(run.name.to_string());
             }
             earliest_left = false;
-            let remaining: Vec<&str> = self.remaining_in(run, &plan);
+            // The folders still holding a file stay; the others go.
+            let remaining = (run.folders.values())
+                .flat_map(|f| f.kept.values())
+                .filter(|e| !going.contains(&e.path))
+                .chain(run.records.iter().filter(|_| !records_go))
+                .chain(&run.unknown);
+            let mut occupied = BTreeSet::new();
+            for entry in remaining {
+                let mut path = entry.path.as_str();
+                while let Some((parent, _)) = path.rsplit_once('/') {
+                    if !occupied.insert(parent) {
+                        break;
+                    }
+                    path = parent;
+                }
+            }
             plan.rmdirs.extend(
-                run.dirs
-                    .iter()
-                    .filter(|dir| {
-                        let below = format!("{dir}/");
-                        !remaining.iter().any(|path| path.starts_with(&below))
-                    })
+                (run.dirs.iter())
+                    .filter(|dir| !occupied.contains(dir.as_str()))
                     .cloned(),
             );
         }
@@ -339,24 +351,6 @@ impl History {
             plan.forgotten = Some(forgotten);
         }
         plan
-    }
-
-    /// The paths of the files of `run` that `plan` leaves.
-    fn remaining_in<'a>(&self, run: &'a Run, plan: &ForgetPlan) -> Vec<&'a str> {
-        let going: BTreeSet<&str> = plan
-            .versions
-            .iter()
-            .chain(&plan.records)
-            .map(|e| e.path.as_str())
-            .collect();
-        run.folders
-            .values()
-            .flat_map(|f| f.kept.values())
-            .chain(&run.records)
-            .chain(&run.unknown)
-            .map(|e| e.path.as_str())
-            .filter(|path| !going.contains(path))
-            .collect()
     }
 }
 
