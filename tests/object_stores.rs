@@ -4,7 +4,8 @@
 //! `rclone cryptcheck`, re-syncs that transfer nothing), plain containers with the names each
 //! rclone backend encodes (`\`, a trailing `.`, control characters, bytes that are not UTF-8),
 //! poof's own `backup` / `download` / `verify` with history (whose moves are server-side
-//! copies), and the store dying mid-run (a clear error, nothing deleted).
+//! copies), the store dying mid-run (a clear error, nothing deleted) and poof killed mid-upload
+//! (nothing partial under a real name).
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -17,7 +18,8 @@ use crate::harness::azurite::{Azurite, Served};
 use crate::harness::gcs::FakeGcs;
 use crate::harness::home::{populate, snapshot, Home};
 use crate::harness::{
-    assert_contains, pattern, run, run_expect, run_ok, spawn, write_private, CryptOpts, Scratch,
+    assert_contains, killed_mid_upload, pattern, run, run_expect, run_ok, spawn, write_private,
+    CryptOpts, Scratch,
 };
 use crate::s3_names::poof_sync;
 
@@ -297,6 +299,12 @@ fn store_dies_mid_run(mut store: Store) {
     }
 }
 
+/// poof killed with SIGKILL mid-upload leaves no partial object under a real name: the store
+/// commits an object only when its upload ends.
+fn store_killed_mid_upload(store: Store) {
+    killed_mid_upload(&store.s, "c:killed");
+}
+
 /// The tests of one store, each on a server of its own.
 macro_rules! store_tests {
     ($store:ident: $($name:ident => $check:ident),+ $(,)?) => {
@@ -316,6 +324,7 @@ store_tests!(azure:
     plain_names_both_ways_with_rclone => plain_names_both_ways,
     backup_download_verify_with_history => backup_download_verify,
     dies_mid_run => store_dies_mid_run,
+    killed_mid_upload => store_killed_mid_upload,
 );
 
 store_tests!(gcs:
@@ -323,4 +332,5 @@ store_tests!(gcs:
     plain_names_both_ways_with_rclone => plain_names_both_ways,
     backup_download_verify_with_history => backup_download_verify,
     dies_mid_run => store_dies_mid_run,
+    killed_mid_upload => store_killed_mid_upload,
 );

@@ -2,15 +2,20 @@
 //! both ways with the real rclone (bytes and modification times), `rclone check --download`,
 //! re-syncs that transfer nothing, a file larger than one whole-file read streamed, tricky
 //! names on a plain remote both ways, poof's own `backup` / `download` / `verify` (history on:
-//! server-side MOVE), a server stopped under a run, and a wrong password.
+//! server-side MOVE), a server stopped under a run, poof killed mid-upload (nothing partial
+//! under a real name, stale temporaries removed later), and a wrong password.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use poof::remote::local::is_temp_name;
+use poof::remote::webdav::STALE_AFTER;
+
 use crate::harness::home::{populate, snapshot};
 use crate::harness::webdav::{Protocol, Served, PASS};
 use crate::harness::{
-    byte_tree, pattern, rclone_bin, run, run_ok, write_private, CryptOpts, Scratch,
+    byte_tree, files_below, killed_mid_upload, pattern, rclone_bin, run, run_ok, write_private,
+    CryptOpts, Scratch,
 };
 
 /// A scratch folder whose rclone config has `dav` (webdav over a served folder `served/`) and
@@ -231,6 +236,39 @@ fn stopped_server_gives_one_clear_line_and_deletes_nothing() {
     let out = run(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
     assert!(!out.status.success());
     assert_eq!(snapshot(&src).len(), files(5).len());
+}
+
+#[test]
+fn killed_mid_upload_leaves_nothing_partial_and_stale_temporaries_go() {
+    let (s, mut server) = scratch();
+    killed_mid_upload(&s, "c:killed");
+    // A temporary file the kill left behind (when the server kept the interrupted PUT) goes
+    // with the first run that meets it once it is older than poof's staleness bound.
+    let served = s.path("served");
+    let stale = SystemTime::now() - STALE_AFTER - Duration::from_secs(3600);
+    let mut temps = 0;
+    for rel in files_below(&served) {
+        if is_temp_name(rel.rsplit('/').next().unwrap()) {
+            filetime::set_file_mtime(served.join(&rel), stale.into()).unwrap();
+            temps += 1;
+        }
+    }
+    println!("webdav: {temps} temporaries left by the kill");
+    // A new server: the old one cached the listing with the times before the change.
+    server.kill();
+    let _server = Served::start(&served, Protocol::Webdav);
+    s.write_config(&(_server.section("dav") + &CryptOpts::default().section("c", "dav:enc")));
+    run_ok(
+        s.poof()
+            .args(["sync", "--no-progress"])
+            .arg(s.path("killed-src"))
+            .arg("c:killed"),
+    );
+    let left: Vec<String> = files_below(&served)
+        .into_iter()
+        .filter(|rel| is_temp_name(rel.rsplit('/').next().unwrap()))
+        .collect();
+    assert!(left.is_empty(), "stale temporaries stayed: {left:?}");
 }
 
 #[test]

@@ -289,3 +289,71 @@ pub fn files_below(root: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Files of [`killed_mid_upload`]: 1.1 MB each, past the 1 MiB a store may take in one PUT.
+const KILLED_FILES: u64 = 24;
+
+/// poof killed with SIGKILL while it uploads to `remote` (a crypt remote of `s`'s config):
+/// the kill lands as the first file is reported copied, with others in flight. Afterwards
+/// every file the real rclone reads under a real name is complete, a re-run of the same sync
+/// uploads the rest, and `rclone check --download` finds the remote equal to the source.
+/// Returns the source folder.
+pub fn killed_mid_upload(s: &Scratch, remote: &str) -> PathBuf {
+    use std::io::BufRead;
+    let src = s.path("killed-src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    for i in 0..KILLED_FILES {
+        std::fs::write(
+            src.join(format!("f{i:02}.bin")),
+            pattern(1_100_000, 300 + i),
+        )
+        .expect("write");
+    }
+    let mut cmd = s.poof();
+    cmd.args(["sync", "-v", "--no-progress", "--transfers", "2"])
+        .arg(&src)
+        .arg(remote)
+        .stdin(Stdio::null());
+    let mut child = spawn(&mut cmd, Stdio::piped);
+    let stderr = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("read stderr");
+        if line.contains("Copied") {
+            break;
+        }
+        seen.push(line);
+    }
+    // Child::kill sends SIGKILL on Unix.
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let partial = s.path("killed-restore");
+    std::fs::create_dir_all(&partial).expect("mkdir");
+    s.rclone_ok("copy", remote, &partial);
+    let restored = files_below(&partial);
+    assert!(
+        !restored.is_empty() && restored.len() < KILLED_FILES as usize,
+        "the kill did not land mid-run: {} files restored; poof said {seen:?}",
+        restored.len()
+    );
+    for rel in &restored {
+        assert!(
+            std::fs::read(partial.join(rel)).expect("read")
+                == std::fs::read(src.join(rel)).expect("read"),
+            "{rel} is partial under its real name after the kill"
+        );
+    }
+    run_ok(
+        s.poof()
+            .args(["sync", "--no-progress"])
+            .arg(&src)
+            .arg(remote),
+    );
+    run_ok(
+        s.rclone()
+            .args(["check", "--download"])
+            .arg(&src)
+            .arg(remote),
+    );
+    src
+}
