@@ -92,10 +92,12 @@ fn assert_same(want: &Path, got: &Path, what: &str) {
     }
 }
 
-/// Files with nanosecond times, one past the 1 MiB whole-file size (streamed), an empty one.
+/// Files with nanosecond times, one past the 1 MiB whole-file size (streamed), one past Azure's
+/// 4 MiB block size (uploaded in blocks), an empty one.
 fn write_tree(root: &Path, names: &[&[u8]]) {
     let mut files: Vec<(Vec<u8>, usize)> = vec![
         (b"big.bin".to_vec(), 1_500_000),
+        (b"blocks.bin".to_vec(), 4_500_000),
         (b"empty".to_vec(), 0),
         ("dir/\u{65e5}\u{672c}.txt".as_bytes().to_vec(), 70_000),
     ];
@@ -148,7 +150,16 @@ fn crypt_both_ways(store: Store) {
     poof_sync(s, s.path("src"), "c:poof");
     s.rclone_ok("copy", "c:poof", s.path("by-rclone"));
     assert_same(&s.path("src"), &s.path("by-rclone"), "poof -> rclone");
-    s.rclone_ok("cryptcheck", s.path("src"), "c:poof");
+    // Every object keeps an MD5, as rclone's own uploads do, so every file is checked.
+    let (_, err) = run_expect(
+        s.rclone()
+            .arg("cryptcheck")
+            .arg(s.path("src"))
+            .arg("c:poof"),
+        0,
+    );
+    assert_contains(&err, &format!("{files} matching files"));
+    assert!(!err.contains("could not be checked"), "{err}");
     unchanged(&poof_sync(s, s.path("src"), "c:poof"), files);
     let (_, err) = run_expect(
         s.rclone()

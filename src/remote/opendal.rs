@@ -84,6 +84,19 @@ pub struct ObjectBackend {
     naming: KeyNaming,
     /// How the store's metadata keeps modification times ([`ObjectBackend::with_mtime`]).
     mtime: MtimeMeta,
+    /// What the storage type adds after uploads in parts and copies ([`ObjectExtras`]).
+    extras: Option<Arc<dyn ObjectExtras>>,
+}
+
+/// What a storage type adds to the generic backend where OpenDAL leaves a gap rclone's users
+/// would notice (Azure Blob: [`super::azureblob::rest`]).
+#[async_trait]
+pub trait ObjectExtras: Send + Sync + std::fmt::Debug {
+    /// Called once an upload of at least one part size is committed, with the MD5 of its bytes.
+    async fn uploaded_in_parts(&self, key: &str, md5: [u8; 16]) -> Result<()>;
+    /// Called after a server-side copy into `key`, before its source is deleted: returns once
+    /// the copy is complete.
+    async fn copied(&self, key: &str) -> Result<()>;
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -473,6 +486,15 @@ impl ObjectBackend {
             features,
             naming,
             mtime: S3_MTIME,
+            extras: None,
+        }
+    }
+
+    /// This backend calling `extras` after uploads in parts and copies.
+    pub fn with_extras(self, extras: Arc<dyn ObjectExtras>) -> ObjectBackend {
+        ObjectBackend {
+            extras: Some(extras),
+            ..self
         }
     }
 
@@ -808,6 +830,12 @@ impl ObjectBackend {
         let mut guard = AbortOnDrop {
             writer: Some(writer),
         };
+        // The MD5 of what may go in parts, for a store that keeps it ([`ObjectExtras`]).
+        let mut md5 = self
+            .extras
+            .as_ref()
+            .filter(|_| opts.size.is_none_or(|size| size >= self.chunk as u64))
+            .map(|_| <md5::Md5 as md5::Digest>::new());
         let mut written = 0u64;
         loop {
             // A small file gets a buffer of its own size (plus one byte to notice a longer
@@ -831,6 +859,9 @@ impl ObjectBackend {
             }
             buf.truncate(n);
             written = written.saturating_add(n as u64);
+            if let Some(md5) = md5.as_mut() {
+                md5::Digest::update(md5, &buf);
+            }
             let Some(w) = guard.writer.as_mut() else {
                 bail!("{}: writer already closed", what());
             };
@@ -852,6 +883,17 @@ impl ObjectBackend {
         if let Err(err) = w.close().await {
             let _ = w.abort().await;
             return Err(err).with_context(what);
+        }
+        if let (Some(extras), Some(md5)) = (&self.extras, md5) {
+            if written >= self.chunk as u64 {
+                let md5: [u8; 16] = md5::Digest::finalize(md5).into();
+                extras
+                    .uploaded_in_parts(&self.key(path), md5)
+                    .await
+                    .with_context(|| {
+                        format!("{}/{path} was uploaded but keeps no MD5", self.describe)
+                    })?;
+            }
         }
         Ok(written)
     }
@@ -892,6 +934,14 @@ impl ObjectBackend {
             .copy(&self.key(from), &self.key(to))
             .await
             .with_context(|| format!("cannot copy {}/{from} to {to}", self.describe))?;
+        if let Some(extras) = &self.extras {
+            extras.copied(&self.key(to)).await.with_context(|| {
+                format!(
+                    "{}: {from} stays: its copy to {to} is not complete",
+                    self.describe
+                )
+            })?;
+        }
         self.raw_remove(from).await
     }
 }

@@ -20,12 +20,18 @@
 //! `Slash,BackSlash,Del,Ctl,RightPeriod,InvalidUtf8`): control characters as their pictures,
 //! `\` as `＼`, a name's last `.` as `．` (see [`super::encoding::to_azure_key`]), so poof and
 //! rclone read each other's plain containers under the same names (`tests/azureblob.rs`).
-//! Moves (poof's history) are a server-side Copy Blob, which keeps the metadata, then a delete.
+//! Moves (poof's history) are a server-side Copy Blob, which keeps the metadata, then a delete
+//! once the copy's status is `success` (Azure may finish a copy later). Blobs above `chunk_size`
+//! go up in blocks and get their Content-MD5 set afterwards, as rclone's do, so that `rclone
+//! cryptcheck` checks them ([`rest`]: the two requests OpenDAL does not send).
 
+pub mod rest;
+
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ::opendal::services::Azblob;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
 
 use super::backend::Features;
@@ -183,6 +189,8 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
     let mut warnings = Vec::new();
     let mut b = Azblob::default().root(&root);
     let mut endpoint = None;
+    // The credentials of poof's own requests (`rest`), the ones OpenDAL gets; none: anonymous.
+    let mut auth = None;
     if let Some(sas) = get("sas_url") {
         let Some((service, sas_container, token)) = split_sas_url(sas) else {
             bail!("[{name}] sas_url is not a container SAS URL (https://<account>.blob.core.windows.net/<container>?<token>)");
@@ -192,9 +200,14 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
         }
         endpoint = Some(service);
         b = b.sas_token(&token);
+        auth = Some(Credentials::Sas(token));
     } else if get_bool("use_emulator")? {
         endpoint = Some(EMULATOR_ENDPOINT.to_owned());
         b = b.account_name(EMULATOR_ACCOUNT).account_key(EMULATOR_KEY);
+        auth = Some(Credentials::SharedKey(
+            EMULATOR_ACCOUNT.to_owned(),
+            EMULATOR_KEY.to_owned(),
+        ));
     } else {
         let account = get("account");
         match (account, get("key")) {
@@ -206,6 +219,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
                     bail!("[{name}] key is not a base64 shared key (rclone stores it as the portal shows it)");
                 }
                 b = b.account_name(account).account_key(key);
+                auth = Some(Credentials::SharedKey(account.to_owned(), key.to_owned()));
             }
             (None, Some(_)) => bail!("[{name}] key is set without account"),
             (Some(account), None) => b = b.account_name(account),
@@ -213,6 +227,9 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
         }
         if let Some(account) = account {
             endpoint = Some(format!("https://{account}.blob.core.windows.net"));
+        }
+        if get("key").is_none() && get_bool("env_auth")? {
+            auth = Some(Credentials::Environment);
         }
         if get("key").is_none() && !get_bool("env_auth")? {
             warnings.push(format!(
@@ -233,7 +250,29 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
     };
     container = container.trim();
     b = b.container(container).endpoint(&endpoint);
-    build(b, &KIND, section, path, warnings)
+    let (backend, warnings) = build(b, &KIND, section, path, warnings)?;
+    let Some(auth) = auth else {
+        // Anonymous requests only read public containers: nothing to add to writes or moves.
+        return Ok((backend, warnings));
+    };
+    let auth = match &auth {
+        Credentials::SharedKey(account, key) => rest::Auth::SharedKey { account, key },
+        Credentials::Sas(token) => rest::Auth::Sas(token),
+        Credentials::Environment => rest::Auth::Environment,
+    };
+    let rest = rest::BlobRest::new(&endpoint, container, &root, auth)
+        .with_context(|| format!("[{name}]"))?;
+    Ok((backend.with_extras(Arc::new(rest)), warnings))
+}
+
+/// The credentials of a section, as [`open`] finds them.
+enum Credentials {
+    /// The account and its base64 Shared Key.
+    SharedKey(String, String),
+    /// A SAS token.
+    Sas(String),
+    /// `env_auth`: the default Azure credential chain.
+    Environment,
 }
 
 #[cfg(test)]
