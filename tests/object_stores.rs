@@ -92,12 +92,12 @@ fn assert_same(want: &Path, got: &Path, what: &str) {
     }
 }
 
-/// Files with nanosecond times, one past the 1 MiB whole-file size (streamed), one past Azure's
-/// 4 MiB block size (uploaded in blocks), an empty one.
+/// Files with nanosecond times, one past the 1 MiB whole-file size (streamed), one past the
+/// upload part size of Azure (4 MiB) and GCS (8 MiB), an empty one.
 fn write_tree(root: &Path, names: &[&[u8]]) {
     let mut files: Vec<(Vec<u8>, usize)> = vec![
         (b"big.bin".to_vec(), 1_500_000),
-        (b"blocks.bin".to_vec(), 4_500_000),
+        (b"parts.bin".to_vec(), 8_500_000),
         (b"empty".to_vec(), 0),
         ("dir/\u{65e5}\u{672c}.txt".as_bytes().to_vec(), 70_000),
     ];
@@ -161,6 +161,18 @@ fn crypt_both_ways(store: Store) {
     assert_contains(&err, &format!("{files} matching files"));
     assert!(!err.contains("could not be checked"), "{err}");
     unchanged(&poof_sync(s, s.path("src"), "c:poof"), files);
+    // A large file replaced in place (no history here) keeps its MD5 too.
+    std::fs::write(s.path("src/parts.bin"), pattern(8_500_000, 7)).unwrap();
+    poof_sync(s, s.path("src"), "c:poof");
+    let (_, err) = run_expect(
+        s.rclone()
+            .arg("cryptcheck")
+            .arg(s.path("src"))
+            .arg("c:poof"),
+        0,
+    );
+    assert_contains(&err, &format!("{files} matching files"));
+    assert!(!err.contains("could not be checked"), "{err}");
     let (_, err) = run_expect(
         s.rclone()
             .args(["sync", "-v"])

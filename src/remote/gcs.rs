@@ -21,8 +21,11 @@
 //! Object names are in the form rclone's gcs backend writes (its encoding
 //! `Slash,CrLf,InvalidUtf8,Dot`): every control character raw except LF and CR, which keep their
 //! pictures (see [`super::encoding::to_gcs_key`]). Moves (poof's history) are a server-side
-//! rewrite, which keeps the metadata, then a delete. Uploads above one chunk use GCS's XML
-//! multipart API.
+//! rewrite, which keeps the metadata, then a delete. Uploads of one chunk or more are one
+//! resumable upload in 8 MiB pieces, conditional on the generation they replace (or on there
+//! being none), as rclone's are resumable: the object keeps an MD5 that `rclone cryptcheck`
+//! checks, which an XML multipart upload would not give it
+//! ([`ObjectBackend::with_conditional_parts`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -135,6 +138,7 @@ const KIND: ObjectType = ObjectType {
     features: FEATURES,
     naming: NAMING,
     mtime: MTIME,
+    conditional_parts: true,
 };
 
 /// rclone's `endpoint` (the JSON API URL) as OpenDAL's (the server, without `/storage/v1`).

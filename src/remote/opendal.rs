@@ -86,6 +86,8 @@ pub struct ObjectBackend {
     mtime: MtimeMeta,
     /// What the storage type adds after uploads in parts and copies ([`ObjectExtras`]).
     extras: Option<Arc<dyn ObjectExtras>>,
+    /// See [`ObjectBackend::with_conditional_parts`].
+    conditional_parts: bool,
 }
 
 /// What a storage type adds to the generic backend where OpenDAL leaves a gap rclone's users
@@ -302,6 +304,8 @@ pub struct ObjectType {
     pub naming: KeyNaming,
     /// How its metadata keeps modification times.
     pub mtime: MtimeMeta,
+    /// Uploads of a part size or more are conditional ([`ObjectBackend::with_conditional_parts`]).
+    pub conditional_parts: bool,
 }
 
 /// The end of every object storage type's `open`: reads the section's transfer sizes, warns
@@ -340,6 +344,11 @@ pub fn build<B: Builder>(
         kind.naming,
     )
     .with_mtime(kind.mtime);
+    let backend = if kind.conditional_parts {
+        backend.with_conditional_parts()
+    } else {
+        backend
+    };
     Ok((backend, warnings))
 }
 
@@ -487,6 +496,19 @@ impl ObjectBackend {
             naming,
             mtime: S3_MTIME,
             extras: None,
+            conditional_parts: false,
+        }
+    }
+
+    /// This backend making every upload of a part size or more conditional: on the version of
+    /// the object it replaces, or on there being none. OpenDAL's GCS service sends such an
+    /// upload as one resumable upload of the JSON API, as rclone uploads, instead of an XML
+    /// multipart upload, whose objects keep no MD5 (so `rclone cryptcheck` could not check
+    /// them) and which GCS emulators do not offer.
+    pub fn with_conditional_parts(self) -> ObjectBackend {
+        ObjectBackend {
+            conditional_parts: true,
+            ..self
         }
     }
 
@@ -819,14 +841,27 @@ impl ObjectBackend {
     async fn raw_put(&self, path: &str, mut data: ByteStream, opts: PutOptions) -> Result<u64> {
         let what = || format!("cannot write {}/{path}", self.describe);
         let meta = opts.mtime.map(self.mtime.write).unwrap_or_default();
-        let writer = self
+        let key = self.key(path);
+        let mut writer = self
             .op
-            .writer_with(&self.key(path))
+            .writer_with(&key)
             .chunk(self.chunk)
             .concurrent(self.concurrency)
-            .user_metadata(meta)
-            .await
-            .with_context(what)?;
+            .user_metadata(meta);
+        if self.conditional_parts && opts.size.is_none_or(|size| size >= self.chunk as u64) {
+            writer = match self.meta.stat(&key).await {
+                Ok(current) => match current.version() {
+                    Some(version) => writer.if_version_match(version),
+                    None => bail!(
+                        "{}: the store gave no version of the object it replaces",
+                        what()
+                    ),
+                },
+                Err(err) if err.kind() == ErrorKind::NotFound => writer.if_not_exists(true),
+                Err(err) => return Err(err).with_context(what),
+            };
+        }
+        let writer = writer.await.with_context(what)?;
         let mut guard = AbortOnDrop {
             writer: Some(writer),
         };

@@ -147,6 +147,7 @@ const KIND: ObjectType = ObjectType {
     features: FEATURES,
     naming: NAMING,
     mtime: MTIME,
+    conditional_parts: false,
 };
 
 /// A container-level SAS URL: the service endpoint, the container and the token.
