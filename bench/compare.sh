@@ -4,7 +4,15 @@
 # Builds deterministic corpora under bench/scratch/ (gitignored), installs the rclone peer as the
 # tests do (scripts/rclone-peer.sh, or $POOF_TEST_RCLONE when set), builds poof in release, then
 # runs each workload with poof and with rclone alternately (poof, rclone, poof, rclone, ...)
-# through a crypt remote over a local folder, or with --s3 over `rclone serve s3` on 127.0.0.1:
+# through a crypt remote over a local folder, or with --backend over a server on 127.0.0.1
+# (the servers the tests use, storing in the run's folder):
+#   --backend s3         rclone serve s3 (--s3 is the same)
+#   --backend sftp       rclone serve sftp, password login
+#   --backend webdav     rclone serve webdav (vendor rclone: modification times kept)
+#   --backend azureblob  Azurite (scripts/test.sh installs it into target/azurite)
+#   --backend gcs        fake-gcs-server (scripts/test.sh installs it into target/gcs-venv)
+# Only the client is measured: the server's time is in both tools' wall time, its memory in
+# neither's peak RSS.
 #
 #   W1  encrypt-upload one large random file (1 GiB; 64 MiB with --quick); `cp` of the file
 #       runs in each pair too, as the floor that writing a new file sets on this disk
@@ -31,7 +39,8 @@
 # which keeps a full run near 20 GB of disk; that deletes few inodes, so file creation does
 # not slow down afterwards.
 #
-# Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--s3] [--keep] [--only W1,W4]
+# Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--backend TYPE] [--keep]
+#                         [--only W1,W4]
 #        bench/compare.sh --report bench/scratch/run-...   (the table of a kept run again)
 # --keep keeps bench/scratch/run-*/ (times, facts and logs, not the copies) for --report.
 set -euo pipefail
@@ -43,7 +52,7 @@ WORK=$ROOT/bench/scratch
 quick=0
 pairs=3
 transfers=4
-s3=0
+backend_type=local
 keep=0
 only=W1,W2,W3,W4,W5,W6
 report_only=
@@ -52,11 +61,12 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --pairs) pairs=$2; shift ;;
     --transfers) transfers=$2; shift ;;
-    --s3) s3=1 ;;
+    --s3) backend_type=s3 ;;
+    --backend) backend_type=$2; shift ;;
     --keep) keep=1 ;;
     --only) only=$2; shift ;;
     --report) report_only=$2; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -237,31 +247,114 @@ cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-if [ "$s3" = 1 ]; then
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$RUN/dst/bench"
-  "$RCLONE" serve s3 --config /dev/null --addr "127.0.0.1:$port" \
-    --auth-key BENCHACCESS,benchsecret0123456789 "$RUN/dst" >"$RUN/logs/serve-s3.log" 2>&1 &
+# free_port: a loopback port that was free a moment ago.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# serve NAME PORT CMD...: starts a server in the background, logging to logs/serve-NAME.log,
+# and waits until it accepts connections.
+serve() {
+  local name=$1 port=$2
+  shift 2
+  "$@" >"$RUN/logs/serve-$name.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     sleep 0.1
   done
-  inner="s3:bench"
-  backend="crypt over S3 (rclone serve s3 on 127.0.0.1:$port)"
-  cat >"$CONF" <<EOF
+  log "the $name server did not start (see $RUN/logs/serve-$name.log)"
+  exit 1
+}
+BENCH_USER=bench
+BENCH_PASS=benchsecret0123456789
+port=$(free_port)
+case "$backend_type" in
+  local)
+    inner="$RUN/dst"
+    backend="crypt over a local folder"
+    ;;
+  s3)
+    mkdir -p "$RUN/dst/bench"
+    serve s3 "$port" "$RCLONE" serve s3 --config /dev/null --addr "127.0.0.1:$port" \
+      --auth-key "BENCHACCESS,$BENCH_PASS" "$RUN/dst"
+    inner="s3:bench"
+    backend="crypt over S3 (rclone serve s3 on 127.0.0.1:$port)"
+    cat >"$CONF" <<EOF
 [s3]
 type = s3
 provider = Rclone
 access_key_id = BENCHACCESS
-secret_access_key = benchsecret0123456789
+secret_access_key = $BENCH_PASS
 endpoint = http://127.0.0.1:$port
 
 EOF
-else
-  inner="$RUN/dst"
-  backend="crypt over a local folder"
-fi
+    ;;
+  sftp)
+    serve sftp "$port" "$RCLONE" serve sftp --config /dev/null --addr "127.0.0.1:$port" \
+      --user "$BENCH_USER" --pass "$BENCH_PASS" "$RUN/dst"
+    inner="sftp:bench"
+    backend="crypt over SFTP (rclone serve sftp on 127.0.0.1:$port)"
+    cat >"$CONF" <<EOF
+[sftp]
+type = sftp
+host = 127.0.0.1
+port = $port
+user = $BENCH_USER
+pass = $("$RCLONE" obscure "$BENCH_PASS")
+
+EOF
+    ;;
+  webdav)
+    serve webdav "$port" "$RCLONE" serve webdav --config /dev/null --addr "127.0.0.1:$port" \
+      --user "$BENCH_USER" --pass "$BENCH_PASS" "$RUN/dst"
+    inner="dav:bench"
+    backend="crypt over WebDAV (rclone serve webdav on 127.0.0.1:$port)"
+    cat >"$CONF" <<EOF
+[dav]
+type = webdav
+url = http://127.0.0.1:$port/
+vendor = rclone
+user = $BENCH_USER
+pass = $("$RCLONE" obscure "$BENCH_PASS")
+
+EOF
+    ;;
+  azureblob)
+    azurite=$ROOT/target/azurite/node_modules/.bin/azurite-blob
+    [ -x "$azurite" ] || { log "Azurite is missing: run scripts/test.sh (npm install azurite)"; exit 1; }
+    serve azurite "$port" "$azurite" --blobHost 127.0.0.1 --blobPort "$port" \
+      --location "$RUN/dst" --disableTelemetry --skipApiVersionCheck --loose --silent
+    inner="az:bench"
+    backend="crypt over Azure Blob (Azurite on 127.0.0.1:$port)"
+    cat >"$CONF" <<EOF
+[az]
+type = azureblob
+account = devstoreaccount1
+key = Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+endpoint = http://127.0.0.1:$port/devstoreaccount1
+
+EOF
+    "$RCLONE" --config "$CONF" mkdir az:bench
+    ;;
+  gcs)
+    gcs=$ROOT/target/gcs-venv/bin/fake-gcs-server
+    [ -x "$gcs" ] || { log "fake-gcs-server is missing: run scripts/test.sh"; exit 1; }
+    serve gcs "$port" "$gcs" -scheme http -host 127.0.0.1 -port "$port" -log-level error \
+      -backend filesystem -filesystem-root "$RUN/dst"
+    inner="gcs:bench"
+    backend="crypt over GCS (fake-gcs-server on 127.0.0.1:$port)"
+    cat >"$CONF" <<EOF
+[gcs]
+type = google cloud storage
+anonymous = true
+project_number = 1
+endpoint = http://127.0.0.1:$port/storage/v1/
+
+EOF
+    "$RCLONE" --config "$CONF" mkdir gcs:bench
+    ;;
+  *) log "unknown backend: $backend_type (local, s3, sftp, webdav, azureblob, gcs)"; exit 2 ;;
+esac
 cat >"$RUN/facts" <<EOF
 backend='$backend'
 mode=$mode
