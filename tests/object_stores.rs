@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
 
 use crate::harness::azurite::{Azurite, Served};
 use crate::harness::gcs::FakeGcs;
 use crate::harness::home::{populate, snapshot, Home};
 use crate::harness::{
-    assert_contains, killed_mid_upload, pattern, run, run_expect, run_ok, spawn, write_private,
-    CryptOpts, Scratch,
+    assert_contains, killed_mid_upload, pattern, run, run_expect, run_ok, server_dies_mid_restore,
+    write_private, CryptOpts, Scratch,
 };
 use crate::s3_names::poof_sync;
 
@@ -267,56 +267,9 @@ fn backup_download_verify(store: Store) {
     assert_contains(&out, "crypt keys decrypt existing backup? - OK");
 }
 
-/// The store dies while poof restores from it into a folder holding files the sync would
-/// delete: non-zero exit with an error naming the store, within the retry bound, nothing
-/// deleted and no partial file under a real name.
+/// The store dies while poof restores from it ([`server_dies_mid_restore`]).
 fn store_dies_mid_run(mut store: Store) {
-    let s = &store.s;
-    let src = s.path("src");
-    for i in 0..24 {
-        std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(src.join(format!("f{i:02}")), pattern(1_100_000, 90 + i)).unwrap();
-    }
-    poof_sync(s, &src, "c:poof");
-    let dst = s.path("dst");
-    std::fs::create_dir_all(&dst).unwrap();
-    std::fs::write(dst.join("extra-kept"), b"not in the backup").unwrap();
-    let mut cmd = s.poof();
-    cmd.args(["sync", "--no-progress", "--transfers", "1", "c:poof"])
-        .arg(&dst)
-        .stdin(Stdio::null());
-    let child = spawn(&mut cmd, Stdio::piped);
-    let start = Instant::now();
-    while !dst.join("f00").exists() && !dst.join("f01").exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "run never started"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    store.served.kill();
-    let killed = Instant::now();
-    let out = child.wait_with_output().unwrap();
-    let took = killed.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "succeeded against a dead store: {err}"
-    );
-    assert!(took < Duration::from_secs(60), "kept going {took:?}");
-    assert!(err.contains("error"), "no error message: {err}");
-    assert!(
-        dst.join("extra-kept").exists(),
-        "deleted with the store dead"
-    );
-    for file in std::fs::read_dir(&dst).unwrap() {
-        let path = file.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(i) = name.strip_prefix('f').and_then(|n| n.parse::<u64>().ok()) {
-            let bytes = std::fs::read(&path).unwrap();
-            assert!(bytes == pattern(1_100_000, 90 + i), "{name} is partial");
-        }
-    }
+    server_dies_mid_restore(&store.s, "c:poof", || store.served.kill());
 }
 
 /// poof killed with SIGKILL mid-upload leaves no partial object under a real name: the store

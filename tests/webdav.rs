@@ -3,7 +3,8 @@
 //! re-syncs that transfer nothing, a file larger than one whole-file read streamed, tricky
 //! names on a plain remote both ways, poof's own `backup` / `download` / `verify` (history on:
 //! server-side MOVE), a server stopped under a run, poof killed mid-upload (nothing partial
-//! under a real name, stale temporaries removed later), and a wrong password.
+//! under a real name, stale temporaries removed later), the server dying mid-restore, and a
+//! wrong password.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -14,8 +15,8 @@ use poof::remote::webdav::STALE_AFTER;
 use crate::harness::home::{populate, snapshot};
 use crate::harness::webdav::{Protocol, Served, PASS};
 use crate::harness::{
-    byte_tree, files_below, killed_mid_upload, pattern, rclone_bin, run, run_ok, write_private,
-    CryptOpts, Scratch,
+    byte_tree, files_below, killed_mid_upload, pattern, rclone_bin, run, run_ok,
+    server_dies_mid_restore, write_private, CryptOpts, Scratch,
 };
 
 /// A scratch folder whose rclone config has `dav` (webdav over a served folder `served/`) and
@@ -269,6 +270,12 @@ fn killed_mid_upload_leaves_nothing_partial_and_stale_temporaries_go() {
         .filter(|rel| is_temp_name(rel.rsplit('/').next().unwrap()))
         .collect();
     assert!(left.is_empty(), "stale temporaries stayed: {left:?}");
+}
+
+#[test]
+fn server_dying_mid_restore_deletes_nothing_and_leaves_nothing_partial() {
+    let (s, mut server) = scratch();
+    server_dies_mid_restore(&s, "c:dies", || server.kill());
 }
 
 #[test]

@@ -357,3 +357,65 @@ pub fn killed_mid_upload(s: &Scratch, remote: &str) -> PathBuf {
     );
     src
 }
+
+/// The server behind `remote` (a remote of `s`'s config) dies, by `kill`, while poof restores
+/// from it into a folder holding a file the sync would delete: non-zero exit with an error,
+/// within a minute, nothing deleted and no partial file under a real name.
+pub fn server_dies_mid_restore(s: &Scratch, remote: &str, kill: impl FnOnce()) {
+    use std::time::{Duration, Instant};
+    const FILES: u64 = 24;
+    let src = s.path("dies-src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    for i in 0..FILES {
+        std::fs::write(src.join(format!("f{i:02}")), pattern(1_100_000, 90 + i)).expect("write");
+    }
+    run_ok(
+        s.poof()
+            .args(["sync", "--no-progress"])
+            .arg(&src)
+            .arg(remote),
+    );
+    let dst = s.path("dies-dst");
+    std::fs::create_dir_all(&dst).expect("mkdir");
+    std::fs::write(dst.join("extra-kept"), b"not in the backup").expect("write");
+    let mut cmd = s.poof();
+    cmd.args(["sync", "--no-progress", "--transfers", "1", remote])
+        .arg(&dst)
+        .stdin(Stdio::null());
+    let child = spawn(&mut cmd, Stdio::piped);
+    let start = Instant::now();
+    while !dst.join("f00").exists() && !dst.join("f01").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    kill();
+    let killed = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let took = killed.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "succeeded against a dead server: {err}"
+    );
+    assert!(took < Duration::from_secs(60), "kept going {took:?}");
+    assert!(err.contains("error"), "no error message: {err}");
+    assert!(
+        dst.join("extra-kept").exists(),
+        "deleted with the server dead"
+    );
+    let mut complete = 0;
+    for rel in files_below(&dst) {
+        if let Some(i) = rel.strip_prefix('f').and_then(|n| n.parse::<u64>().ok()) {
+            let bytes = std::fs::read(dst.join(&rel)).expect("read");
+            assert!(bytes == pattern(1_100_000, 90 + i), "{rel} is partial");
+            complete += 1;
+        }
+    }
+    assert!(
+        complete < FILES as usize,
+        "the server died after the run: {complete} files"
+    );
+}
