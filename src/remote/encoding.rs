@@ -477,7 +477,7 @@ pub fn to_url_path(standard: &str) -> String {
 
 /// The bytes of a percent-encoded URL path segment (a `%` not followed by two hex digits
 /// stays as it is, as browsers read it).
-fn percent_decode(text: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

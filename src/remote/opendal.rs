@@ -99,6 +99,31 @@ pub trait ObjectExtras: Send + Sync + std::fmt::Debug {
     /// Called after a server-side copy into `key`, before its source is deleted: returns once
     /// the copy is complete.
     async fn copied(&self, key: &str) -> Result<()>;
+    /// Whether [`ObjectExtras::list`] gives each object's metadata (then a listing carries
+    /// modification times: [`Features::mtime_in_listing`]).
+    fn lists_metadata(&self) -> bool {
+        false
+    }
+    /// The objects and folders below `dir` (a key prefix relative to the root, `/` for the
+    /// root), when the storage type lists better than OpenDAL; `None`: OpenDAL lists.
+    async fn list(&self, _dir: &str, _recursive: bool) -> Result<Option<Vec<ListedObject>>> {
+        Ok(None)
+    }
+}
+
+/// One entry of a listing, from OpenDAL or from [`ObjectExtras::list`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The key relative to the root; a folder's may end in `/`.
+    pub key: String,
+    /// A folder (a common prefix) rather than an object.
+    pub dir: bool,
+    /// The object's size.
+    pub size: u64,
+    /// The object's user metadata, when the listing carries it.
+    pub meta: BTreeMap<String, String>,
+    /// The object's `Last-Modified`, when the listing carries it.
+    pub modified: Option<SystemTime>,
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -512,10 +537,13 @@ impl ObjectBackend {
         }
     }
 
-    /// This backend calling `extras` after uploads in parts and copies.
+    /// This backend calling `extras` after uploads in parts and copies, and for listings.
     pub fn with_extras(self, extras: Arc<dyn ObjectExtras>) -> ObjectBackend {
+        let mut features = self.features;
+        features.mtime_in_listing |= extras.lists_metadata();
         ObjectBackend {
             extras: Some(extras),
+            features,
             ..self
         }
     }
@@ -702,6 +730,49 @@ fn trim_key(path: &str) -> &str {
 
 /// The requests themselves; [`Backend`] wraps each in [`ObjectBackend::guard`].
 impl ObjectBackend {
+    /// OpenDAL's listing of `key` (a prefix), without metadata; `None`: nothing there.
+    async fn opendal_list(
+        &self,
+        key: &str,
+        recursive: bool,
+    ) -> ::opendal::Result<Option<Vec<ListedObject>>> {
+        let lister = match self.meta.lister_with(key).recursive(recursive).await {
+            Ok(l) => l,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let listed: Vec<::opendal::Entry> = match lister.try_collect().await {
+            Ok(v) => v,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        Ok(Some(
+            listed
+                .into_iter()
+                .map(|item| ListedObject {
+                    key: item.path().to_owned(),
+                    dir: item.metadata().is_dir(),
+                    size: item.metadata().content_length(),
+                    meta: BTreeMap::new(),
+                    modified: None,
+                })
+                .collect(),
+        ))
+    }
+
+    /// The modification time of an object: rclone's metadata in the store's form, else its
+    /// `Last-Modified`.
+    fn mtime_of<'m>(
+        &self,
+        user: impl Fn(&str) -> Option<&'m str>,
+        modified: Option<SystemTime>,
+    ) -> Option<SystemTime> {
+        self.mtime
+            .read
+            .iter()
+            .find_map(|(key, parse)| user(key).and_then(*parse))
+            .or(modified)
+    }
     async fn raw_list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
         let dir = dir.trim_matches('/');
         let prefix = if dir.is_empty() {
@@ -710,20 +781,18 @@ impl ObjectBackend {
             format!("{dir}/")
         };
         let what = || format!("cannot list {}/{dir}", self.describe);
-        let lister = match self
-            .meta
-            .lister_with(&self.key(&prefix))
-            .recursive(recursive)
-            .await
-        {
-            Ok(l) => l,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err).with_context(what),
+        let key = self.key(&prefix);
+        let from_extras = match &self.extras {
+            Some(extras) => extras.list(&key, recursive).await.with_context(what)?,
+            None => None,
         };
-        let listed: Vec<::opendal::Entry> = match lister.try_collect().await {
-            Ok(v) => v,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err).with_context(what),
+        let (listed, with_meta) = match from_extras {
+            Some(listed) => (listed, true),
+            None => match self.opendal_list(&key, recursive).await {
+                Ok(Some(listed)) => (listed, false),
+                Ok(None) => return Ok(None),
+                Err(err) => return Err(err).with_context(what),
+            },
         };
         let mut out: BTreeMap<String, Entry> = BTreeMap::new();
         let add_dir = |out: &mut BTreeMap<String, Entry>, path: &str| {
@@ -735,7 +804,7 @@ impl ObjectBackend {
             });
         };
         for item in listed {
-            let raw = item.path();
+            let raw = item.key.as_str();
             let path = self
                 .listed_path(trim_key(raw))
                 .map_err(|why| anyhow!("{}: {why}", what()))?;
@@ -761,14 +830,18 @@ impl ObjectBackend {
                     end += 1;
                 }
             }
-            if raw.ends_with('/') || item.metadata().is_dir() {
+            if raw.ends_with('/') || item.dir {
                 add_dir(&mut out, path);
             } else {
                 let file = Entry {
                     path: path.to_owned(),
                     kind: EntryKind::File,
-                    size: item.metadata().content_length(),
-                    mtime: None,
+                    size: item.size,
+                    mtime: if with_meta {
+                        self.mtime_of(|key| item.meta.get(key).map(String::as_str), item.modified)
+                    } else {
+                        None
+                    },
                 };
                 if let Some(EntryKind::File) = out.insert(path.to_owned(), file).map(|e| e.kind) {
                     bail!(
@@ -795,12 +868,10 @@ impl ObjectBackend {
             }
         };
         let user = meta.user_metadata();
-        let mtime = self
-            .mtime
-            .read
-            .iter()
-            .find_map(|(key, parse)| user.and_then(|m| m.get(key)).and_then(*parse))
-            .or_else(|| meta.last_modified().map(SystemTime::from));
+        let mtime = self.mtime_of(
+            |key| user.as_ref().and_then(|m| m.get(key)),
+            meta.last_modified().map(SystemTime::from),
+        );
         Ok(Some(Entry {
             path: path.to_owned(),
             kind: if meta.is_dir() {

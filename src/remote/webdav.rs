@@ -498,7 +498,7 @@ impl Found {
 }
 
 /// Parses an HTTP date (`getlastmodified`, `Last-Modified`: `Sun, 06 Nov 1994 08:49:37 GMT`).
-pub(super) fn parse_http_date(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
     let ts = jiff::fmt::rfc2822::parse(text.trim()).ok()?.timestamp();
     let secs = ts.as_second();
     if secs >= 0 {
@@ -546,7 +546,7 @@ pub(super) fn href_path(href: &str, root_path: &str) -> Result<Option<String>, S
 }
 
 /// The text of an element, entities resolved.
-fn push_text(out: &mut String, event: &Event<'_>) {
+pub(crate) fn push_text(out: &mut String, event: &Event<'_>) {
     match event {
         Event::Text(t) => out.push_str(&t.xml10_content()),
         Event::CData(c) => out.push_str(&c.xml10_content()),

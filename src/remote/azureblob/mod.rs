@@ -13,8 +13,10 @@
 //!
 //! Modification times: rclone keeps them in the blob metadata `mtime` as RFC 3339 with
 //! nanoseconds (`2022-04-15T05:20:00.123456789Z`, observed with rclone v1.75.2 against
-//! Azurite); poof writes and reads the same ([`MTIME`]). Listings carry no metadata, so a stat
-//! (a HEAD) reads it, as for S3 ([`FEATURES`]).
+//! Azurite); poof writes and reads the same ([`MTIME`]). poof lists with the metadata, as
+//! rclone does ([`rest`]), so a listing carries every modification time; only an anonymous
+//! remote lists through OpenDAL, without metadata, and reads each time with a HEAD
+//! ([`FEATURES`]).
 //!
 //! Blob names are in the form rclone's azureblob backend writes (its encoding
 //! `Slash,BackSlash,Del,Ctl,RightPeriod,InvalidUtf8`): control characters as their pictures,
@@ -23,7 +25,7 @@
 //! Moves (poof's history) are a server-side Copy Blob, which keeps the metadata, then a delete
 //! once the copy's status is `success` (Azure may finish a copy later). Blobs above `chunk_size`
 //! go up in blocks and get their Content-MD5 set afterwards, as rclone's do, so that `rclone
-//! cryptcheck` checks them ([`rest`]: the two requests OpenDAL does not send).
+//! cryptcheck` checks them ([`rest`]: the requests OpenDAL does not send).
 
 pub mod rest;
 
@@ -327,13 +329,19 @@ mod tests {
         let (backend, warnings) =
             open_with("use_emulator = true\naccess_tier = Cool\n", "c/p/").unwrap();
         assert_eq!(backend.describe(), "a:c/p");
-        assert_eq!(backend.features(), FEATURES);
+        // Signed listings carry the metadata (`rest`); anonymous ones go through OpenDAL.
+        let listed = Features {
+            mtime_in_listing: true,
+            ..FEATURES
+        };
+        assert_eq!(backend.features(), listed);
         assert_eq!(
             warnings,
             ["[a] access_tier = Cool is ignored: blobs get the container's default tier"]
         );
-        let (_, warnings) = open_with("account = acc\n", "c").unwrap();
+        let (backend, warnings) = open_with("account = acc\n", "c").unwrap();
         assert!(warnings[0].contains("anonymous"), "{warnings:?}");
+        assert_eq!(backend.features(), FEATURES);
     }
 
     #[test]
