@@ -536,6 +536,22 @@ struct Fact {
     mtime: Option<SystemTime>,
 }
 
+impl Fact {
+    /// The entry of this fact at `path`.
+    fn into_entry(self, path: String) -> Entry {
+        let (kind, size) = match self.is_dir {
+            true => (EntryKind::Dir, 0),
+            false => (EntryKind::File, self.size),
+        };
+        Entry {
+            path,
+            kind,
+            size,
+            mtime: self.mtime,
+        }
+    }
+}
+
 /// Parses one MLSD line (`type=file;size=12;modify=20200102030405; name`): `None` for the
 /// folder itself and its parent (`cdir`, `pdir`) and for lines without facts.
 fn parse_mlsd_line(line: &str) -> Option<Fact> {
@@ -644,14 +660,35 @@ impl FtpBackend {
         }
     }
 
+    /// Notes that the folder `dir` exists (made or listed).
     fn remember_dir(&self, dir: &str) {
-        if let Ok(mut dirs) = self.dirs.lock() {
-            dirs.insert(dir.to_owned());
-        }
+        let _ = self
+            .dirs
+            .lock()
+            .map(|mut known| known.insert(dir.to_owned()));
     }
 
+    /// True when `dir` is known to exist.
     fn knows_dir(&self, dir: &str) -> bool {
-        self.dirs.lock().is_ok_and(|d| d.contains(dir))
+        self.dirs.lock().is_ok_and(|known| known.contains(dir))
+    }
+
+    /// True for a temporary file of poof (skipped by listings); one older than
+    /// [`STALE_AFTER`] is kept for [`Backend::cleanup`].
+    fn is_temporary(&self, fact: &Fact, path: &str) -> bool {
+        if fact.is_dir || !is_temp_name(path.rsplit('/').next().unwrap_or_default()) {
+            return false;
+        }
+        let age = fact
+            .mtime
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        if age.is_some_and(|age| age > STALE_AFTER) {
+            let _ = self
+                .temps_seen
+                .lock()
+                .map(|mut seen| seen.push(path.to_owned()));
+        }
+        true
     }
 
     /// MLSD of one folder: its entries, or `None` when it is missing.
@@ -684,40 +721,18 @@ impl FtpBackend {
             } else {
                 format!("{dir}/{name}")
             };
-            if !fact.is_dir && is_temp_name(path.rsplit('/').next().unwrap_or_default()) {
-                let stale = fact
-                    .mtime
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > STALE_AFTER);
-                if stale {
-                    if let Ok(mut seen) = self.temps_seen.lock() {
-                        seen.push(path);
-                    }
-                }
-                continue;
+            if !self.is_temporary(&fact, &path) {
+                out.push(fact.into_entry(path));
             }
-            out.push(Entry {
-                path,
-                kind: if fact.is_dir {
-                    EntryKind::Dir
-                } else {
-                    EntryKind::File
-                },
-                size: if fact.is_dir { 0 } else { fact.size },
-                mtime: fact.mtime,
-            });
         }
         self.remember_dir(dir);
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         Ok(Some(out))
     }
 
     /// Makes `dir` and its missing parents, top down (an MKD that fails on a folder that is
     /// there is fine: the write into it tells).
     async fn make_dir(&self, dir: &str) -> Result<()> {
-        if self.knows_dir(dir) {
-            return Ok(());
-        }
         // The folders to make, top down: the root's own folders first (once), then `dir`'s,
         // each as (path below the root, server path).
         let mut todo: Vec<(String, String)> = Vec::new();
@@ -741,6 +756,9 @@ impl FtpBackend {
             if !self.knows_dir(&upto) {
                 todo.push((upto.clone(), self.server_path(&upto)));
             }
+        }
+        if todo.is_empty() {
+            return Ok(());
         }
         let mut conn = self.pool.get().await?;
         for (below, server) in &todo {
@@ -831,6 +849,42 @@ impl FtpBackend {
             }
         }
         Ok(written)
+    }
+
+    /// Everything below the folders of `top` too, listed [`LIST_CONCURRENCY`] at a time.
+    async fn walk(&self, top: Vec<Entry>) -> Result<Vec<Entry>> {
+        let mut all = Vec::new();
+        let mut pending: Vec<String> = Vec::new();
+        for entry in top {
+            if entry.is_dir() {
+                pending.push(entry.path.clone());
+            }
+            all.push(entry);
+        }
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < LIST_CONCURRENCY {
+                let Some(next) = pending.pop() else { break };
+                running.push(async move { (self.list_one(&next).await, next) });
+            }
+            let Some((listed, folder)) = running.next().await else {
+                break;
+            };
+            let Some(entries) = listed? else {
+                bail!(
+                    "cannot list {}: it vanished while listing",
+                    self.describe_path(&folder)
+                );
+            };
+            for entry in entries {
+                if entry.is_dir() {
+                    pending.push(entry.path.clone());
+                }
+                all.push(entry);
+            }
+        }
+        all.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(all)
     }
 
     /// Deletes a file; a missing one is fine.
@@ -932,58 +986,22 @@ impl Backend for FtpBackend {
     }
 
     fn features(&self) -> Features {
+        // rclone's precision: a second where MFMT keeps times, else "not supported".
+        let kept = self.pool.offers().set_time;
         Features {
-            mtime_in_listing: true,
-            mtime_precision: if self.pool.offers().set_time {
-                Duration::from_secs(1)
-            } else {
-                NO_MTIME_PRECISION
-            },
+            writable: true,
             real_dirs: true,
             server_side_move: true,
-            writable: true,
+            mtime_in_listing: true,
+            mtime_precision: [NO_MTIME_PRECISION, Duration::from_secs(1)][usize::from(kept)],
         }
     }
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
-        let Some(top) = self.list_one(dir).await? else {
-            return Ok(None);
-        };
-        if !recursive {
-            return Ok(Some(Listing::of(top)));
-        }
-        let mut all = Vec::new();
-        let mut pending: Vec<String> = Vec::new();
-        for entry in top {
-            if entry.is_dir() {
-                pending.push(entry.path.clone());
-            }
-            all.push(entry);
-        }
-        let mut running = FuturesUnordered::new();
-        loop {
-            while running.len() < LIST_CONCURRENCY {
-                let Some(next) = pending.pop() else { break };
-                running.push(async move { (self.list_one(&next).await, next) });
-            }
-            let Some((listed, folder)) = running.next().await else {
-                break;
-            };
-            let Some(entries) = listed? else {
-                bail!(
-                    "cannot list {}: it vanished while listing",
-                    self.describe_path(&folder)
-                );
-            };
-            for entry in entries {
-                if entry.is_dir() {
-                    pending.push(entry.path.clone());
-                }
-                all.push(entry);
-            }
-        }
-        all.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Some(Listing::of(all)))
+        Ok(match self.list_one(dir).await? {
+            Some(top) if recursive => Some(Listing::of(self.walk(top).await?)),
+            found => found.map(Listing::of),
+        })
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -1030,16 +1048,10 @@ impl Backend for FtpBackend {
     }
 
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
-        if path.is_empty() {
+        let Some((parent, temp)) = temp_beside(path) else {
             bail!("cannot write {}: not a file path", self.describe);
-        }
-        let (parent, _) = path.rsplit_once('/').unwrap_or(("", path));
-        self.make_dir(parent).await?;
-        let temp = if parent.is_empty() {
-            temp_name()
-        } else {
-            format!("{parent}/{}", temp_name())
         };
+        self.make_dir(parent).await?;
         // Deletes the temporary file unless the move took it (also when this future is
         // dropped mid-way: the delete then runs on its own).
         let mut guard = DeleteOnDrop {
@@ -1099,17 +1111,30 @@ impl Backend for FtpBackend {
     }
 
     async fn cleanup(&self) -> Result<usize> {
-        let seen = match self.temps_seen.lock() {
-            Ok(mut seen) => std::mem::take(&mut *seen),
-            Err(_) => return Ok(0),
-        };
-        let mut removed = 0;
-        for temp in seen {
-            self.delete(&temp).await?;
-            removed += 1;
+        let stale: Vec<String> = self
+            .temps_seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default();
+        for temp in &stale {
+            self.delete(temp).await?;
         }
-        Ok(removed)
+        Ok(stale.len())
     }
+}
+
+/// The folder of the file `path` and a new temporary name in it; `None` for the root.
+fn temp_beside(path: &str) -> Option<(&str, String)> {
+    let parent = match path.rsplit_once('/') {
+        _ if path.is_empty() => return None,
+        Some((parent, _)) => parent,
+        None => "",
+    };
+    let temp = match parent {
+        "" => temp_name(),
+        _ => format!("{parent}/{}", temp_name()),
+    };
+    Some((parent, temp))
 }
 
 /// Deletes a temporary upload on a connection of its own, ignoring failures (the server may
@@ -1130,10 +1155,9 @@ struct DeleteOnDrop {
 
 impl Drop for DeleteOnDrop {
     fn drop(&mut self) {
-        if let Some((pool, server)) = self.pool.take() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(delete_quietly(pool, server));
-            }
+        let runtime = tokio::runtime::Handle::try_current();
+        if let (Some((pool, server)), Ok(runtime)) = (self.pool.take(), runtime) {
+            runtime.spawn(delete_quietly(pool, server));
         }
     }
 }
@@ -1148,18 +1172,32 @@ mod tests {
         open(config.section("f").unwrap(), "dir/sub ")
     }
 
+    /// Sections poof refuses, and a piece of the one-line error each gives.
+    const REFUSED: &[(&str, &str)] = &[
+        ("", "[f] has no `host =`"),
+        ("host = h\nport = 0\n", "not a port number"),
+        ("host = h\nport = x\n", "not a port number"),
+        ("host = h\ntls = true\nexplicit_tls = true\n", "cannot both"),
+        ("host = h\ndisable_mlsd = true\n", "MLSD only"),
+        ("host = h\nconcurrency = -1\n", "not a number"),
+        ("host = h b\n", "not a host name"),
+        ("host = h\ntls = maybe\n", "tls"),
+    ];
+
     #[test]
     fn sections_are_checked_in_one_line_each() {
-        let err = |lines: &str| format!("{:#}", open_with(lines).err().unwrap());
-        assert!(err("").contains("[f] has no `host =`"));
-        assert!(err("host = h\nport = 0\n").contains("not a port number"));
-        assert!(err("host = h\nport = x\n").contains("not a port number"));
-        assert!(err("host = h\ntls = true\nexplicit_tls = true\n").contains("cannot both"));
-        assert!(err("host = h\ndisable_mlsd = true\n").contains("MLSD only"));
-        assert!(err("host = h\nconcurrency = -1\n").contains("not a number"));
-        let clear = err("host = h\nuser = u\npass = hunter2\n");
-        assert!(!clear.contains("hunter2"), "{clear}");
-        assert!(err("host = h b\n").contains("not a host name"));
+        for (lines, expected) in REFUSED {
+            let Err(e) = open_with(lines) else {
+                panic!("{lines:?} was taken");
+            };
+            let shown = format!("{e:#}");
+            assert!(shown.contains(expected) && !shown.contains('\n'), "{shown}");
+        }
+        // A pass that is not obscured is refused without being shown.
+        let Err(e) = open_with("host = h\nuser = u\npass = hunter2\n") else {
+            panic!("a clear pass was taken");
+        };
+        assert!(!format!("{e:#}").contains("hunter2"));
     }
 
     #[test]
