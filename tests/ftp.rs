@@ -2,8 +2,9 @@
 //! with the real rclone (bytes and modification times), `rclone check --download`, re-syncs
 //! that transfer nothing, a file larger than one whole-file read streamed, rclone's ftp names
 //! (a last space, `␠`) both ways on a plain remote, poof's own `backup` / `download` /
-//! `verify` (history on: RNFR/RNTO), explicit FTPS, poof killed during an upload, a server
-//! stopped under a run, and a wrong password.
+//! `verify` (history on: RNFR/RNTO), explicit FTPS, a server without MFMT (sizes compared,
+//! a ranged read) or without MLSD (refused), poof killed during an upload, a server stopped
+//! under a run, and a wrong password.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -62,6 +63,15 @@ fn rclone_check(s: &Scratch, args: &[&dyn AsRef<std::ffi::OsStr>]) {
         cmd.arg(arg);
     }
     run_ok(&mut cmd);
+}
+
+/// `poof ls remote` fails with one line, which is returned.
+fn ls_fails_in_one_line(s: &Scratch, remote: &str) -> String {
+    let out = run(s.poof().arg("ls").arg(remote));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
 }
 
 /// No temporary file of poof under the served folder.
@@ -191,10 +201,7 @@ fn explicit_tls_both_ways_with_rclone() {
             .section("ftps")
             .replace("no_check_certificate = true\n", ""),
     );
-    let res = run(s.poof().args(["ls", "ftps:"]));
-    let err = String::from_utf8_lossy(&res.stderr);
-    assert!(!res.status.success(), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = ls_fails_in_one_line(&s, "ftps:");
     assert!(err.contains("certificate"), "{err}");
 }
 
@@ -275,15 +282,55 @@ fn stopped_server_gives_one_clear_line_and_deletes_nothing() {
 }
 
 #[test]
+fn without_mfmt_files_are_compared_by_size_as_rclone_does() {
+    let s = Scratch::new();
+    let server = Pyftpd::start_without(&s.path("served"), &["MFMT"]);
+    let crypt = CryptOpts::default().section("c", "ftp:enc");
+    s.write_config(&[server.section("ftp"), crypt].concat());
+    let src = s.path("src");
+    populate(&src, &files(31));
+    poof_ok(s.poof().arg("sync").arg(&src).arg("c:docs"));
+    rclone_check(&s, &[&src, &"c:docs"]);
+    // The server keeps its own times: neither poof nor rclone copies again.
+    let said = poof_ok(s.poof().arg("sync").arg(&src).arg("c:docs"));
+    assert!(transferred_nothing(&said), "{said}");
+    let rclone_again = run(s.rclone().args(["sync", "-v"]).arg(&src).arg("c:docs"));
+    let said = String::from_utf8_lossy(&rclone_again.stderr);
+    assert!(said.contains("There was nothing to transfer"), "{said}");
+    // A ranged read (REST) of the large file, through the crypt layer.
+    let out = run(s.poof().args([
+        "cat",
+        "--offset",
+        "1000000",
+        "--count",
+        "70000",
+        "c:docs/big/large.bin",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = std::fs::read(src.join("big/large.bin")).unwrap();
+    assert!(out.stdout == whole[1_000_000..1_070_000]);
+}
+
+#[test]
+fn a_server_without_mlsd_is_refused_in_one_line() {
+    let s = Scratch::new();
+    let server = Pyftpd::start_without(&s.path("served"), &["MLSD", "MLST"]);
+    s.write_config(&server.section("ftp"));
+    let err = ls_fails_in_one_line(&s, "ftp:");
+    assert!(err.contains("does not offer MLSD"), "{err}");
+}
+
+#[test]
 fn wrong_password_is_one_line_without_the_password() {
     let s = Scratch::new();
     let server = Pyftpd::start(&s.path("served"));
     let wrong = "not-the-password-42";
     s.write_config(&server.section_with("ftp", wrong));
-    let out = run(s.poof().args(["ls", "ftp:"]));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = ls_fails_in_one_line(&s, "ftp:");
     assert!(err.contains("cannot log in"), "{err}");
     assert!(!err.contains(wrong) && !err.contains(PASS), "{err}");
 }

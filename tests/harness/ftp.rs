@@ -15,6 +15,21 @@ pub const USER: &str = "poofftp";
 /// Its password (given to rclone and poof obscured in the config, as users store it).
 pub const PASS: &str = "poof-ftp-password-not-printed";
 
+/// pyftpdlib without some commands (argv: port, folder, user, password, commands to drop):
+/// its FEAT answer then does not offer them, as a server without MFMT or MLSD.
+const WITHOUT: &str = r#"
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+port, folder, user, password, *dropped = sys.argv[1:]
+class Handler(FTPHandler):
+    proto_cmds = {k: v for k, v in FTPHandler.proto_cmds.items() if k not in dropped}
+Handler.authorizer = DummyAuthorizer()
+Handler.authorizer.add_user(user, password, folder, perm="elradfmwMT")
+FTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+"#;
+
 /// A running pyftpdlib server.
 pub struct Pyftpd {
     /// The process and its port.
@@ -52,26 +67,44 @@ impl Pyftpd {
         Pyftpd::start_with(dir, Some((key, cert)))
     }
 
+    /// Serves `dir` over plain FTP without the FTP commands `dropped` (`MFMT`, `MLSD`).
+    pub fn start_without(dir: &Path, dropped: &[&str]) -> Pyftpd {
+        Pyftpd::launch(dir, false, |cmd, port| {
+            cmd.args(["-c", WITHOUT])
+                .arg(port.to_string())
+                .arg(dir)
+                .args([USER, PASS])
+                .args(dropped);
+        })
+    }
+
     fn start_with(dir: &Path, tls: Option<(PathBuf, PathBuf)>) -> Pyftpd {
+        Pyftpd::launch(dir, tls.is_some(), |cmd, port| {
+            cmd.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-w", "-p"])
+                .arg(port.to_string())
+                .args(["-u", USER, "-P", PASS, "-d"])
+                .arg(dir);
+            if let Some((key, cert)) = &tls {
+                cmd.arg("--tls")
+                    .arg("--keyfile")
+                    .arg(key)
+                    .arg("--certfile")
+                    .arg(cert);
+            }
+        })
+    }
+
+    /// Starts the venv's Python with the arguments `args` gives for a free port.
+    fn launch(dir: &Path, tls: bool, args: impl FnOnce(&mut Command, u16)) -> Pyftpd {
         std::fs::create_dir_all(dir).expect("served folder");
         let python = installed("ftp-venv/bin/python", "pip install pyftpdlib");
         let port = free_port();
         let mut cmd = Command::new(python);
-        cmd.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-w", "-p"])
-            .arg(port.to_string())
-            .args(["-u", USER, "-P", PASS, "-d"])
-            .arg(dir);
-        if let Some((key, cert)) = &tls {
-            cmd.arg("--tls")
-                .arg("--keyfile")
-                .arg(key)
-                .arg("--certfile")
-                .arg(cert);
-        }
+        args(&mut cmd, port);
         Pyftpd {
             served: Served::start(cmd, port, "pyftpdlib"),
             dir: dir.to_path_buf(),
-            tls: tls.is_some(),
+            tls,
         }
     }
 
