@@ -334,3 +334,60 @@ fn wrong_password_is_one_line_without_the_password() {
     assert!(err.contains("cannot log in"), "{err}");
     assert!(!err.contains(wrong) && !err.contains(PASS), "{err}");
 }
+
+#[test]
+fn backend_moves_reads_ranges_and_cleans_only_its_stale_temporaries() {
+    use poof::remote::{open_backend_with_warnings, Location};
+    let (s, _server) = scratch();
+    let plain = s.path("served/plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    for (name, bytes) in [("kept.txt", "kept"), ("old.txt", "0123456789")] {
+        std::fs::write(plain.join(name), bytes).unwrap();
+    }
+    // A killed upload of poof two days ago, and a user's file that only looks like one.
+    let (stale, lookalike) = (poof::remote::local::temp_name(), ".poof-0-0.partial");
+    let two_days_ago = filetime::FileTime::from_unix_time(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
+            - 2 * 24 * 3600,
+        0,
+    );
+    for name in [stale.as_str(), lookalike] {
+        std::fs::write(plain.join(name), b"x").unwrap();
+        filetime::set_file_mtime(plain.join(name), two_days_ago).unwrap();
+    }
+    let config = poof::config::rclone::RcloneConfig::load(&s.config()).unwrap();
+    let opened =
+        open_backend_with_warnings(&config, &Location::parse("ftp:plain").unwrap()).unwrap();
+    let backend = opened.backend;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use tokio::io::AsyncReadExt;
+        let mut part = Vec::new();
+        let mut stream = backend.open("old.txt", Some(3..7)).await.unwrap();
+        stream.read_to_end(&mut part).await.unwrap();
+        assert_eq!(part, b"3456");
+        // A missing source fails and deletes nothing; a move replaces the file there.
+        assert!(backend.rename("missing.txt", "kept.txt").await.is_err());
+        backend.rename("old.txt", "sub/new.txt").await.unwrap();
+        backend.rename("sub/new.txt", "kept.txt").await.unwrap();
+        let listed = backend.list("", true).await.unwrap().unwrap();
+        let names: Vec<&str> = listed.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(names, [lookalike, "kept.txt", "sub"]);
+        assert_eq!(backend.cleanup().await.unwrap(), 1);
+    });
+    assert_eq!(
+        std::fs::read(plain.join("kept.txt")).unwrap(),
+        b"0123456789"
+    );
+    assert!(!plain.join("old.txt").exists() && !plain.join(&stale).exists());
+    assert!(plain.join(lookalike).exists());
+}

@@ -778,19 +778,27 @@ impl FtpBackend {
         Ok(())
     }
 
-    /// RNFR/RNTO of `from` to `to`, replacing what is there (DELE first when the server will
-    /// not rename over a file).
+    /// RNFR/RNTO of `from` to `to`, replacing what is there: when the server will not rename
+    /// over a file (RNTO refused), DELE of the old file and RNFR/RNTO again. A refused RNFR
+    /// (`from` is not there) deletes nothing.
     async fn move_file(&self, conn: &mut Conn, from: &str, to: &str) -> Result<()> {
         let what = format!("cannot move {} to {to}", self.describe_path(from));
         let (src, dest) = (self.server_path(from), self.server_path(to));
-        match timed(&what, conn.ftp().rename(&src, &dest)).await? {
-            Ok(()) => Ok(()),
-            Err(e) if is_unavailable(&e) => {
-                let _ = timed(&what, conn.ftp().rm(&dest)).await?;
-                run(&what, conn.ftp().rename(&src, &dest)).await
+        let rename_from = format!("RNFR {src}");
+        let rename_to = format!("RNTO {dest}");
+        let done = &[Status::RequestedFileActionOk, Status::CommandOk];
+        for attempt in 0..2 {
+            let pending = &[Status::RequestFilePending];
+            run(&what, conn.ftp().custom_command(&rename_from, pending)).await?;
+            match timed(&what, conn.ftp().custom_command(&rename_to, done)).await? {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt == 0 && matches!(&e, FtpError::UnexpectedResponse(_)) => {
+                    let _ = timed(&what, conn.ftp().rm(&dest)).await?;
+                }
+                Err(e) => return Err(failed(&what, &e)),
             }
-            Err(e) => Err(failed(&what, &e)),
         }
+        bail!("{what}: the server refused it")
     }
 
     /// STOR of the temporary file `temp`, streamed, then its time set.
