@@ -256,7 +256,11 @@ pub fn open(section: &Section, path: &str) -> Result<(FtpBackend, Vec<String>)> 
     if get("encoding").is_some_and(|e| e == "Slash,Del,Ctl,RightSpace,Dot") {
         warnings.retain(|w| !w.contains("] encoding ="));
     }
-    let root = encoding::to_ftp_path(path.trim_end_matches('/')).into_owned();
+    // `name:/` is the server's root, `name:` the login folder (as rclone).
+    let root = match path.trim_end_matches('/') {
+        "" if path.starts_with('/') => "/".to_owned(),
+        trimmed => encoding::to_ftp_path(trimmed).into_owned(),
+    };
     if root.contains(['\r', '\n']) {
         bail!("[{name}] the path {path:?} holds a line break");
     }
@@ -279,7 +283,7 @@ pub fn open(section: &Section, path: &str) -> Result<(FtpBackend, Vec<String>)> 
             permits: Arc::new(Semaphore::new(connections)),
             offers: OnceLock::new(),
         }),
-        describe: format!("{name}:{}", path.trim_matches('/')),
+        describe: format!("{name}:{}", path.trim_end_matches('/')),
         dirs: Mutex::default(),
         temps_seen: Mutex::default(),
     };
@@ -1224,6 +1228,12 @@ mod tests {
         assert_eq!(b.server_path(""), "dir/sub\u{2420}");
         // Before the first login the server's offers are unknown: no times kept.
         assert_eq!(b.features().mtime_precision, NO_MTIME_PRECISION);
+        let config = RcloneConfig::parse("[f]\ntype = ftp\nhost = h\nuser = u\n").unwrap();
+        let section = config.section("f").unwrap();
+        let absolute = |path: &str| open(section, path).unwrap().0.server_path("x");
+        assert_eq!(absolute("/"), "/x");
+        assert_eq!(absolute("/srv/b/"), "/srv/b/x");
+        assert_eq!(absolute(""), "x");
     }
 
     #[test]
