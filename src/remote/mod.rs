@@ -19,6 +19,7 @@ pub mod azureblob;
 pub mod backend;
 pub mod crypt;
 pub mod encoding;
+pub mod ftp;
 pub mod gcs;
 pub mod http;
 pub mod local;
@@ -234,6 +235,7 @@ pub const TYPES: &[StorageType] = &[
     azureblob::TYPE,
     gcs::TYPE,
     webdav::TYPE,
+    ftp::TYPE,
     http::TYPE,
     alias::TYPE,
     crypt::TYPE,

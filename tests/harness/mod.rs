@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod ftp;
 pub mod gcs;
 pub mod home;
 pub mod s3;
