@@ -266,7 +266,7 @@ impl BlobRest {
     /// Waits until the copy into the blob at `key` is complete.
     ///
     /// # Errors
-    /// The copy failed or was aborted, it is still pending after [`COPY_WAIT`], or a request
+    /// The copy failed or was aborted, it is still pending after ten minutes, or a request
     /// fails.
     pub async fn wait_copied(&self, key: &str) -> Result<()> {
         let start = std::time::Instant::now();
