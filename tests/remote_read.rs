@@ -275,8 +275,8 @@ fn crypt_loop_is_a_one_line_error_naming_the_chain() {
 
 #[test]
 fn unknown_type_is_a_one_line_error() {
-    let err = one_line_error("[x]\ntype = ftp\nhost = example.invalid\n", "x:");
-    assert!(err.contains("[x]") && err.contains("ftp"), "{err}");
+    let err = one_line_error("[x]\ntype = onedrive\ntoken = {}\n", "x:");
+    assert!(err.contains("[x]") && err.contains("onedrive"), "{err}");
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! chunk size and concurrency, what the store can do ([`Features`], as data: engines read
 //! it, they never ask which type a backend is) and how its keys spell paths ([`KeyNaming`]:
 //! the encoding of rclone's backend of that type). Everything else lives here: listings, stat,
-//! ranged reads, atomic writes (multipart through OpenDAL's writer), deletes, rclone's `mtime`
-//! metadata, and the mapping of poof's paths to object keys.
+//! ranged reads (one streamed request each, resumed where a connection breaks), atomic writes
+//! (multipart through OpenDAL's writer), deletes, rclone's `mtime` metadata, and the mapping of
+//! poof's paths to object keys.
 //!
 //! Every operator gets the same layers in one place ([`finish`]): retries with jittered
 //! exponential back-off, bounded by [`RETRY_WAIT_BOUND`], around deadlines ([`Timeouts`]), so
@@ -38,7 +39,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
-use std::ops::Range;
+use std::ops::{Bound, Range};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,7 +75,7 @@ pub struct ObjectBackend {
     foreign: Arc<Foreign>,
     /// What [`Backend::describe`] returns, e.g. `s3:bucket/dir`.
     describe: String,
-    /// Bytes per read request of a download and per part of a multipart upload.
+    /// Bytes per part of a multipart upload (downloads are one streamed request per read).
     chunk: usize,
     /// Parts of one upload in flight at once.
     concurrency: usize,
@@ -203,8 +204,8 @@ pub const TIMEOUT_ENV: &str = "POOF_S3_TIMEOUT_SECS";
 pub struct Timeouts {
     /// Requests that move no contents: see [`REQUEST_TIMEOUT`].
     pub request: Duration,
-    /// One step of a transfer: one chunk of a download, one part of an upload (or the single
-    /// PUT of an object of at most one chunk), one `write` that waits for a free part slot, the
+    /// One step of a transfer: one read of a download's body, one part of an upload (or the
+    /// single PUT of an object of at most one chunk), one `write` that waits for a free part slot, the
     /// final `close` that waits for the parts in flight.
     pub transfer: Duration,
 }
@@ -610,6 +611,85 @@ pub fn parse_mtime(text: &str) -> Option<SystemTime> {
     }
 }
 
+/// The bytes from `start` to `end`, or to the object's end.
+fn byte_range(start: u64, end: Option<u64>) -> (Bound<u64>, Bound<u64>) {
+    (
+        Bound::Included(start),
+        end.map_or(Bound::Unbounded, Bound::Excluded),
+    )
+}
+
+/// The bytes of `reader` from `start` to `end` (the object's end when `None`), streamed from
+/// `first`; when the connection breaks mid-way, a ranged request resumes from the byte reached,
+/// at most [`RETRY_MAX_TIMES`] times per read (OpenDAL's retries cover each request, not a body
+/// that stops half-way). A request that fails before its first byte (OpenDAL has retried it)
+/// ends the stream with its error.
+fn resuming(
+    reader: ::opendal::Reader,
+    first: ::opendal::FuturesBytesStream,
+    start: u64,
+    end: Option<u64>,
+) -> impl Stream<Item = io::Result<bytes::Bytes>> + Send {
+    struct State {
+        reader: ::opendal::Reader,
+        stream: Option<::opendal::FuturesBytesStream>,
+        pos: u64,
+        end: Option<u64>,
+        resumes: usize,
+        /// Bytes came since the last request: a break is worth resuming.
+        progressed: bool,
+        done: bool,
+    }
+    let state = State {
+        reader,
+        stream: Some(first),
+        pos: start,
+        end,
+        resumes: 0,
+        progressed: false,
+        done: false,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        use futures::StreamExt as _;
+        if st.done {
+            return None;
+        }
+        loop {
+            let stream = match st.stream.as_mut() {
+                Some(stream) => stream,
+                None => {
+                    let range = byte_range(st.pos, st.end);
+                    match st.reader.clone().into_bytes_stream(range).await {
+                        Ok(stream) => st.stream.insert(stream),
+                        Err(err) => {
+                            st.done = true;
+                            return Some((Err(io::Error::other(err)), st));
+                        }
+                    }
+                }
+            };
+            match stream.next().await {
+                Some(Ok(bytes)) => {
+                    st.pos = st.pos.saturating_add(bytes.len() as u64);
+                    st.progressed |= !bytes.is_empty();
+                    return Some((Ok(bytes), st));
+                }
+                Some(Err(_)) if st.progressed && st.resumes < RETRY_MAX_TIMES => {
+                    // Resumed above, from `pos`, by a new ranged request.
+                    st.resumes += 1;
+                    st.progressed = false;
+                    st.stream = None;
+                }
+                Some(Err(err)) => {
+                    st.done = true;
+                    return Some((Err(err), st));
+                }
+                None => return None,
+            }
+        }
+    })
+}
+
 /// A tokio reader over a stream of byte chunks.
 struct StreamReader<S, B> {
     stream: S,
@@ -890,20 +970,21 @@ impl ObjectBackend {
 
     async fn raw_open(&self, path: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let what = || format!("cannot read {}/{path}", self.describe);
-        let reader = self
-            .op
-            .reader_with(&self.key(path))
-            .chunk(self.chunk)
+        let (start, end) = match range {
+            Some(r) if r.start >= r.end => return Ok(Box::pin(tokio::io::empty())),
+            Some(r) => (r.start, Some(r.end)),
+            None => (0, None),
+        };
+        // One request per read, streamed as it arrives (as rclone reads): no part of a file
+        // waits in memory for the rest of its chunk.
+        let reader = self.op.reader(&self.key(path)).await.with_context(what)?;
+        let first = reader
+            .clone()
+            .into_bytes_stream(byte_range(start, end))
             .await
             .with_context(what)?;
-        let stream = match range {
-            Some(r) if r.start >= r.end => return Ok(Box::pin(tokio::io::empty())),
-            Some(r) => reader.into_bytes_stream(r).await,
-            None => reader.into_bytes_stream(..).await,
-        }
-        .with_context(what)?;
         Ok(Box::pin(StreamReader {
-            stream,
+            stream: Box::pin(resuming(reader, first, start, end)),
             chunk: None,
             pos: 0,
         }))
@@ -1509,6 +1590,87 @@ mod tests {
                 text.contains("\"ModTime\":\"2022-04-15T05:20:00.123456789Z\""),
                 "{text}"
             );
+        }
+
+        /// A proxy on 127.0.0.1 in front of `port` that cuts the first connection whose
+        /// answers pass `cut_after` bytes; returns its port and the connections it took.
+        async fn cutting_proxy(
+            port: u16,
+            cut_after: usize,
+        ) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let proxy_port = listener.local_addr().unwrap().port();
+            let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let cut = Arc::new(AtomicBool::new(false));
+            let counted = connections.clone();
+            tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .unwrap();
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                    });
+                    let cut = cut.clone();
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        let mut sent = 0;
+                        loop {
+                            let n = match server_read.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            sent += n;
+                            if sent > cut_after && !cut.swap(true, Ordering::SeqCst) {
+                                // The connection breaks mid-body, once.
+                                return;
+                            }
+                            if client_write.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+            (proxy_port, connections)
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn a_read_cut_mid_body_resumes_from_the_byte_reached() {
+            let server = serve();
+            install_transport();
+            let b = s3::loopback(server.port, "bucket", ACCESS, SECRET).unwrap();
+            let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+            let opts = PutOptions {
+                size: Some(data.len() as u64),
+                mtime: None,
+            };
+            b.put("big", stream(data.clone()), opts).await.unwrap();
+            let (port, connections) = cutting_proxy(server.port, 1_000_000).await;
+            let through = s3::loopback(port, "bucket", ACCESS, SECRET).unwrap();
+            let mut got = Vec::new();
+            through
+                .open("big", None)
+                .await
+                .unwrap()
+                .read_to_end(&mut got)
+                .await
+                .unwrap();
+            assert!(got == data, "{} bytes read of {}", got.len(), data.len());
+            assert!(connections.load(Ordering::SeqCst) >= 2, "never cut");
+            let mut part = Vec::new();
+            through
+                .open("big", Some(10..2_500_000))
+                .await
+                .unwrap()
+                .read_to_end(&mut part)
+                .await
+                .unwrap();
+            assert!(part == data[10..2_500_000]);
         }
 
         #[tokio::test(flavor = "multi_thread")]
