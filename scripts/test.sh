@@ -33,6 +33,11 @@ if [ ! -x target/gcs-venv/bin/fake-gcs-server ]; then
     target/gcs-venv/bin/fake-gcs-server
 fi
 
+step "OpenSSH server for the sftp tests (apt-get install openssh-server if /usr/sbin/sshd is missing)"
+if [ ! -x /usr/sbin/sshd ]; then
+  apt-get update -qq && apt-get install -y -qq openssh-server openssh-client >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

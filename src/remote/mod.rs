@@ -24,6 +24,7 @@ pub mod http;
 pub mod local;
 pub mod opendal;
 pub mod s3;
+pub mod sftp;
 pub mod view;
 pub mod webdav;
 
@@ -235,6 +236,7 @@ pub const TYPES: &[StorageType] = &[
     gcs::TYPE,
     webdav::TYPE,
     http::TYPE,
+    sftp::TYPE,
     alias::TYPE,
     crypt::TYPE,
 ];

@@ -7,6 +7,7 @@ pub mod azurite;
 pub mod gcs;
 pub mod home;
 pub mod s3;
+pub mod sftp;
 pub mod webdav;
 
 use std::ffi::OsStr;
