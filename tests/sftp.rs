@@ -368,6 +368,7 @@ fn kill_9_mid_upload_leaves_no_partial_file_and_cleanup_removes_temporaries() {
     child.wait().unwrap();
     // Whatever rclone reads under a real name is complete.
     s.rclone_ok("copy", "c:data", s.path("partial"));
+    std::fs::create_dir_all(s.path("partial")).unwrap();
     for rel in files_below(&s.path("partial")) {
         assert!(
             std::fs::read(s.path("partial").join(&rel)).unwrap()
