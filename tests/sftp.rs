@@ -5,6 +5,7 @@
 //! a host key that does not match known_hosts_file, the server dying mid-run and poof killed
 //! mid-upload.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -35,35 +36,36 @@ fn write_tree(dir: &Path, big: usize) {
 }
 
 fn set_mtime(path: &Path, t: SystemTime) {
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    filetime::set_file_mtime(path, filetime::FileTime::from_system_time(t)).unwrap();
+}
+
+/// Each file below `root`: its bytes and its modification time in whole seconds.
+fn snapshot(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
+    let secs = |p: &Path| {
+        let t = std::fs::metadata(p).unwrap().modified().unwrap();
+        t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+    };
+    files_below(root)
+        .into_iter()
+        .map(|rel| {
+            let path = root.join(&rel);
+            let seen = (std::fs::read(&path).unwrap(), secs(&path));
+            (rel, seen)
+        })
+        .collect()
 }
 
 /// Asserts `b` holds the same files as `a`, same bytes, same modification times to the second.
 fn assert_same_tree(a: &Path, b: &Path, what: &str) {
-    let files = files_below(a);
-    assert_eq!(files_below(b), files, "{what}: file lists differ");
-    for rel in &files {
-        let (pa, pb) = (a.join(rel), b.join(rel));
-        assert!(
-            std::fs::read(&pa).unwrap() == std::fs::read(&pb).unwrap(),
-            "{what}: {rel} differs"
-        );
-        let secs = |p: &Path| {
-            std::fs::metadata(p)
-                .unwrap()
-                .modified()
-                .unwrap()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        };
-        assert_eq!(secs(&pa), secs(&pb), "{what}: modification time of {rel}");
+    let (want, got) = (snapshot(a), snapshot(b));
+    for (rel, (bytes, secs)) in &want {
+        let found = got
+            .get(rel)
+            .unwrap_or_else(|| panic!("{what}: {rel} missing"));
+        assert!(&found.0 == bytes, "{what}: {rel} differs");
+        assert_eq!(found.1, *secs, "{what}: modification time of {rel}");
     }
+    assert_eq!(got.len(), want.len(), "{what}: extra files");
 }
 
 /// No temporary file of poof left in the served folder.
@@ -264,7 +266,14 @@ fn write_poof_conf(s: &Scratch) {
 
 #[test]
 fn backup_download_verify_over_crypt_on_sftp() {
-    let (s, _server) = rclone_served();
+    let s = Scratch::new();
+    let server = SftpServer::sshd();
+    let vault = s.path("sshd-vault");
+    s.write_config(&format!(
+        "{}{}",
+        server.section("srv"),
+        CryptOpts::default().section("c", &format!("srv:{}", vault.display()))
+    ));
     write_poof_conf(&s);
     write_tree(&s.path("src"), 200_000);
     run_ok(s.poof().args(["backup", "--no-progress"]));
@@ -284,7 +293,7 @@ fn backup_download_verify_over_crypt_on_sftp() {
     );
     let versions = run_ok(s.poof().args(["versions", "data/one"]));
     assert!(versions.lines().count() >= 2, "{versions}");
-    assert_no_temporaries(&s.path("served"));
+    assert_no_temporaries(&vault);
 }
 
 /// Waits until `check` holds, at most 30 s.

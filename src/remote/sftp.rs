@@ -77,12 +77,13 @@ use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::RawSftpSession;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions};
 use super::encoding;
 use super::local::{is_temp_name, temp_name};
+use super::opendal::StreamReader;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
 
@@ -966,8 +967,6 @@ struct Reader {
     /// Where to stop (exclusive); `None` reads to the end of the file.
     end: Option<u64>,
     in_flight: FuturesOrdered<futures::future::BoxFuture<'static, ReadDone>>,
-    chunk: Vec<u8>,
-    pos: usize,
     done: bool,
     /// For errors: `label: path`.
     what: String,
@@ -999,45 +998,37 @@ impl Reader {
     }
 }
 
-impl AsyncRead for Reader {
-    fn poll_read(
+impl futures::Stream for Reader {
+    type Item = io::Result<Vec<u8>>;
+
+    fn poll_next(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    ) -> Poll<Option<io::Result<Vec<u8>>>> {
         let this = &mut *self;
         loop {
-            if let Some(rest) = this.chunk.get(this.pos..).filter(|r| !r.is_empty()) {
-                let n = rest.len().min(buf.remaining());
-                buf.put_slice(rest.get(..n).unwrap_or_default());
-                this.pos += n;
-                return Poll::Ready(Ok(()));
-            }
             this.top_up();
-            match this.in_flight.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
-                Poll::Ready(Some((offset, asked, got))) => match got {
-                    Ok(data) if data.is_empty() => this.finish(),
-                    Ok(data) => {
-                        let got_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-                        if got_len < asked {
-                            // A short read: ask for the rest before the requests behind it.
-                            let rest = this.request(offset + u64::from(got_len), asked - got_len);
-                            this.in_flight.push_front(rest);
-                        }
-                        this.chunk = data;
-                        this.pos = 0;
+            let Some((offset, asked, got)) = futures::ready!(this.in_flight.poll_next_unpin(cx))
+            else {
+                return Poll::Ready(None);
+            };
+            match got {
+                Ok(data) if data.is_empty() => this.finish(),
+                Ok(data) => {
+                    let got_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                    if got_len < asked {
+                        // A short read: ask for the rest before the requests behind it.
+                        let rest = this.request(offset + u64::from(got_len), asked - got_len);
+                        this.in_flight.push_front(rest);
                     }
-                    Err(err) if is_eof(&err) => this.finish(),
-                    Err(err) => {
-                        this.finish();
-                        return Poll::Ready(Err(io::Error::other(format!(
-                            "cannot read {}: {err}",
-                            this.what
-                        ))));
-                    }
-                },
+                    return Poll::Ready(Some(Ok(data)));
+                }
+                Err(err) if is_eof(&err) => this.finish(),
+                Err(err) => {
+                    this.finish();
+                    let why = format!("cannot read {}: {err}", this.what);
+                    return Poll::Ready(Some(Err(io::Error::other(why))));
+                }
             }
         }
     }
@@ -1127,18 +1118,16 @@ impl Backend for SftpBackend {
             Some(r) => (r.start, Some(r.end.max(r.start))),
             None => (0, None),
         };
-        Ok(Box::pin(Reader {
+        Ok(Box::pin(StreamReader::new(Reader {
             sftp: conn.sftp.clone(),
             _lease: conn,
             handle,
             next,
             end,
             in_flight: FuturesOrdered::new(),
-            chunk: Vec::new(),
-            pos: 0,
             done: false,
             what: format!("{}: {full}", self.label),
-        }))
+        })))
     }
 
     async fn put(&self, path: &str, data: ByteStream, opts: PutOptions) -> Result<u64> {
