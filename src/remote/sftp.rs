@@ -48,10 +48,13 @@
 //!
 //! # Connection
 //!
-//! One SSH connection and one SFTP channel per backend, made on first use and shared by every
-//! request (SFTP requests carry ids: the engine's concurrent transfers are multiplexed on it).
-//! A connection that drops is made again on the next request; a request that gets no answer
-//! within [`REQUEST_TIMEOUT`] fails.
+//! A small pool of SSH connections (one SFTP channel each, at most [`MAX_CONNECTIONS`]): each
+//! listing, request or transfer borrows one for its duration, so the engine's concurrent
+//! transfers run on connections of their own, as rclone's sftp backend does. One channel
+//! multiplexing every transfer was tried: `rclone serve sftp` answers a channel's requests in
+//! order, so a write that waits for its predecessors there held every other file's requests
+//! until they timed out. A connection that drops is not put back: the next request makes a new
+//! one. A request that gets no answer within [`REQUEST_TIMEOUT`] fails.
 //!
 //! # Names
 //!
@@ -128,7 +131,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// SSH connections a backend opens at most: one per transfer or listing under way.
-const MAX_CONNECTIONS: usize = 16;
+pub const MAX_CONNECTIONS: usize = 16;
 
 /// The SFTP extension that renames over an existing file.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
