@@ -505,49 +505,6 @@ fn percent_decode(text: &str) -> Vec<u8> {
 /// A segment that decodes to no file name: empty, `.`, `..`, or holding `/` or NUL.
 pub fn from_url_segment(segment: &str) -> Result<String, String> {
     from_wire(&percent_decode(segment)).map(Cow::into_owned)
-/// The path an SFTP server is asked for, of a relative path in Standard form: rclone's sftp
-/// encoding (`Slash,Dot`) is the one of a Linux disk, so each name is its disk name
-/// ([`to_disk`]: pictures back to control characters, `‛`-quoted pictures to pictures).
-/// Borrowed when no name needs mapping; `""` (the root) stays `""`.
-///
-/// # Errors
-/// A name whose server form is empty, `.`, `..`, holds `/` or NUL, or is not UTF-8 (a `‛XX`
-/// byte: SFTP names travel as text in poof's client).
-pub fn to_sftp_path(standard: &str) -> Result<Cow<'_, str>, String> {
-    if standard.is_empty() {
-        return Ok(Cow::Borrowed(standard));
-    }
-    if !standard.bytes().any(|b| b == 0xE2) {
-        for segment in standard.split('/') {
-            check_disk_name(segment.as_bytes())?;
-        }
-        return Ok(Cow::Borrowed(standard));
-    }
-    let mut out = String::with_capacity(standard.len());
-    for (i, segment) in standard.split('/').enumerate() {
-        let disk = to_disk(segment.as_bytes());
-        check_disk_name(&disk)?;
-        let Ok(text) = std::str::from_utf8(&disk) else {
-            return Err(format!(
-                "{:?} is not UTF-8 on the server",
-                String::from_utf8_lossy(&disk)
-            ));
-        };
-        if i > 0 {
-            out.push('/');
-        }
-        out.push_str(text);
-    }
-    Ok(Cow::Owned(out))
-}
-
-/// The Standard name of a name an SFTP server listed ([`to_sftp_path`] in reverse, one name).
-///
-/// # Errors
-/// A name no file can have (empty, `.`, `..`, with `/` or NUL).
-pub fn from_sftp_name(name: &str) -> Result<Cow<'_, str>, String> {
-    check_disk_name(name.as_bytes())?;
-    Ok(to_standard(name.as_bytes()))
 }
 
 #[cfg(test)]
@@ -1067,6 +1024,51 @@ mod object_store_tests {
             assert_eq!(from_gcs_key(&key).unwrap(), standard, "{key:?}");
         }
     }
+}
+
+/// The path an SFTP server is asked for, of a relative path in Standard form: rclone's sftp
+/// encoding (`Slash,Dot`) is the one of a Linux disk, so each name is its disk name
+/// ([`to_disk`]: pictures back to control characters, `‛`-quoted pictures to pictures).
+/// Borrowed when no name needs mapping; `""` (the root) stays `""`.
+///
+/// # Errors
+/// A name whose server form is empty, `.`, `..`, holds `/` or NUL, or is not UTF-8 (a `‛XX`
+/// byte: SFTP names travel as text in poof's client).
+pub fn to_sftp_path(standard: &str) -> Result<Cow<'_, str>, String> {
+    if standard.is_empty() {
+        return Ok(Cow::Borrowed(standard));
+    }
+    if !standard.bytes().any(|b| b == 0xE2) {
+        for segment in standard.split('/') {
+            check_disk_name(segment.as_bytes())?;
+        }
+        return Ok(Cow::Borrowed(standard));
+    }
+    let mut out = String::with_capacity(standard.len());
+    for (i, segment) in standard.split('/').enumerate() {
+        let disk = to_disk(segment.as_bytes());
+        check_disk_name(&disk)?;
+        let Ok(text) = std::str::from_utf8(&disk) else {
+            return Err(format!(
+                "{:?} is not UTF-8 on the server",
+                String::from_utf8_lossy(&disk)
+            ));
+        };
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(text);
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The Standard name of a name an SFTP server listed ([`to_sftp_path`] in reverse, one name).
+///
+/// # Errors
+/// A name no file can have (empty, `.`, `..`, with `/` or NUL).
+pub fn from_sftp_name(name: &str) -> Result<Cow<'_, str>, String> {
+    check_disk_name(name.as_bytes())?;
+    Ok(to_standard(name.as_bytes()))
 }
 
 #[cfg(test)]

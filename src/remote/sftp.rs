@@ -76,7 +76,8 @@ use async_trait::async_trait;
 use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, StreamExt};
 use russh::client;
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::key::PrivateKeyWithHashAlg;
+use russh::keys::{HashAlg, PrivateKey, PublicKey};
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::RawSftpSession;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
@@ -97,17 +98,14 @@ pub const FEATURES: Features = Features {
     mtime_precision: Duration::from_secs(1),
     real_dirs: true,
     server_side_move: true,
+    writable: true,
 };
 
 /// The `sftp` line of [`super::TYPES`]: `name:path` (relative to the login folder) or
 /// `name:/absolute/path`.
 pub const TYPE: StorageType = StorageType {
     name: "sftp",
-    open: |resolver, section, path| {
-        let (backend, warnings) = open(section, path)?;
-        resolver.warn(warnings);
-        Ok(Arc::new(backend))
-    },
+    open: |resolver, section, path| resolver.opened(open(section, path)),
     below: |_, _| Below::Elsewhere,
     is_crypt: false,
 };
@@ -459,35 +457,24 @@ struct HostCheck {
     refused: Arc<Mutex<Option<String>>>,
 }
 
+#[async_trait]
 impl client::Handler for HostCheck {
     type Error = russh::Error;
 
-    async fn check_server_key(
-        &mut self,
-        server_key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
+    async fn check_server_key(&mut self, server_key: &PublicKey) -> Result<bool, Self::Error> {
         let Some(file) = &self.known_hosts else {
             // rclone's default: no known_hosts_file, any host key.
             return Ok(true);
         };
-        let why = match server_key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => {
-                match russh::keys::check_known_hosts_path(&self.host, self.port, key, file) {
-                    Ok(true) => return Ok(true),
-                    Ok(false) => format!("is not listed in {}", file.display()),
-                    Err(russh::keys::Error::KeyChanged { line }) => format!(
-                        "does not match the one at line {line} of {}",
-                        file.display()
-                    ),
-                    Err(e) => format!("cannot be checked against {}: {e}", file.display()),
-                }
-            }
-            PublicKeyOrCertificate::Certificate(_) => {
-                format!(
-                    "is a certificate, which {} cannot vouch for",
-                    file.display()
-                )
-            }
+        let why = match russh::keys::check_known_hosts_path(&self.host, self.port, server_key, file)
+        {
+            Ok(true) => return Ok(true),
+            Ok(false) => format!("is not listed in {}", file.display()),
+            Err(russh::keys::Error::KeyChanged { line }) => format!(
+                "does not match the one at line {line} of {}",
+                file.display()
+            ),
+            Err(e) => format!("cannot be checked against {}: {e}", file.display()),
         };
         if let Ok(mut slot) = self.refused.lock() {
             *slot = Some(why);
@@ -593,21 +580,22 @@ impl SftpBackend {
         let mut tried = Vec::new();
         let mut in_ = false;
         if let Some(key) = &login.key {
-            let hash = ssh.best_supported_rsa_hash().await.ok().flatten().flatten();
-            let with_hash = PrivateKeyWithHashAlg::new(key.clone(), hash);
+            // RSA keys sign with SHA-512 (`rsa-sha2-512`): servers since OpenSSH 7.2 take it,
+            // and OpenSSH 8.8 and later refuse SHA-1 (`ssh-rsa`) signatures.
+            let hash = key.algorithm().is_rsa().then_some(HashAlg::Sha512);
+            let with_hash = PrivateKeyWithHashAlg::new(key.clone(), hash)
+                .map_err(|e| anyhow!("{}: key_file: cannot sign with this key: {e}", self.label))?;
             in_ = ssh
                 .authenticate_publickey(&login.user, with_hash)
                 .await
-                .map_err(lost)?
-                .success();
+                .map_err(lost)?;
             tried.push("key_file");
         }
         if let (false, Some(pass)) = (in_, &login.pass) {
             in_ = ssh
                 .authenticate_password(&login.user, pass.as_str())
                 .await
-                .map_err(lost)?
-                .success();
+                .map_err(lost)?;
             tried.push("pass");
         }
         if !in_ {
