@@ -6,14 +6,16 @@
 //! mid-upload.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::harness::sftp::{SftpServer, PASS};
+use crate::harness::sftp::{SftpServer, KEY_PASS, PASS};
 use crate::harness::{
     files_below, lines_starting, pattern, run, run_ok, spawn, write_private, CryptOpts, Scratch,
 };
+use crate::s3_names::poof_sync;
 
 /// Files of every kind of size, a nested folder, and one over 1 MiB (streamed), each with a
 /// modification time of whole seconds (what SFTP keeps).
@@ -99,12 +101,7 @@ fn crypt_over_rclone_serve_sftp_both_ways() {
 
     // rclone writes, poof restores, then finds nothing to send back.
     s.rclone_ok("sync", s.path("src"), "c:by-rclone");
-    run_ok(
-        s.poof()
-            .args(["sync", "--no-progress"])
-            .arg("c:by-rclone")
-            .arg(s.path("out")),
-    );
+    poof_sync(&s, "c:by-rclone", s.path("out"));
     assert_same_tree(&s.path("src"), &s.path("out"), "rclone -> sftp -> poof");
     let again = run(s
         .poof()
@@ -118,19 +115,10 @@ fn crypt_over_rclone_serve_sftp_both_ways() {
         "{log}"
     );
 
-    // poof writes, rclone checks the contents, finds nothing to transfer and restores.
-    run_ok(
-        s.poof()
-            .args(["sync", "--no-progress"])
-            .arg(s.path("src"))
-            .arg("c:by-poof"),
-    );
-    run_ok(
-        s.rclone()
-            .args(["check", "--download"])
-            .arg(s.path("src"))
-            .arg("c:by-poof"),
-    );
+    // poof writes, rclone checks the contents against the server's hashes (`rclone serve
+    // sftp` answers md5sum), finds nothing to transfer and restores.
+    poof_sync(&s, s.path("src"), "c:by-poof");
+    s.rclone_ok("cryptcheck", s.path("src"), "c:by-poof");
     let again = run(s
         .rclone()
         .args(["sync", "-v"])
@@ -165,12 +153,7 @@ fn crypt_over_sshd_with_a_key_and_known_hosts() {
     };
     s.write_config(&section(&server.known_hosts()));
     write_tree(&s.path("src"), 1_200_000);
-    run_ok(
-        s.poof()
-            .args(["sync", "--no-progress"])
-            .arg(s.path("src"))
-            .arg("c:data"),
-    );
+    poof_sync(&s, s.path("src"), "c:data");
     s.rclone_ok("copy", "c:data", s.path("back"));
     assert_same_tree(&s.path("src"), &s.path("back"), "poof -> sshd -> rclone");
     run_ok(
@@ -181,15 +164,39 @@ fn crypt_over_sshd_with_a_key_and_known_hosts() {
     );
     // A history move (rename over nothing, into new folders), then a replace in place.
     write_tree(&s.path("src2"), 100);
-    run_ok(
-        s.poof()
-            .args(["sync", "--no-progress"])
-            .arg(s.path("src2"))
-            .arg("c:data"),
-    );
+    poof_sync(&s, s.path("src2"), "c:data");
     s.rclone_ok("sync", "c:data", s.path("back2"));
     assert_same_tree(&s.path("src2"), &s.path("back2"), "replaced over sshd");
     assert_no_temporaries(&vault);
+
+    // An encrypted RSA key (rsa-sha2-512 signatures) opened with key_file_pass; a wrong
+    // key_file_pass is one line without either passphrase.
+    let rsa = |pass: &str| {
+        let login = format!(
+            "key_file = {}\nkey_file_pass = {}\n",
+            server.client_rsa_key().display(),
+            poof_crypt::obscure(pass)
+        );
+        let srv = server.section("srv").replace(
+            &format!("key_file = {}\n", server.client_key().display()),
+            &login,
+        );
+        let crypt = CryptOpts::default().section("c", &format!("srv:{}", vault.display()));
+        write_private(&s.config(), &format!("{srv}{crypt}"));
+    };
+    rsa(KEY_PASS);
+    let listed = run_ok(s.poof().args(["ls", "c:data"]));
+    assert!(listed.contains("one"), "{listed}");
+    rsa("not the key passphrase");
+    let out = run(s.poof().args(["ls", "c:data"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines = lines_starting(&err, "poof: error");
+    assert!(!out.status.success() && lines.len() == 1, "{err}");
+    assert!(lines[0].contains("key_file"), "{err}");
+    assert!(
+        !err.contains("not the key") && !err.contains(KEY_PASS),
+        "{err}"
+    );
 
     // Another host key in known_hosts_file: one line naming the file, nothing read.
     let other = tempfile::tempdir().unwrap();
@@ -296,11 +303,22 @@ fn backup_download_verify_over_crypt_on_sftp() {
     assert_no_temporaries(&vault);
 }
 
-/// Waits until `check` holds, at most 30 s.
-fn wait_for(what: &str, check: impl Fn() -> bool) {
+/// Waits until poof (`child`) has a temporary file in `served`, at most 30 s; a poof that
+/// ended before fails the test with its error output.
+fn wait_for_upload(child: &mut Child, served: &Path) {
     let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
+    while !temporary_in(served) {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut err);
+            }
+            panic!("poof ended ({status}) before any upload was seen: {err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no upload under way"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -339,9 +357,8 @@ fn server_stopped_mid_run_is_a_clear_error_and_deletes_nothing() {
     cmd.args(["sync", "--no-progress"])
         .arg(s.path("src"))
         .arg("c:data");
-    let child = spawn(cmd.stdin(Stdio::null()), Stdio::piped);
-    let served = s.path("served");
-    wait_for("an upload under way", || temporary_in(&served));
+    let mut child = spawn(cmd.stdin(Stdio::null()), Stdio::piped);
+    wait_for_upload(&mut child, &s.path("served"));
     server.stop();
     let stopped = Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -372,7 +389,7 @@ fn kill_9_mid_upload_leaves_no_partial_file_and_cleanup_removes_temporaries() {
         .arg("c:data");
     let mut child = spawn(cmd.stdin(Stdio::null()), Stdio::null);
     let served = s.path("served");
-    wait_for("an upload under way", || temporary_in(&served));
+    wait_for_upload(&mut child, &served);
     child.kill().unwrap();
     child.wait().unwrap();
     // Whatever rclone reads under a real name is complete.
@@ -396,12 +413,7 @@ fn kill_9_mid_upload_leaves_no_partial_file_and_cleanup_removes_temporaries() {
         }
     }
     assert!(temps > 0, "the kill left no temporary to clean up");
-    run_ok(
-        s.poof()
-            .args(["sync", "--no-progress"])
-            .arg(s.path("src"))
-            .arg("c:data"),
-    );
+    poof_sync(&s, s.path("src"), "c:data");
     assert_no_temporaries(&served);
     run_ok(
         s.rclone()

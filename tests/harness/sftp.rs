@@ -20,6 +20,9 @@ pub const USER: &str = "poofsftp";
 /// Password of `rclone serve sftp`.
 pub const PASS: &str = "sftp test password 42";
 
+/// Passphrase of the RSA client key ([`SftpServer::client_rsa_key`]).
+pub const KEY_PASS: &str = "rsa key passphrase 7";
+
 /// How long a server may take to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -39,47 +42,74 @@ pub struct SftpServer {
     password: bool,
 }
 
-/// Runs `ssh-keygen` for a new ed25519 key without passphrase at `path`.
-fn keygen(path: &Path) {
+/// Runs `ssh-keygen` for a new key of `kind` (`ed25519`, `rsa`) with `passphrase` at `path`.
+fn keygen(path: &Path, kind: &str, passphrase: &str) {
     run_ok(
         Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "poof-test", "-f"])
+            .args(["-q", "-t", kind, "-N", passphrase, "-C", "poof-test", "-f"])
             .arg(path),
     );
 }
 
 impl SftpServer {
-    /// A scratch key folder: `host_key`, `client_key`, `authorized_keys` (the client key).
+    /// A scratch key folder: `host_key`, `client_key` (ed25519), `client_rsa` (RSA, encrypted
+    /// with [`KEY_PASS`]), `authorized_keys` (both client keys).
     fn keys() -> tempfile::TempDir {
         let keys = tempfile::tempdir().expect("tempdir");
-        keygen(&keys.path().join("host_key"));
-        keygen(&keys.path().join("client_key"));
-        std::fs::copy(
-            keys.path().join("client_key.pub"),
-            keys.path().join("authorized_keys"),
-        )
-        .expect("authorized_keys");
+        let k = keys.path();
+        keygen(&k.join("host_key"), "ed25519", "");
+        keygen(&k.join("client_key"), "ed25519", "");
+        keygen(&k.join("client_rsa"), "rsa", KEY_PASS);
+        let public = |name: &str| std::fs::read_to_string(k.join(name)).expect("public key");
+        let authorized = public("client_key.pub") + &public("client_rsa.pub");
+        std::fs::write(k.join("authorized_keys"), authorized).expect("authorized_keys");
         keys
+    }
+
+    /// Starts a server with `command` for a free port, on another port when it exits at once
+    /// (the port was taken meanwhile by a server of another test).
+    fn start(
+        keys: tempfile::TempDir,
+        user: String,
+        password: bool,
+        command: impl Fn(u16) -> Command,
+    ) -> SftpServer {
+        let mut keys = Some(keys);
+        for _ in 0..3 {
+            let port = free_port();
+            let child = crate::harness::spawn(&mut command(port), Stdio::null);
+            if let Some(child) = SftpServer::started(child, port) {
+                return SftpServer {
+                    child: Some(child),
+                    port,
+                    keys: keys.take().expect("keys"),
+                    user,
+                    password,
+                };
+            }
+        }
+        panic!("the SFTP server exited at start on three ports in a row");
     }
 
     /// `rclone serve sftp` of `dir` (created if missing) for [`USER`] / [`PASS`].
     pub fn rclone(dir: &Path) -> SftpServer {
         std::fs::create_dir_all(dir).expect("served folder");
         let keys = SftpServer::keys();
-        let port = free_port();
-        let mut serve = Command::new(rclone_bin());
-        serve
-            .args(["serve", "sftp", "--config", "/dev/null", "--addr"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--user", USER, "--pass", PASS, "--dir-cache-time", "0s"])
-            .arg("--key")
-            .arg(keys.path().join("host_key"))
-            .arg("--authorized-keys")
-            .arg(keys.path().join("authorized_keys"))
-            .arg(dir)
-            .stdin(Stdio::null());
-        let child = crate::harness::spawn(&mut serve, Stdio::null);
-        SftpServer::started(child, port, keys, USER.to_owned(), true)
+        let k = keys.path().to_owned();
+        SftpServer::start(keys, USER.to_owned(), true, |port| {
+            let mut serve = Command::new(rclone_bin());
+            serve
+                .args(["serve", "sftp", "--config", "/dev/null", "--addr"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(["--user", USER, "--pass", PASS, "--dir-cache-time", "0s"])
+                .arg("--key")
+                .arg(k.join("host_key"))
+                .arg("--authorized-keys")
+                .arg(k.join("authorized_keys"))
+                .arg(dir)
+                .stdin(Stdio::null());
+            serve
+        })
     }
 
     /// OpenSSH's sshd with a config of its own (key login of the current user, `internal-sftp`);
@@ -90,11 +120,12 @@ impl SftpServer {
             "{SSHD} is missing: scripts/test.sh installs openssh-server"
         );
         let keys = SftpServer::keys();
-        let port = free_port();
         // sshd's privilege separation folder.
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
-        let k = keys.path();
-        let config = format!(
+        let k = keys.path().to_owned();
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+        SftpServer::start(keys, user, false, |port| {
+            let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
              PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              PermitRootLogin yes\nUsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\n",
@@ -102,29 +133,31 @@ impl SftpServer {
             k.join("sshd.pid").display(),
             k.join("authorized_keys").display(),
         );
-        std::fs::write(k.join("sshd_config"), config).expect("sshd_config");
-        let mut serve = Command::new(SSHD);
-        serve
-            .args(["-D", "-e", "-f"])
-            .arg(k.join("sshd_config"))
-            .stdin(Stdio::null());
-        let child = crate::harness::spawn(&mut serve, Stdio::null);
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-        SftpServer::started(child, port, keys, user, false)
+            std::fs::write(k.join("sshd_config"), config).expect("sshd_config");
+            let mut serve = Command::new(SSHD);
+            serve
+                .args(["-D", "-e", "-f"])
+                .arg(k.join("sshd_config"))
+                .stdin(Stdio::null());
+            serve
+        })
     }
 
-    fn started(
-        mut child: Child,
-        port: u16,
-        keys: tempfile::TempDir,
-        user: String,
-        password: bool,
-    ) -> SftpServer {
+    /// Waits until `child` answers on `port`; `None` when it exited (a port taken meanwhile:
+    /// what answered then may be another test's server, so it must still run a moment later).
+    fn started(mut child: Child, port: u16) -> Option<Child> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let start = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the SFTP server on port {port} exited at start: {status}");
+        loop {
+            let answered = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+            if answered {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return None;
+            }
+            if answered {
+                return Some(child);
             }
             assert!(
                 start.elapsed() < START_TIMEOUT,
@@ -132,18 +165,16 @@ impl SftpServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        SftpServer {
-            child: Some(child),
-            port,
-            keys,
-            user,
-            password,
-        }
     }
 
     /// The client key's file.
     pub fn client_key(&self) -> PathBuf {
         self.keys.path().join("client_key")
+    }
+
+    /// The RSA client key's file (OpenSSH format, encrypted with [`KEY_PASS`]).
+    pub fn client_rsa_key(&self) -> PathBuf {
+        self.keys.path().join("client_rsa")
     }
 
     /// A known_hosts file that lists this server's host key for `[127.0.0.1]:port`.
