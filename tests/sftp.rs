@@ -365,7 +365,8 @@ fn server_stopped_mid_run_is_a_clear_error_and_deletes_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
-        stopped.elapsed() < Duration::from_secs(60),
+        // Requests in flight fail as the connection drops, not after poof's request timeout.
+        stopped.elapsed() < Duration::from_secs(10),
         "poof kept going {:?}",
         stopped.elapsed()
     );

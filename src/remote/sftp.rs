@@ -54,7 +54,8 @@
 //! multiplexing every transfer was tried: `rclone serve sftp` answers a channel's requests in
 //! order, so a write that waits for its predecessors there held every other file's requests
 //! until they timed out. A connection that drops is not put back: the next request makes a new
-//! one. A request that gets no answer within [`REQUEST_TIMEOUT`] fails.
+//! one, and its requests in flight fail at once ("the connection ... was lost"). A request that
+//! gets no answer within [`REQUEST_TIMEOUT`] fails.
 //!
 //! # Names
 //!
@@ -80,7 +81,9 @@ use russh::keys::key::PrivateKeyWithHashAlg;
 use russh::keys::{HashAlg, PrivateKey, PublicKey};
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::RawSftpSession;
-use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
+use russh_sftp::protocol::{
+    Attrs, Data, FileAttributes, Handle, Name, OpenFlags, Packet, Status, StatusCode,
+};
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
@@ -206,7 +209,7 @@ impl Login {
 
 /// One SSH connection and its SFTP channel.
 struct Conn {
-    sftp: Arc<RawSftpSession>,
+    sftp: Arc<Session>,
     posix_rename: bool,
     ssh: client::Handle<HostCheck>,
 }
@@ -448,8 +451,61 @@ fn ssh_string(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
+/// An SFTP channel whose requests fail as soon as its SSH connection is gone (russh-sftp
+/// would wait [`REQUEST_TIMEOUT`] for each answer a closed channel never brings).
+struct Session {
+    raw: RawSftpSession,
+    /// Sees its sender dropped when the connection's session ends.
+    lost: tokio::sync::watch::Receiver<()>,
+}
+
+impl Session {
+    /// `request`'s answer, or an error as soon as the connection is gone.
+    async fn until_lost<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, SftpError>>,
+    ) -> Result<T, SftpError> {
+        let mut lost = self.lost.clone();
+        tokio::select! {
+            answer = request => answer,
+            _ = lost.changed() => Err(SftpError::UnexpectedBehavior("connection closed".into())),
+        }
+    }
+}
+
+/// [`Session`]'s requests: russh-sftp's of the same name, through [`Session::until_lost`].
+macro_rules! session_requests {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        impl Session {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$out, SftpError> {
+                    self.until_lost(self.raw.$name($($arg),*)).await
+                }
+            )*
+        }
+    };
+}
+
+session_requests! {
+    open(path: &str, flags: OpenFlags, attrs: FileAttributes) -> Handle;
+    close(handle: impl Into<String>) -> Status;
+    read(handle: String, offset: u64, len: u32) -> Data;
+    write(handle: String, offset: u64, data: Vec<u8>) -> Status;
+    setstat(path: &str, attrs: FileAttributes) -> Status;
+    opendir(path: &str) -> Handle;
+    readdir(handle: &str) -> Name;
+    remove(path: &str) -> Status;
+    mkdir(path: &str, attrs: FileAttributes) -> Status;
+    rmdir(path: &str) -> Status;
+    stat(path: &str) -> Attrs;
+    rename(from: &str, to: &str) -> Status;
+    extended(request: &str, data: Vec<u8>) -> Packet;
+}
+
 /// Checks the server's host key against `known_hosts_file`, when one is set.
 struct HostCheck {
+    /// Dropped with the handler when the connection's session ends ([`Session::lost`]).
+    _alive: tokio::sync::watch::Sender<()>,
     host: String,
     port: u16,
     known_hosts: Option<PathBuf>,
@@ -560,7 +616,9 @@ impl SftpBackend {
             ..client::Config::default()
         });
         let refused = Arc::new(Mutex::new(None));
+        let (alive, gone) = tokio::sync::watch::channel(());
         let check = HostCheck {
+            _alive: alive,
             host: login.host.clone(),
             port: login.port,
             known_hosts: login.known_hosts.clone(),
@@ -621,14 +679,17 @@ impl SftpBackend {
             .await
             .map_err(|e| anyhow!("{}: {server} offers no SFTP: {e}", self.label))?;
         Ok(Conn {
-            sftp: Arc::new(sftp),
+            sftp: Arc::new(Session {
+                raw: sftp,
+                lost: gone,
+            }),
             posix_rename: version.extensions.contains_key(POSIX_RENAME),
             ssh,
         })
     }
 
     /// Makes `dir` (a server path) and its missing parents, one by one.
-    async fn ensure_dir(&self, sftp: &RawSftpSession, dir: &str) -> Result<()> {
+    async fn ensure_dir(&self, sftp: &Session, dir: &str) -> Result<()> {
         let known =
             |d: &str| matches!(d, "" | "." | "/") || self.made.lock().is_ok_and(|m| m.contains(d));
         let mut missing = Vec::new();
@@ -671,10 +732,8 @@ impl SftpBackend {
             ssh_string(&mut data, from);
             ssh_string(&mut data, to);
             return match sftp.extended(POSIX_RENAME, data).await {
-                Ok(russh_sftp::protocol::Packet::Status(s)) if s.status_code == StatusCode::Ok => {
-                    Ok(())
-                }
-                Ok(russh_sftp::protocol::Packet::Status(s)) => {
+                Ok(Packet::Status(s)) if s.status_code == StatusCode::Ok => Ok(()),
+                Ok(Packet::Status(s)) => {
                     Err(self.fail("move", &format!("{from} to {to}"), &SftpError::Status(s)))
                 }
                 Ok(_) => Err(self.fail(
@@ -710,7 +769,7 @@ impl SftpBackend {
     /// its sub-folders to visit, and its problems. `None` when it does not exist.
     async fn list_one(
         &self,
-        sftp: &RawSftpSession,
+        sftp: &Session,
         rel: &str,
         out: &mut Listing,
     ) -> Result<Option<Vec<String>>> {
@@ -801,7 +860,7 @@ impl SftpBackend {
     /// returns the bytes written.
     async fn write_all(
         &self,
-        sftp: &Arc<RawSftpSession>,
+        sftp: &Arc<Session>,
         handle: &str,
         temp: &str,
         mut data: ByteStream,
@@ -894,7 +953,7 @@ impl SftpBackend {
 /// Removes a put's temporary file (closing its handle first) when the put fails or is
 /// cancelled; forgets it among the running writes in every case.
 struct TempGuard {
-    sftp: Arc<RawSftpSession>,
+    sftp: Arc<Session>,
     path: Option<String>,
     handle: Option<String>,
     live: Arc<Mutex<HashSet<String>>>,
@@ -951,7 +1010,7 @@ type ReadDone = (u64, u32, std::result::Result<Vec<u8>, SftpError>);
 struct Reader {
     /// The connection, the reader's own while it lives.
     _lease: Lease,
-    sftp: Arc<RawSftpSession>,
+    sftp: Arc<Session>,
     handle: String,
     /// Offset of the next request.
     next: u64,
