@@ -1290,6 +1290,11 @@ mod tests {
         assert_eq!(b.full("a/b").unwrap(), "/srv/data/a/b");
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(!b.describe().contains("secret"));
+        assert!(b.set_modtime, "set_modtime is true by default");
+        let (b, _) = open(&section(&format!("{text}set_modtime = false\n")), "").unwrap();
+        assert!(!b.set_modtime);
+        let bad = open(&section(&format!("{text}set_modtime = maybe\n")), "");
+        assert!(format!("{:#}", bad.err().unwrap()).contains("set_modtime"));
         let (b, _) = open(&section(&text), "rel").unwrap();
         assert_eq!(b.full("").unwrap(), "rel");
         let (b, _) = open(&section(&text), "").unwrap();
