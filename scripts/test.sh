@@ -40,6 +40,11 @@ if [ ! -x target/ftp-venv/bin/python ] || ! target/ftp-venv/bin/python -c 'impor
 fi
 command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 
+step "OpenSSH server for the sftp tests (apt-get install openssh-server if /usr/sbin/sshd is missing)"
+if [ ! -x /usr/sbin/sshd ]; then
+  apt-get update -qq && apt-get install -y -qq openssh-server openssh-client >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -39,6 +39,8 @@ mod s3_names;
 mod security;
 /// poof's setup commands on a fresh HOME: config files, the encrypted vault, schedules, neuter.
 mod setup;
+/// The sftp storage type against `rclone serve sftp` and OpenSSH's sshd, both ways with rclone.
+mod sftp;
 /// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
 mod sync_interop;
 /// Every crypt option both ways with rclone; plain S3 both ways; modification times kept.

@@ -1109,3 +1109,80 @@ mod ftp_tests {
         assert!(from_ftp_name("").is_err());
     }
 }
+
+/// The path an SFTP server is asked for, of a relative path in Standard form: rclone's sftp
+/// encoding (`Slash,Dot`) is the one of a Linux disk, so each name is its disk name
+/// ([`to_disk`]: pictures back to control characters, `‛`-quoted pictures to pictures).
+/// Borrowed when no name needs mapping; `""` (the root) stays `""`.
+///
+/// # Errors
+/// A name whose server form is empty, `.`, `..`, holds `/` or NUL, or is not UTF-8 (a `‛XX`
+/// byte: SFTP names travel as text in poof's client).
+pub fn to_sftp_path(standard: &str) -> Result<Cow<'_, str>, String> {
+    if standard.is_empty() {
+        return Ok(Cow::Borrowed(standard));
+    }
+    if !standard.bytes().any(|b| b == 0xE2) {
+        for segment in standard.split('/') {
+            check_disk_name(segment.as_bytes())?;
+        }
+        return Ok(Cow::Borrowed(standard));
+    }
+    let mut out = String::with_capacity(standard.len());
+    for (i, segment) in standard.split('/').enumerate() {
+        let disk = to_disk(segment.as_bytes());
+        check_disk_name(&disk)?;
+        let Ok(text) = std::str::from_utf8(&disk) else {
+            return Err(format!(
+                "{:?} is not UTF-8 on the server",
+                String::from_utf8_lossy(&disk)
+            ));
+        };
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(text);
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The Standard name of a name an SFTP server listed ([`to_sftp_path`] in reverse, one name).
+///
+/// # Errors
+/// A name no file can have (empty, `.`, `..`, with `/` or NUL).
+pub fn from_sftp_name(name: &str) -> Result<Cow<'_, str>, String> {
+    check_disk_name(name.as_bytes())?;
+    Ok(to_standard(name.as_bytes()))
+}
+
+#[cfg(test)]
+mod sftp_tests {
+    use super::*;
+
+    #[test]
+    fn sftp_names_are_disk_names() {
+        for (standard, server) in [
+            ("plain/name.txt", "plain/name.txt"),
+            ("t\u{2409}ab/q\u{201B}\u{240A}uote", "t\tab/q\u{240A}uote"),
+            ("del\u{2421}", "del\u{7f}"),
+            ("\u{FF0F}slash\u{FF0E}", "\u{FF0F}slash\u{FF0E}"),
+        ] {
+            assert_eq!(to_sftp_path(standard).unwrap(), server, "{standard:?}");
+            let back: Vec<String> = server
+                .split('/')
+                .map(|n| from_sftp_name(n).unwrap().into_owned())
+                .collect();
+            assert_eq!(back.join("/"), standard, "{server:?}");
+        }
+    }
+
+    #[test]
+    fn sftp_refuses_what_no_server_name_can_be() {
+        assert!(to_sftp_path("bad\u{201B}FF").is_err(), "not UTF-8");
+        assert!(to_sftp_path("a/../b").is_err());
+        assert!(to_sftp_path("a//b").is_err());
+        assert!(from_sftp_name("..").is_err());
+        assert!(from_sftp_name("").is_err());
+        assert!(from_sftp_name("a/b").is_err());
+    }
+}

@@ -25,6 +25,7 @@ pub mod http;
 pub mod local;
 pub mod opendal;
 pub mod s3;
+pub mod sftp;
 pub mod view;
 pub mod webdav;
 
@@ -237,6 +238,7 @@ pub const TYPES: &[StorageType] = &[
     webdav::TYPE,
     ftp::TYPE,
     http::TYPE,
+    sftp::TYPE,
     alias::TYPE,
     crypt::TYPE,
 ];

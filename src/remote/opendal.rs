@@ -690,11 +690,22 @@ fn resuming(
     })
 }
 
-/// A tokio reader over a stream of byte chunks.
-struct StreamReader<S, B> {
+/// A tokio reader over a stream of byte chunks (also the reader of `remote::sftp`).
+pub(crate) struct StreamReader<S, B> {
     stream: S,
     chunk: Option<B>,
     pos: usize,
+}
+
+impl<S, B> StreamReader<S, B> {
+    /// A reader of the chunks of `stream`, in order.
+    pub(crate) fn new(stream: S) -> StreamReader<S, B> {
+        StreamReader {
+            stream,
+            chunk: None,
+            pos: 0,
+        }
+    }
 }
 
 impl<S, B> AsyncRead for StreamReader<S, B>

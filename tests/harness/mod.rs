@@ -8,6 +8,7 @@ pub mod ftp;
 pub mod gcs;
 pub mod home;
 pub mod s3;
+pub mod sftp;
 pub mod webdav;
 
 use std::ffi::OsStr;
