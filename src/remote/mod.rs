@@ -8,8 +8,9 @@
 //!
 //! Each storage type is one file mapping its section to a [`Backend`], registered with one
 //! line in [`TYPES`]: `local` ([`local`]), `s3` ([`s3`]), `azureblob` ([`azureblob`]) and
-//! `google cloud storage` ([`gcs`]) over the generic [`opendal`], `alias` ([`alias`]) and
-//! `crypt` ([`crypt`]). [`open_backend`] resolves a location through that table; aliases and
+//! `google cloud storage` ([`gcs`]) over the generic [`opendal`], `webdav` ([`webdav`]) and
+//! `http` ([`http`]) over reqwest, `sftp` ([`sftp`]) over russh, `ftp` ([`ftp`]) over
+//! suppaftp, `alias` ([`alias`]) and `crypt` ([`crypt`]). [`open_backend`] resolves a location through that table; aliases and
 //! crypts resolve the remote they name the same way, and a loop is an error naming the chain.
 //! Callers ask this module, never a section's `type`, whether a remote is a crypt remote
 //! ([`crypt_section`]) and which local folder lies behind a location ([`local_folder`]).
