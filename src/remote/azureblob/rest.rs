@@ -59,6 +59,15 @@ pub enum Auth<'a> {
     Environment,
 }
 
+/// One request: `method` on the blob at `key` (the container when `key` is empty), with
+/// `query` and `x-ms-*` headers.
+struct Call<'a> {
+    method: Method,
+    key: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    headers: &'a [(&'a str, &'a str)],
+}
+
 /// Signed requests on the blobs of one container.
 #[derive(Debug)]
 pub struct BlobRest {
@@ -134,17 +143,11 @@ impl BlobRest {
 
     /// [`BlobRest::send_once`], retried as OpenDAL retries (every request here is idempotent)
     /// when the connection fails, the service is busy (429, 503) or errs (5xx).
-    async fn send(
-        &self,
-        method: Method,
-        key: &str,
-        query: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Result<reqwest::Response> {
+    async fn send(&self, call: Call<'_>) -> Result<reqwest::Response> {
         let mut wait = RETRY_MIN_DELAY;
         let mut tries = 0;
         loop {
-            let result = self.send_once(method.clone(), key, query, headers).await;
+            let result = self.send_once(&call).await;
             let temporary = match &result {
                 Ok(resp) => {
                     let status = resp.status();
@@ -161,22 +164,21 @@ impl BlobRest {
         }
     }
 
-    /// Sends `method` on the blob at `key` (the container itself when `key` is empty) with
-    /// `query` and `x-ms-*` headers, authorised.
-    async fn send_once(
-        &self,
-        method: Method,
-        key: &str,
-        query: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Result<reqwest::Response> {
+    /// Sends `call`, authorised.
+    async fn send_once(&self, call: &Call<'_>) -> Result<reqwest::Response> {
+        let Call {
+            method,
+            key,
+            query,
+            headers,
+        } = call;
         let url = self.url(key, query);
         let mut req = http::Request::builder()
-            .method(method)
+            .method(method.clone())
             .uri(url.as_str())
             .header(http::header::CONTENT_LENGTH, "0")
             .header("x-ms-version", VERSION);
-        for (k, v) in headers {
+        for (k, v) in headers.iter() {
             req = req.header(*k, *v);
         }
         let (mut parts, ()) = req
@@ -203,15 +205,15 @@ impl BlobRest {
     pub async fn set_md5(&self, key: &str, md5: [u8; 16]) -> Result<()> {
         let md5 = base64::engine::general_purpose::STANDARD.encode(md5);
         let resp = self
-            .send(
-                Method::PUT,
+            .send(Call {
+                method: Method::PUT,
                 key,
-                &[("comp", "properties")],
-                &[
+                query: &[("comp", "properties")],
+                headers: &[
                     ("x-ms-blob-content-md5", &md5),
                     ("x-ms-blob-content-type", "application/octet-stream"),
                 ],
-            )
+            })
             .await?;
         expect(resp, StatusCode::OK, "set the MD5 of")
     }
@@ -239,7 +241,14 @@ impl BlobRest {
             if !marker.is_empty() {
                 query.push(("marker", marker.as_str()));
             }
-            let resp = self.send(Method::GET, "", &query, &[]).await?;
+            let resp = self
+                .send(Call {
+                    method: Method::GET,
+                    key: "",
+                    query: &query,
+                    headers: &[],
+                })
+                .await?;
             if resp.status() != StatusCode::OK {
                 expect(resp, StatusCode::OK, "list")?;
                 bail!("cannot list the blobs");
@@ -272,7 +281,14 @@ impl BlobRest {
         let start = std::time::Instant::now();
         let mut pause = COPY_POLL;
         loop {
-            let resp = self.send(Method::HEAD, key, &[], &[]).await?;
+            let resp = self
+                .send(Call {
+                    method: Method::HEAD,
+                    key,
+                    query: &[],
+                    headers: &[],
+                })
+                .await?;
             let status = resp.status();
             if status != StatusCode::OK {
                 bail!("cannot read the copy status: the service answered {status}");
