@@ -382,7 +382,7 @@ fn server_stopped_mid_run_is_a_clear_error_and_deletes_nothing() {
 
 #[test]
 fn kill_9_mid_upload_leaves_no_partial_file_and_cleanup_removes_temporaries() {
-    let (s, _server) = rclone_served();
+    let (s, server) = rclone_served();
     write_big(&s.path("src"), 60);
     let mut cmd = s.poof();
     cmd.args(["sync", "--no-progress", "--transfers", "2"])
@@ -414,6 +414,14 @@ fn kill_9_mid_upload_leaves_no_partial_file_and_cleanup_removes_temporaries() {
         }
     }
     assert!(temps > 0, "the kill left no temporary to clean up");
+    // A new server: the old one cached the listing with the times before the change.
+    drop(server);
+    let server = SftpServer::rclone(&served);
+    s.write_config(&format!(
+        "{}{}",
+        server.section("srv"),
+        CryptOpts::default().section("c", "srv:vault")
+    ));
     poof_sync(&s, s.path("src"), "c:data");
     assert_no_temporaries(&served);
     run_ok(
