@@ -1017,6 +1017,10 @@ struct Reader {
     /// Where to stop (exclusive); `None` reads to the end of the file.
     end: Option<u64>,
     in_flight: FuturesOrdered<futures::future::BoxFuture<'static, ReadDone>>,
+    /// Requests allowed in flight: 1 at first, doubled by each full answer up to
+    /// [`REQUESTS_IN_FLIGHT`], so that a small file costs two requests, not a full window
+    /// of reads past its end.
+    window: usize,
     done: bool,
     /// For errors: `label: path`.
     what: String,
@@ -1033,7 +1037,7 @@ impl Reader {
     }
 
     fn top_up(&mut self) {
-        while !self.done && self.in_flight.len() < REQUESTS_IN_FLIGHT {
+        while !self.done && self.in_flight.len() < self.window {
             let left = self
                 .end
                 .map_or(REQUEST_SIZE as u64, |e| e.saturating_sub(self.next));
@@ -1066,7 +1070,9 @@ impl futures::Stream for Reader {
                 Ok(data) if data.is_empty() => this.finish(),
                 Ok(data) => {
                     let got_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-                    if got_len < asked {
+                    if got_len >= asked {
+                        this.window = (this.window * 2).min(REQUESTS_IN_FLIGHT);
+                    } else {
                         // A short read: ask for the rest before the requests behind it.
                         let rest = this.request(offset + u64::from(got_len), asked - got_len);
                         this.in_flight.push_front(rest);
@@ -1175,6 +1181,7 @@ impl Backend for SftpBackend {
             next,
             end,
             in_flight: FuturesOrdered::new(),
+            window: 1,
             done: false,
             what: format!("{}: {full}", self.label),
         })))
