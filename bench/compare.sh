@@ -66,7 +66,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=1 ;;
     --only) only=$2; shift ;;
     --report) report_only=$2; shift ;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
