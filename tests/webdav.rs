@@ -257,8 +257,8 @@ fn killed_mid_upload_leaves_nothing_partial_and_stale_temporaries_go() {
     println!("webdav: {temps} temporaries left by the kill");
     // A new server: the old one cached the listing with the times before the change.
     server.kill();
-    let _server = Served::start(&served, Protocol::Webdav);
-    s.write_config(&(_server.section("dav") + &CryptOpts::default().section("c", "dav:enc")));
+    let server = Served::start(&served, Protocol::Webdav);
+    s.write_config(&(server.section("dav") + &CryptOpts::default().section("c", "dav:enc")));
     run_ok(
         s.poof()
             .args(["sync", "--no-progress"])

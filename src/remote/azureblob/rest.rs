@@ -215,7 +215,7 @@ impl BlobRest {
                 ],
             })
             .await?;
-        expect(resp, StatusCode::OK, "set the MD5 of")
+        expect(resp, StatusCode::OK, "set the MD5 of").map(drop)
     }
 
     /// The blobs and (one level) folders below `dir` (a key prefix relative to the root: `""`
@@ -249,11 +249,7 @@ impl BlobRest {
                     headers: &[],
                 })
                 .await?;
-            if resp.status() != StatusCode::OK {
-                expect(resp, StatusCode::OK, "list")?;
-                bail!("cannot list the blobs");
-            }
-            let body = resp
+            let body = expect(resp, StatusCode::OK, "list")?
                 .text()
                 .await
                 .map_err(|e| anyhow!("cannot read a listing: {}", without_url(&e)))?;
@@ -418,10 +414,10 @@ fn parse_list(body: &str) -> Result<ListPage, String> {
     }
 }
 
-/// Ok when `resp` has `want`, else an error with the status and the service's error code.
-fn expect(resp: reqwest::Response, want: StatusCode, what: &str) -> Result<()> {
+/// `resp` when it has `want`, else an error with the status and the service's error code.
+fn expect(resp: reqwest::Response, want: StatusCode, what: &str) -> Result<reqwest::Response> {
     if resp.status() == want {
-        return Ok(());
+        return Ok(resp);
     }
     let code = resp
         .headers()
