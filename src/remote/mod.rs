@@ -27,6 +27,7 @@ pub mod local;
 pub mod opendal;
 pub mod s3;
 pub mod sftp;
+pub mod signed;
 pub mod view;
 pub mod webdav;
 

@@ -87,8 +87,6 @@ pub struct ObjectBackend {
     mtime: MtimeMeta,
     /// What the storage type adds after uploads in parts and copies ([`ObjectExtras`]).
     extras: Option<Arc<dyn ObjectExtras>>,
-    /// See [`ObjectBackend::with_conditional_parts`].
-    conditional_parts: bool,
 }
 
 /// What a storage type adds to the generic backend where OpenDAL leaves a gap rclone's users
@@ -109,6 +107,24 @@ pub trait ObjectExtras: Send + Sync + std::fmt::Debug {
     /// root), when the storage type lists better than OpenDAL; `None`: OpenDAL lists.
     async fn list(&self, _dir: &str, _recursive: bool) -> Result<Option<Vec<ListedObject>>> {
         Ok(None)
+    }
+    /// Whether [`ObjectExtras::upload`] sends the uploads of a part size or more (of unknown
+    /// size too) instead of OpenDAL.
+    fn uploads(&self) -> bool {
+        false
+    }
+    /// Uploads `data` (`size` bytes when known) as the object at `key` with the user metadata
+    /// `meta`, in parts of `chunk` bytes; returns the bytes uploaded. Called only when
+    /// [`ObjectExtras::uploads`] says so.
+    async fn upload(
+        &self,
+        _key: &str,
+        _data: ByteStream,
+        _size: Option<u64>,
+        _meta: Vec<(String, String)>,
+        _chunk: usize,
+    ) -> Result<u64> {
+        bail!("this store's uploads go through OpenDAL")
     }
 }
 
@@ -330,8 +346,6 @@ pub struct ObjectType {
     pub naming: KeyNaming,
     /// How its metadata keeps modification times.
     pub mtime: MtimeMeta,
-    /// Uploads of a part size or more are conditional ([`ObjectBackend::with_conditional_parts`]).
-    pub conditional_parts: bool,
 }
 
 /// The end of every object storage type's `open`: reads the section's transfer sizes, warns
@@ -370,11 +384,6 @@ pub fn build<B: Builder>(
         kind.naming,
     )
     .with_mtime(kind.mtime);
-    let backend = if kind.conditional_parts {
-        backend.with_conditional_parts()
-    } else {
-        backend
-    };
     Ok((backend, warnings))
 }
 
@@ -522,19 +531,6 @@ impl ObjectBackend {
             naming,
             mtime: S3_MTIME,
             extras: None,
-            conditional_parts: false,
-        }
-    }
-
-    /// This backend making every upload of a part size or more conditional: on the version of
-    /// the object it replaces, or on there being none. OpenDAL's GCS service sends such an
-    /// upload as one resumable upload of the JSON API, as rclone uploads, instead of an XML
-    /// multipart upload, whose objects keep no MD5 (so `rclone cryptcheck` could not check
-    /// them) and which GCS emulators do not offer.
-    pub fn with_conditional_parts(self) -> ObjectBackend {
-        ObjectBackend {
-            conditional_parts: true,
-            ..self
         }
     }
 
@@ -761,7 +757,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// Reads from `data` until `buf` is full or the stream ends; returns the bytes read.
-async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
         let n = data.read(rest).await?;
@@ -1005,26 +1001,21 @@ impl ObjectBackend {
         let what = || format!("cannot write {}/{path}", self.describe);
         let meta = opts.mtime.map(self.mtime.write).unwrap_or_default();
         let key = self.key(path);
-        let mut writer = self
+        let large = opts.size.is_none_or(|size| size >= self.chunk as u64);
+        if let Some(extras) = self.extras.as_ref().filter(|e| large && e.uploads()) {
+            return extras
+                .upload(&key, data, opts.size, meta, self.chunk)
+                .await
+                .with_context(what);
+        }
+        let writer = self
             .op
             .writer_with(&key)
             .chunk(self.chunk)
             .concurrent(self.concurrency)
-            .user_metadata(meta);
-        if self.conditional_parts && opts.size.is_none_or(|size| size >= self.chunk as u64) {
-            writer = match self.meta.stat(&key).await {
-                Ok(current) => match current.version() {
-                    Some(version) => writer.if_version_match(version),
-                    None => bail!(
-                        "{}: the store gave no version of the object it replaces",
-                        what()
-                    ),
-                },
-                Err(err) if err.kind() == ErrorKind::NotFound => writer.if_not_exists(true),
-                Err(err) => return Err(err).with_context(what),
-            };
-        }
-        let writer = writer.await.with_context(what)?;
+            .user_metadata(meta)
+            .await
+            .with_context(what)?;
         let mut guard = AbortOnDrop {
             writer: Some(writer),
         };

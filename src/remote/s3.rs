@@ -111,7 +111,6 @@ const KIND: ObjectType = ObjectType {
     features: FEATURES,
     naming: S3_NAMING,
     mtime: S3_MTIME,
-    conditional_parts: false,
 };
 
 /// What poof says before the error of OpenDAL refusing the S3 builder.

@@ -149,7 +149,6 @@ const KIND: ObjectType = ObjectType {
     features: FEATURES,
     naming: NAMING,
     mtime: MTIME,
-    conditional_parts: false,
 };
 
 /// A container-level SAS URL: the service endpoint, the container and the token.

@@ -32,6 +32,7 @@ use reqwest::{Method, StatusCode, Url};
 use crate::remote::opendal::{
     ListedObject, ObjectExtras, Timeouts, RETRY_MAX_DELAY, RETRY_MAX_TIMES, RETRY_MIN_DELAY,
 };
+use crate::remote::signed::{request_failed, Transport};
 use crate::remote::webdav::{parse_http_date, push_text};
 use quick_xml::events::Event;
 
@@ -102,7 +103,7 @@ impl BlobRest {
         let prefix = root.trim_start_matches('/').to_owned();
         let ctx = Context::new()
             .with_file_read(reqsign_file_read_tokio::TokioFileRead)
-            .with_http_send(Transport(client.clone()))
+            .with_http_send(Transport(client.clone(), "Azure Blob"))
             .with_env(OsEnv);
         let signer = match auth {
             Auth::SharedKey { account, key } => Signer::new(
@@ -433,37 +434,7 @@ fn expect(resp: reqwest::Response, want: StatusCode, what: &str) -> Result<reqwe
 
 /// A request error without its URL (which may hold a SAS token).
 fn without_url(err: &reqwest::Error) -> String {
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "cannot connect to the server"
-    } else {
-        "request failed"
-    };
-    format!("Azure Blob request {kind}")
-}
-
-/// reqsign's HTTP sender over poof's client (the default credential chain asks the instance
-/// metadata service or Entra ID for tokens).
-#[derive(Debug)]
-struct Transport(reqwest::Client);
-
-impl reqsign_core::HttpSend for Transport {
-    async fn http_send(
-        &self,
-        req: http::Request<bytes::Bytes>,
-    ) -> reqsign_core::Result<http::Response<bytes::Bytes>> {
-        let failed = |e: reqwest::Error| reqsign_core::Error::unexpected(without_url(&e));
-        let req = reqwest::Request::try_from(req).map_err(failed)?;
-        let resp = self.0.execute(req).await.map_err(failed)?;
-        let mut out = http::Response::builder().status(resp.status());
-        for (k, v) in resp.headers() {
-            out = out.header(k, v);
-        }
-        let body = resp.bytes().await.map_err(failed)?;
-        out.body(body)
-            .map_err(|e| reqsign_core::Error::unexpected(e.to_string()))
-    }
+    request_failed("Azure Blob", err)
 }
 
 #[cfg(test)]

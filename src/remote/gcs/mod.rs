@@ -16,21 +16,23 @@
 //! Modification times: rclone writes two metadata entries, `mtime` (RFC 3339 with nanoseconds)
 //! and `goog-reserved-file-mtime` (Unix seconds, gsutil's), and reads `mtime` first, then
 //! `goog-reserved-file-mtime` (observed with rclone v1.75.2 against fake-gcs-server); poof does
-//! the same ([`MTIME`]). Listings carry no metadata through OpenDAL, so a stat reads it.
+//! the same ([`MTIME`]), from the listing, which carries the metadata ([`rest`]).
 //!
 //! Object names are in the form rclone's gcs backend writes (its encoding
 //! `Slash,CrLf,InvalidUtf8,Dot`): every control character raw except LF and CR, which keep their
 //! pictures (see [`super::encoding::to_gcs_key`]). Moves (poof's history) are a server-side
-//! rewrite, which keeps the metadata, then a delete. Uploads of one chunk or more are one
-//! resumable upload in 8 MiB pieces, conditional on the generation they replace (or on there
-//! being none), as rclone's are resumable: the object keeps an MD5 that `rclone cryptcheck`
-//! checks, which an XML multipart upload would not give it
-//! ([`ObjectBackend::with_conditional_parts`]).
+//! rewrite, which keeps the metadata, then a delete. Uploads of one part size (`chunk_size`,
+//! 8 MiB by default) or more are one resumable upload streamed in parts, as rclone's are: the
+//! object keeps an MD5 that `rclone cryptcheck` checks, which an XML multipart upload would not
+//! give it ([`rest::GcsRest::upload`]); smaller objects are one request through OpenDAL.
 
+pub mod rest;
+
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::opendal::services::Gcs;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
 
 use super::backend::Features;
@@ -53,9 +55,9 @@ pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
 /// Parts uploaded at once.
 pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
 
-/// What a GCS bucket can do, as an Azure container: listings carry no metadata (a stat per file
-/// reads rclone's `mtime`), nanosecond precision, directories only as prefixes, moves by a
-/// server-side rewrite.
+/// What a GCS bucket can do, as an Azure container: nanosecond precision, directories only as
+/// prefixes, moves by a server-side rewrite; listings carry the metadata once [`rest`] lists
+/// ([`ObjectBackend::with_extras`]).
 pub const FEATURES: Features = super::azureblob::FEATURES;
 
 /// The object names of rclone's gcs backend.
@@ -138,8 +140,10 @@ const KIND: ObjectType = ObjectType {
     features: FEATURES,
     naming: NAMING,
     mtime: MTIME,
-    conditional_parts: true,
 };
+
+/// The GCS server when a section names no `endpoint`.
+const DEFAULT_SERVER: &str = "https://storage.googleapis.com";
 
 /// rclone's `endpoint` (the JSON API URL) as OpenDAL's (the server, without `/storage/v1`).
 fn opendal_endpoint(endpoint: &str) -> String {
@@ -171,14 +175,15 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             .map(|v| v.unwrap_or(false))
             .map_err(|e| anyhow!("[{name}] {key}: {e}"))
     };
+    let bucket_policy_only = get_bool("bucket_policy_only")?;
     let Some((bucket, root)) = split_bucket(path) else {
         bail!("{name}: needs a bucket: {name}:bucket or {name}:bucket/path (poof cannot list buckets)");
     };
     let warnings = Vec::new();
     let mut b = Gcs::default().bucket(bucket).root(&root);
-    if let Some(endpoint) = get("endpoint") {
-        b = b.endpoint(&opendal_endpoint(endpoint));
-    }
+    let server = get("endpoint").map_or_else(|| DEFAULT_SERVER.to_owned(), opendal_endpoint);
+    b = b.endpoint(&server);
+    let auth;
     if let Some(file) = get("service_account_file") {
         let file = match (file.strip_prefix("~/"), std::env::var_os("HOME")) {
             (Some(rest), Some(home)) => std::path::Path::new(&home)
@@ -191,6 +196,7 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             .credential_path(&file)
             .disable_config_load()
             .disable_vm_metadata();
+        auth = Credentials::KeyFile(file);
     } else if let Some(json) = get("service_account_credentials") {
         let parsed: Option<serde_json::Value> = serde_json::from_str(json).ok();
         if !parsed.is_some_and(|v| v.is_object()) {
@@ -201,23 +207,46 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             .credential(&encoded)
             .disable_config_load()
             .disable_vm_metadata();
+        auth = Credentials::KeyJson(json.to_owned());
     } else if get_bool("anonymous")? {
         b = b
             .skip_signature()
             .disable_config_load()
             .disable_vm_metadata();
+        auth = Credentials::Anonymous;
     } else if get_bool("env_auth")? {
+        auth = Credentials::Environment;
     } else if get("token").is_some() {
         bail!("[{name}] uses rclone's browser login (token), which poof cannot refresh: set service_account_file, env_auth = true or anonymous = true");
     } else {
         bail!("[{name}] needs service_account_file, service_account_credentials, env_auth = true or anonymous = true");
     }
-    if !get_bool("bucket_policy_only")? {
-        if let Some(acl) = get("object_acl") {
-            b = b.predefined_acl(acl);
-        }
+    let acl = get("object_acl").filter(|_| !bucket_policy_only);
+    if let Some(acl) = acl {
+        b = b.predefined_acl(acl);
     }
-    build(b, &KIND, section, path, warnings)
+    let (backend, warnings) = build(b, &KIND, section, path, warnings)?;
+    let auth = match &auth {
+        Credentials::Anonymous => rest::Auth::Anonymous,
+        Credentials::KeyFile(file) => rest::Auth::KeyFile(file),
+        Credentials::KeyJson(json) => rest::Auth::KeyJson(json),
+        Credentials::Environment => rest::Auth::Environment,
+    };
+    let rest = rest::GcsRest::new(&server, bucket, &root, auth, acl)
+        .with_context(|| format!("[{name}]"))?;
+    Ok((backend.with_extras(Arc::new(rest)), warnings))
+}
+
+/// The credentials of a section, as [`open`] finds them.
+enum Credentials {
+    /// `anonymous = true`.
+    Anonymous,
+    /// `service_account_file`, `~` expanded.
+    KeyFile(String),
+    /// `service_account_credentials`.
+    KeyJson(String),
+    /// `env_auth = true`.
+    Environment,
 }
 
 #[cfg(test)]
@@ -269,7 +298,14 @@ mod tests {
         let (backend, warnings) =
             open_with("anonymous = true\nstorage_class = NEARLINE\n", "b/p/").unwrap();
         assert_eq!(backend.describe(), "g:b/p");
-        assert_eq!(backend.features(), FEATURES);
+        // Listings carry the metadata (rclone's `mtime`): no stat per file.
+        assert_eq!(
+            backend.features(),
+            Features {
+                mtime_in_listing: true,
+                ..FEATURES
+            }
+        );
         assert_eq!(
             warnings,
             ["[g] storage_class = NEARLINE is ignored: objects get the bucket's default storage class"]

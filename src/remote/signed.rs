@@ -1,0 +1,41 @@
+//! What the requests poof signs itself have in common (Azure Blob: [`super::azureblob::rest`],
+//! GCS: [`super::gcs::rest`]): reqsign's HTTP sender over poof's reqwest client, which the
+//! credential providers use to fetch tokens (instance metadata, Entra ID, Google's OAuth
+//! endpoint), and request errors told without their URL, which may carry a SAS token or an
+//! upload session.
+
+/// A request error without its URL: whether it timed out, could not connect, or failed
+/// otherwise, for `service` (e.g. `"Azure Blob"`).
+pub fn request_failed(service: &str, err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect to the server"
+    } else {
+        "request failed"
+    };
+    format!("{service} request {kind}")
+}
+
+/// reqsign's HTTP sender over poof's client, its errors told for `.1` (the service).
+#[derive(Debug)]
+pub struct Transport(pub reqwest::Client, pub &'static str);
+
+impl reqsign_core::HttpSend for Transport {
+    async fn http_send(
+        &self,
+        req: http::Request<bytes::Bytes>,
+    ) -> reqsign_core::Result<http::Response<bytes::Bytes>> {
+        let failed =
+            |e: reqwest::Error| reqsign_core::Error::unexpected(request_failed(self.1, &e));
+        let req = reqwest::Request::try_from(req).map_err(failed)?;
+        let resp = self.0.execute(req).await.map_err(failed)?;
+        let mut out = http::Response::builder().status(resp.status());
+        for (k, v) in resp.headers() {
+            out = out.header(k, v);
+        }
+        let body = resp.bytes().await.map_err(failed)?;
+        out.body(body)
+            .map_err(|e| reqsign_core::Error::unexpected(e.to_string()))
+    }
+}
