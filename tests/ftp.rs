@@ -2,7 +2,7 @@
 //! with the real rclone (bytes and modification times), `rclone check --download`, re-syncs
 //! that transfer nothing, a file larger than one whole-file read streamed, rclone's ftp names
 //! (a last space, `␠`) both ways on a plain remote, poof's own `backup` / `download` /
-//! `verify` (history on: RNFR/RNTO), explicit FTPS, a server without MFMT (sizes compared,
+//! `verify` (history on: RNFR/RNTO), explicit and implicit FTPS, a server without MFMT (sizes compared,
 //! a ranged read) or without MLSD (refused), poof killed during an upload (its temporary
 //! files go once stale), a server stopped before and during a run, and a wrong password.
 
@@ -205,6 +205,39 @@ fn explicit_tls_both_ways_with_rclone() {
     );
     let err = ls_fails_in_one_line(&s, "ftps:");
     assert!(err.contains("certificate"), "{err}");
+}
+
+#[test]
+fn implicit_tls_both_ways_with_rclone() {
+    let s = Scratch::new();
+    let server = Pyftpd::start_implicit_tls(&s.path("served"), &s.path("keys"));
+    // As over explicit TLS, rclone writes through TLS 1.2 (`ftps12`); poof reads and writes
+    // with either.
+    let tls12 = server.section("ftps12").trim_end().to_owned() + "\ndisable_tls13 = true\n\n";
+    s.write_config(
+        &(server.section("ftps")
+            + &tls12
+            + &CryptOpts::default().section("c", "ftps:enc")
+            + &CryptOpts::default().section("c12", "ftps12:enc")),
+    );
+    let src = s.path("src");
+    populate(&src, &files(23));
+    poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
+    rclone_check(&s, &[&src, &"c12:docs"]);
+    s.rclone_ok("copy", &src, "c12:byrclone");
+    let out = s.path("poof-out");
+    poof_ok(s.poof().args(["sync", "c:byrclone"]).arg(&out));
+    assert_eq!(by_second(&out), by_second(&src));
+    let again = poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
+    assert!(transferred_nothing(&again), "{again}");
+    // `tls = true` against a plain FTP server fails the TLS handshake: one line, at once.
+    let plain = Pyftpd::start(&s.path("plain"));
+    let section = plain
+        .section("ftps")
+        .replace("user =", "tls = true\nno_check_certificate = true\nuser =");
+    s.write_config(&section);
+    let err = ls_fails_in_one_line(&s, "ftps:");
+    assert!(err.contains("cannot connect to the FTP server"), "{err}");
 }
 
 /// A modification time long past poof's staleness bound for temporary files.

@@ -481,6 +481,13 @@ impl Pool {
             self.server, s.user
         );
         run(&login, ftp.login(s.user.as_str(), s.pass.as_str())).await?;
+        if let Tls::Implicit(_) = &s.tls {
+            // Data connections are TLS too (suppaftp opens them so), which the server must be
+            // told, as rclone tells it after logging in: RFC 4217's `PBSZ 0`, `PROT P`.
+            for command in ["PBSZ 0", "PROT P"] {
+                run(&what, ftp.custom_command(command, &[Status::CommandOk])).await?;
+            }
+        }
         run(&what, ftp.transfer_type(FileType::Binary)).await?;
         ftp.set_mode(if s.epsv {
             Mode::ExtendedPassive
