@@ -11,6 +11,8 @@
 #   --backend webdav     rclone serve webdav (vendor rclone: modification times kept)
 #   --backend azureblob  Azurite (scripts/test.sh installs it into target/azurite)
 #   --backend gcs        fake-gcs-server (scripts/test.sh installs it into target/gcs-venv)
+# --latency-ms N puts bench/delay-proxy.py between both tools and the server: N ms more each
+# way (a round trip 2N ms longer, as to a store in a nearby region), no bandwidth cap.
 # Only the client is measured: the server's time is in both tools' wall time, its memory in
 # neither's peak RSS.
 #
@@ -40,7 +42,7 @@
 # not slow down afterwards.
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--backend TYPE] [--keep]
-#                         [--only W1,W4]
+#                         [--only W1,W4] [--latency-ms N]
 #        bench/compare.sh --report bench/scratch/run-...   (the table of a kept run again)
 # --keep keeps bench/scratch/run-*/ (times, facts and logs, not the copies) for --report.
 set -euo pipefail
@@ -56,6 +58,7 @@ backend_type=local
 keep=0
 only=W1,W2,W3,W4,W5,W6
 report_only=
+latency_ms=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -66,7 +69,8 @@ while [ $# -gt 0 ]; do
     --keep) keep=1 ;;
     --only) only=$2; shift ;;
     --report) report_only=$2; shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    --latency-ms) latency_ms=$2; shift ;;
+    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -243,8 +247,10 @@ CONF=$RUN/rclone.conf
 password=$("$RCLONE" obscure 'poof bench password')
 salt=$("$RCLONE" obscure 'poof bench salt')
 server_pid=
+proxy_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 # free_port: a loopback port that was free a moment ago.
@@ -268,6 +274,18 @@ serve() {
 BENCH_USER=bench
 BENCH_PASS=benchsecret0123456789
 port=$(free_port)
+# The port the tools connect to: the server's, or with --latency-ms the delay proxy's.
+cport=$port
+if [ "$latency_ms" -gt 0 ]; then
+  if [ "$backend_type" = local ]; then
+    log "--latency-ms needs a --backend with a server"
+    exit 2
+  fi
+  cport=$(free_port)
+  python3 "$ROOT/bench/delay-proxy.py" "$cport" "$port" "$latency_ms" \
+    >"$RUN/logs/delay-proxy.log" 2>&1 &
+  proxy_pid=$!
+fi
 case "$backend_type" in
   local)
     inner="$RUN/dst"
@@ -285,7 +303,7 @@ type = s3
 provider = Rclone
 access_key_id = BENCHACCESS
 secret_access_key = $BENCH_PASS
-endpoint = http://127.0.0.1:$port
+endpoint = http://127.0.0.1:$cport
 
 EOF
     ;;
@@ -298,7 +316,7 @@ EOF
 [sftp]
 type = sftp
 host = 127.0.0.1
-port = $port
+port = $cport
 user = $BENCH_USER
 pass = $("$RCLONE" obscure "$BENCH_PASS")
 
@@ -312,7 +330,7 @@ EOF
     cat >"$CONF" <<EOF
 [dav]
 type = webdav
-url = http://127.0.0.1:$port/
+url = http://127.0.0.1:$cport/
 vendor = rclone
 user = $BENCH_USER
 pass = $("$RCLONE" obscure "$BENCH_PASS")
@@ -331,7 +349,7 @@ EOF
 type = azureblob
 account = devstoreaccount1
 key = Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
-endpoint = http://127.0.0.1:$port/devstoreaccount1
+endpoint = http://127.0.0.1:$cport/devstoreaccount1
 
 EOF
     "$RCLONE" --config "$CONF" mkdir az:bench
@@ -348,13 +366,16 @@ EOF
 type = google cloud storage
 anonymous = true
 project_number = 1
-endpoint = http://127.0.0.1:$port/storage/v1/
+endpoint = http://127.0.0.1:$cport/storage/v1/
 
 EOF
     "$RCLONE" --config "$CONF" mkdir gcs:bench
     ;;
   *) log "unknown backend: $backend_type (local, s3, sftp, webdav, azureblob, gcs)"; exit 2 ;;
 esac
+if [ "$latency_ms" -gt 0 ]; then
+  backend="$backend, $latency_ms ms each way (bench/delay-proxy.py)"
+fi
 cat >"$RUN/facts" <<EOF
 backend='$backend'
 mode=$mode

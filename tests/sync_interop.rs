@@ -198,3 +198,90 @@ fn cryptcheck_finds_damage() {
         stderr(&out)
     );
 }
+
+/// The one cache file of modification times poof keeps for S3 locations in this scratch.
+fn mtime_cache_file(s: &Scratch) -> std::path::PathBuf {
+    let dir = s.path("cache/poof");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().expect("one file")
+}
+
+#[test]
+fn s3_mtime_cache_answers_only_while_the_listing_agrees() {
+    let s = Scratch::new();
+    write_tree(&s.path("src"));
+    let server = S3Server::start(&s.path("s3"), &["bucket"]);
+    s.write_config(&format!(
+        "{}{}",
+        server.section("s3"),
+        CryptOpts::default().section("cs", "s3:bucket/enc")
+    ));
+    let src = s.path("src").display().to_string();
+    let unchanged = |out: &Output| {
+        assert!(
+            stderr(out).contains("Transferred: 0 files (0 bytes), checked: 4"),
+            "{}",
+            stderr(out)
+        );
+    };
+    assert!(poof_sync(&s, &[&src, "cs:data"]).status.success());
+    // The first re-sync reads each object's time with a HEAD request and remembers it.
+    unchanged(&poof_sync(&s, &[&src, "cs:data"]));
+    let file = mtime_cache_file(&s);
+    let text = std::fs::read_to_string(&file).expect("cache");
+    assert_eq!(text.lines().count(), 1 + FILES.len(), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    unchanged(&poof_sync(&s, &[&src, "cs:data"]));
+
+    // The listing answers from the cache, without a HEAD request: an entry given another
+    // time is believed, and the file it names is sent again.
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let json_size = 32 + 16 + 1234;
+    let entry = lines
+        .iter_mut()
+        .find(|l| l[1]["size"] == json_size)
+        .expect("the entry of dir/sub/日本語.json");
+    let mtime = entry[1]["mtime"].as_i64().expect("ns");
+    entry[1]["mtime"] = serde_json::json!(mtime - 3_600_000_000_000);
+    let header = text.lines().next().expect("header");
+    let rewritten: Vec<String> = std::iter::once(header.to_owned())
+        .chain(lines.iter().map(|l| l.to_string()))
+        .collect();
+    std::fs::write(&file, rewritten.join("\n") + "\n").expect("write cache");
+    let out = poof_sync(&s, &[&src, "cs:data"]);
+    assert!(
+        stderr(&out).contains("Transferred: 1 files (1234 bytes), checked: 4"),
+        "{}",
+        stderr(&out)
+    );
+    unchanged(&poof_sync(&s, &[&src, "cs:data"]));
+
+    // rclone sets another time on an object (a copy onto itself: the same ETag, a new
+    // Last-Modified): the entry no longer agrees, the object is read again, and poof puts the
+    // source's time back. (A second apart, so that Last-Modified moves.)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    run_ok(
+        s.rclone()
+            .args(["touch", "-t", "2020-01-02T03:04:05", "cs:data/block.dat"]),
+    );
+    let out = poof_sync(&s, &[&src, "cs:data"]);
+    assert!(
+        stderr(&out).contains("Transferred: 1 files (65536 bytes), checked: 4"),
+        "{}",
+        stderr(&out)
+    );
+    rclone_agrees(&s, "cs:data");
+    // A cache file that does not parse is an empty cache.
+    std::fs::write(&file, "poof mtime cache 1\n{oops\n").expect("write cache");
+    unchanged(&poof_sync(&s, &[&src, "cs:data"]));
+}

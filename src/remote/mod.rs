@@ -24,6 +24,7 @@ pub mod ftp;
 pub mod gcs;
 pub mod http;
 pub mod local;
+pub mod mtime_cache;
 pub mod opendal;
 pub mod s3;
 pub mod sftp;

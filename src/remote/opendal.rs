@@ -57,6 +57,7 @@ use super::backend::{
     block_on, Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
 };
 use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
+use super::mtime_cache::MtimeCache;
 
 /// User metadata key of rclone's modification time.
 pub const MTIME_KEY: &str = "mtime";
@@ -87,6 +88,8 @@ pub struct ObjectBackend {
     mtime: MtimeMeta,
     /// What the storage type adds after uploads in parts and copies ([`ObjectExtras`]).
     extras: Option<Arc<dyn ObjectExtras>>,
+    /// The modification times known from earlier runs ([`ObjectBackend::with_mtime_cache`]).
+    cache: Option<Arc<MtimeCache>>,
 }
 
 /// What a storage type adds to the generic backend where OpenDAL leaves a gap rclone's users
@@ -141,6 +144,8 @@ pub struct ListedObject {
     pub meta: BTreeMap<String, String>,
     /// The object's `Last-Modified`, when the listing carries it.
     pub modified: Option<SystemTime>,
+    /// The object's ETag, when the listing carries it.
+    pub etag: Option<String>,
 }
 
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
@@ -531,6 +536,18 @@ impl ObjectBackend {
             naming,
             mtime: S3_MTIME,
             extras: None,
+            cache: None,
+        }
+    }
+
+    /// This backend remembering the modification times it reads and writes in the local cache
+    /// of the store location `identity` ([`MtimeCache`]), so that a listing answers for the
+    /// objects the cache knows instead of a HEAD request each. For stores whose listings carry
+    /// no metadata.
+    pub fn with_mtime_cache(self, identity: &str) -> ObjectBackend {
+        ObjectBackend {
+            cache: MtimeCache::open(identity).map(Arc::new),
+            ..self
         }
     }
 
@@ -841,7 +858,8 @@ impl ObjectBackend {
                     dir: item.metadata().is_dir(),
                     size: item.metadata().content_length(),
                     meta: BTreeMap::new(),
-                    modified: None,
+                    modified: item.metadata().last_modified().map(SystemTime::from),
+                    etag: item.metadata().etag().map(str::to_owned),
                 })
                 .collect(),
         ))
@@ -927,7 +945,14 @@ impl ObjectBackend {
                     mtime: if with_meta {
                         self.mtime_of(|key| item.meta.get(key).map(String::as_str), item.modified)
                     } else {
-                        None
+                        self.cache.as_ref().and_then(|cache| {
+                            cache.lookup(
+                                trim_key(raw),
+                                item.size,
+                                item.etag.as_deref(),
+                                item.modified,
+                            )
+                        })
                     },
                 };
                 if let Some(EntryKind::File) = out.insert(path.to_owned(), file).map(|e| e.kind) {
@@ -955,10 +980,12 @@ impl ObjectBackend {
             }
         };
         let user = meta.user_metadata();
-        let mtime = self.mtime_of(
-            |key| user.as_ref().and_then(|m| m.get(key)),
-            meta.last_modified().map(SystemTime::from),
-        );
+        let modified = meta.last_modified().map(SystemTime::from);
+        let mtime = self.mtime_of(|key| user.as_ref().and_then(|m| m.get(key)), modified);
+        if let (Some(cache), Some(mtime), false) = (&self.cache, mtime, meta.is_dir()) {
+            let key = self.key(path);
+            cache.record(trim_key(&key), meta.content_length(), meta.etag(), mtime);
+        }
         Ok(Some(Entry {
             path: path.to_owned(),
             kind: if meta.is_dir() {
@@ -1109,6 +1136,9 @@ impl ObjectBackend {
     }
 
     async fn raw_remove(&self, path: &str) -> Result<()> {
+        if let Some(cache) = &self.cache {
+            cache.forget(trim_key(&self.key(path)));
+        }
         self.meta
             .delete(&self.key(path))
             .await

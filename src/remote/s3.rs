@@ -210,7 +210,15 @@ pub fn open(section: &Section, path: &str) -> Result<(ObjectBackend, Vec<String>
             b = b.server_side_encryption_aws_kms_key_id(kms);
         }
     }
-    build(b, &KIND, section, path, warnings)
+    let (backend, warnings) = build(b, &KIND, section, path, warnings)?;
+    // The cache of modification times is the location's: the same bucket through another
+    // section shares it, another endpoint does not.
+    let identity = format!(
+        "s3\n{}\n{}\n{bucket}\n{root}",
+        get("endpoint").unwrap_or_default(),
+        get("region").unwrap_or(DEFAULT_REGION)
+    );
+    Ok((backend.with_mtime_cache(&identity), warnings))
 }
 
 /// The backend of an `rclone serve s3` on `127.0.0.1:port`: path-style requests, the given

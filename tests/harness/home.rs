@@ -1,6 +1,7 @@
 //! A fresh temporary HOME for driving the `poof` binary as a user would: no poof config, no
-//! `XDG_*` variables, the config folder at `~/.config/poof`; plus snapshots of folder trees
-//! (bytes and modification times) to assert that a refused run changed nothing.
+//! `XDG_*` variables, the config folder at `~/.config/poof` (caches at `~/.cache/poof`); plus
+//! snapshots of folder trees (bytes and modification times) to assert that a refused run
+//! changed nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ impl Home {
             .env("USER", "tester")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CACHE_HOME")
             .env_remove("POOF_CONFDIR")
             .env_remove("RCLONE_CONFIG_PASS")
             .env_remove("RCLONE_PASSWORD_COMMAND");

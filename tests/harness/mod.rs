@@ -164,13 +164,15 @@ impl Scratch {
         run_ok(self.rclone().arg(verb).arg(from).arg(to))
     }
 
-    /// A `poof --rcloneconf <ours> --confdir <scratch>/conf` command.
+    /// A `poof --rcloneconf <ours> --confdir <scratch>/conf` command, its caches in
+    /// `<scratch>/cache`.
     pub fn poof(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_poof"));
         cmd.arg("--rcloneconf")
             .arg(self.config())
             .arg("--confdir")
             .arg(self.path("conf"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
             .env_remove("RCLONE_CONFIG_PASS")
             .env_remove("RCLONE_PASSWORD_COMMAND");
         cmd

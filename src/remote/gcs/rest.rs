@@ -250,6 +250,7 @@ impl GcsRest {
                     size: item.size.as_ref().and_then(size_of).unwrap_or(0),
                     modified: item.updated.as_deref().and_then(parse_rfc3339_mtime),
                     meta: item.metadata,
+                    etag: None,
                 });
             }
             for folder in page.prefixes {
