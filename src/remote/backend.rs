@@ -101,6 +101,10 @@ pub struct Features {
     /// Files can be written and deleted at all (an `http` remote or a past state cannot): a
     /// run into a backend that is not writable is refused before anything is listed.
     pub writable: bool,
+    /// Every request crosses a network (every type but a local folder): a small file's copy
+    /// waits mostly on round trips, so more of them run at once than large ones
+    /// ([`crate::sync::execute`]).
+    pub remote: bool,
 }
 
 /// A small file read whole: its bytes and its modification time.

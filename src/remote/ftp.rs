@@ -1009,6 +1009,7 @@ impl Backend for FtpBackend {
         let kept = self.pool.offers().set_time;
         Features {
             writable: true,
+            remote: true,
             real_dirs: true,
             server_side_move: true,
             mtime_in_listing: true,

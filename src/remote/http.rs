@@ -627,6 +627,7 @@ impl Backend for HttpBackend {
             real_dirs: true,
             server_side_move: false,
             writable: false,
+            remote: true,
         }
     }
 

@@ -707,6 +707,7 @@ impl Backend for LocalBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
+            remote: false,
         }
     }
 

@@ -664,6 +664,7 @@ impl Backend for WebdavBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
+            remote: true,
         }
     }
 

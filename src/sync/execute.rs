@@ -14,7 +14,11 @@
 //!    version in place. A failed file is reported on stderr in one line naming the path and
 //!    the cause, and counted. Threads are bounded by the work: never more than the files to
 //!    copy nor than [`super::MAX_TRANSFERS`] ([`worker_count`]); a thread the system refuses
-//!    is one error of the run, never a panic.
+//!    is one error of the run, never a panic. When either side is across a network
+//!    ([`Features::remote`](crate::remote::backend::Features::remote)), a small file's copy
+//!    waits on round trips rather than on the CPU or the disk: [`SMALL_FILES_FACTOR`] times
+//!    more threads then copy small files, while large ones still stream `--transfers` at a
+//!    time ([`LargeSlots`]).
 //! 4. Only when the run has had **no error at all**: destination files missing from the source
 //!    are deleted, then destination directories missing from the source, deepest first.
 //!    Otherwise `not deleting N files because there were errors` is printed and nothing is
@@ -97,7 +101,13 @@ pub(super) async fn transfer_all(
     progress: &Progress,
     stats: &mut SyncStats,
 ) {
-    let threads = worker_count(opts.transfers, plan.copies.len());
+    let remote = src.features().remote || dst.features().remote;
+    let small = plan
+        .copies
+        .iter()
+        .filter(|(e, _)| e.size <= WHOLE_FILE_SIZE)
+        .count();
+    let threads = copy_threads(opts.transfers, plan.copies.len(), small, remote);
     if threads == 0 {
         return;
     }
@@ -136,11 +146,13 @@ fn copy_on_threads<'a>(
 ) {
     let handle = Handle::current();
     let next = AtomicUsize::new(0);
+    let large = LargeSlots::new(worker_count(opts.transfers, order.len()));
     // Takes files until none is left, sending each outcome back.
     let work = |sender: mpsc::Sender<(&'a (Entry, CopyReason), Result<u64>)>| {
         let _runtime = handle.enter();
         while let Some(copy) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             let keep = opts.keep.as_ref().filter(|_| copy.1 != CopyReason::New);
+            let _slot = (copy.0.size > WHOLE_FILE_SIZE).then(|| large.take());
             let outcome = transfer(src, dst, &copy.0, keep, progress, &handle);
             if sender.send((*copy, outcome)).is_err() {
                 break;
@@ -194,6 +206,60 @@ fn start_workers(
         }
     }
     (threads, None)
+}
+
+/// More threads copy small files than `--transfers` by this factor when either side is across
+/// a network (see the module docs): with the default 4, sixteen small files are in flight.
+pub const SMALL_FILES_FACTOR: usize = 4;
+
+/// How many threads copy `files` files, `small` of them small, when `--transfers` is
+/// `transfers`: [`worker_count`], or with a `remote` side up to [`SMALL_FILES_FACTOR`] times
+/// more for the small files (never more threads than files, nor than [`MAX_TRANSFERS`]).
+pub fn copy_threads(transfers: usize, files: usize, small: usize, remote: bool) -> usize {
+    let base = worker_count(transfers, files);
+    if !remote || small == 0 {
+        return base;
+    }
+    let more = worker_count(transfers.saturating_mul(SMALL_FILES_FACTOR), small);
+    base.max(more.min(files))
+}
+
+/// The slots of large files: a copy thread takes one before streaming a file above
+/// [`WHOLE_FILE_SIZE`], so that at most `--transfers` large files stream at once however many
+/// threads copy small ones.
+struct LargeSlots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// A slot of [`LargeSlots`], given back when dropped.
+struct LargeSlot<'a>(&'a LargeSlots);
+
+impl LargeSlots {
+    fn new(slots: usize) -> LargeSlots {
+        LargeSlots {
+            free: std::sync::Mutex::new(slots.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot and takes it.
+    fn take(&self) -> LargeSlot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        LargeSlot(self)
+    }
+}
+
+impl Drop for LargeSlot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(|e| e.into_inner());
+        *free += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// How many workers copy `files` files when `--transfers` is `transfers`: never more than
@@ -472,7 +538,32 @@ impl AsyncRead for Counted {
 
 #[cfg(test)]
 mod tests {
-    use super::{spread_by_folder, start_workers, worker_count, CopyReason, Entry, MAX_TRANSFERS};
+    use super::{
+        copy_threads, spread_by_folder, start_workers, worker_count, CopyReason, Entry, LargeSlots,
+        MAX_TRANSFERS,
+    };
+
+    #[test]
+    fn large_slots_let_no_more_than_their_number_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = LargeSlots::new(3);
+        let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    for _ in 0..20 {
+                        let _slot = slots.take();
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        assert_eq!(*slots.free.lock().unwrap(), 3);
+    }
 
     #[test]
     fn a_refused_thread_stops_the_start_and_is_returned() {
@@ -497,6 +588,13 @@ mod tests {
         assert_eq!(worker_count(4, 20), 4);
         assert_eq!(worker_count(0, 20), 1);
         assert_eq!(worker_count(8, 0), 0);
+        // Across a network, four times the threads for small files, never more than files.
+        assert_eq!(copy_threads(4, 1000, 1000, false), 4);
+        assert_eq!(copy_threads(4, 1000, 1000, true), 16);
+        assert_eq!(copy_threads(4, 1000, 10, true), 10);
+        assert_eq!(copy_threads(4, 1000, 0, true), 4);
+        assert_eq!(copy_threads(4, 6, 6, true), 6);
+        assert_eq!(copy_threads(100, 1000, 1000, true), MAX_TRANSFERS);
     }
 
     #[test]

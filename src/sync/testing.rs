@@ -69,6 +69,7 @@ impl MemBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
+            remote: false,
         })
     }
 
@@ -80,6 +81,7 @@ impl MemBackend {
             real_dirs: false,
             server_side_move: false,
             writable: true,
+            remote: true,
         })
     }
 

@@ -8,6 +8,7 @@ use super::testing::{at, MemBackend};
 use super::*;
 use crate::remote::backend::PutOptions;
 use crate::remote::local::LocalBackend;
+use crate::sync::execute::WHOLE_FILE_SIZE;
 
 async fn run(src: &MemBackend, dst: &MemBackend, opts: &SyncOptions) -> SyncStats {
     sync(src, dst, opts, &Progress::hidden()).await.unwrap()
@@ -315,10 +316,18 @@ async fn checksum_read_failure_is_a_problem() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_limit_is_respected() {
-    for dst in [MemBackend::local(), MemBackend::object_store()] {
+    // Into a local folder, `--transfers` at a time; across a network, four times as many
+    // small files, and large ones still `--transfers` at a time.
+    let big = vec![7u8; usize::try_from(WHOLE_FILE_SIZE).unwrap() + 1];
+    let cases: [(MemBackend, &[u8], usize); 3] = [
+        (MemBackend::local(), b"data", 3),
+        (MemBackend::object_store(), b"data", 12),
+        (MemBackend::object_store(), &big, 3),
+    ];
+    for (dst, data, most) in cases {
         let mut src = MemBackend::local();
         for i in 0..12 {
-            src = src.file(&format!("f{i:02}"), b"data", at(0));
+            src = src.file(&format!("f{i:02}"), data, at(0));
         }
         let src = src;
         let dst = dst.put_delay(Duration::from_millis(20));
@@ -328,7 +337,7 @@ async fn transfers_limit_is_respected() {
         };
         let stats = run(&src, &dst, &opts).await;
         assert_eq!(stats.transferred, 12);
-        assert_eq!(dst.max_in_flight(), 3);
+        assert_eq!(dst.max_in_flight(), most, "{} bytes each", data.len());
     }
 }
 

@@ -72,6 +72,7 @@ pub const FEATURES: Features = Features {
     real_dirs: false,
     server_side_move: true,
     writable: true,
+    remote: true,
 };
 
 /// The blob names of rclone's azureblob backend.
