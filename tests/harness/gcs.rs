@@ -41,10 +41,11 @@ impl FakeGcs {
 
     /// An rclone config section `[name]` of type google cloud storage for this server:
     /// anonymous requests to its JSON API (rclone wants `/storage/v1/`; `project_number` lets
-    /// rclone create buckets and is all poof does not read).
+    /// rclone create buckets and is all poof does not read), uploads in parts of 5 MiB, so that
+    /// the tests' 8.5 MB file is a resumable upload of two parts.
     pub fn section(&self, name: &str) -> String {
         format!(
-            "[{name}]\ntype = google cloud storage\nanonymous = true\nproject_number = 1\nendpoint = http://127.0.0.1:{}/storage/v1/\n\n",
+            "[{name}]\ntype = google cloud storage\nanonymous = true\nproject_number = 1\nchunk_size = 5M\nendpoint = http://127.0.0.1:{}/storage/v1/\n\n",
             self.served.port
         )
     }

@@ -22,7 +22,7 @@
 //! `Slash,CrLf,InvalidUtf8,Dot`): every control character raw except LF and CR, which keep their
 //! pictures (see [`super::encoding::to_gcs_key`]). Moves (poof's history) are a server-side
 //! rewrite, which keeps the metadata, then a delete. Uploads of one part size (`chunk_size`,
-//! 8 MiB by default) or more are one resumable upload streamed in parts, as rclone's are: the
+//! 16 MiB by default) or more are one resumable upload streamed in parts, as rclone's are: the
 //! object keeps an MD5 that `rclone cryptcheck` checks, which an XML multipart upload would not
 //! give it ([`rest::GcsRest::upload`]); smaller objects are one request through OpenDAL.
 
@@ -48,8 +48,9 @@ use crate::config::rclone::Section;
 /// gsutil's modification time metadata (Unix seconds), which rclone writes and reads too.
 pub const GSUTIL_MTIME_KEY: &str = "goog-reserved-file-mtime";
 
-/// Default part size of a multipart upload (GCS's XML API wants at least 5 MiB parts).
-pub const DEFAULT_CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// Default part size of a resumable upload (rclone's `chunk_size` default for GCS); objects
+/// smaller than a part are one request.
+pub const DEFAULT_CHUNK_SIZE: usize = 16 * 1024 * 1024;
 /// Smallest part of a multipart upload (except the last).
 pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
 /// Parts uploaded at once.

@@ -6,9 +6,9 @@
 //!   and GCS emulators do not offer it), or, when the upload is conditional, as a resumable
 //!   upload that holds two parts in memory and copies them before each request, with the next
 //!   part read only once the previous one is sent. [`GcsRest::upload`] sends one resumable
-//!   upload, as rclone does, in parts of `chunk_size` (a multiple of 256 KiB): the next part is
-//!   read and encrypted while the previous one is on the wire, two parts in memory at most. A
-//!   part that fails is sent again from the byte GCS says it has, after asking it. Until the
+//!   upload, as rclone does, in parts of `chunk_size` (16 MiB by default, as rclone's; a
+//!   multiple of 256 KiB), one part in memory, its buffer reused for the next. A part that
+//!   fails is sent again from the byte GCS says it has, after asking it. Until the
 //!   last part arrives, GCS holds no object under the name, so an interrupted upload leaves
 //!   nothing partial (its session expires on its own; poof cancels it when it can).
 //! - **Listings with metadata.** OpenDAL lists objects without their metadata, so each file's
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use reqsign_core::{Context, OsEnv, Signer};
 use reqsign_google::{
     Credential, DefaultCredentialProvider, FileCredentialProvider, RequestSigner,
@@ -277,8 +277,8 @@ impl GcsRest {
 
     /// Uploads `data` (`size` bytes when known) as the object at `key` (relative to the root)
     /// with the user metadata `meta`, in one resumable upload of parts of `chunk` bytes
-    /// (rounded down to a multiple of [`QUANTUM`]), reading the next part while one is sent.
-    /// Returns the bytes uploaded.
+    /// (rounded down to a multiple of [`QUANTUM`]), one part after the other. Returns the bytes
+    /// uploaded.
     ///
     /// # Errors
     /// The source fails or gives another size than `size`, or a request fails after its
@@ -361,8 +361,9 @@ impl GcsRest {
         deadline: Duration,
     ) -> Result<u64> {
         let mut offset = 0u64;
-        let mut part = read_part(data, chunk).await?;
+        let mut spare = None;
         loop {
+            let part = read_part(data, chunk, spare.take()).await?;
             let end = offset + part.len() as u64;
             if size.is_some_and(|s| end > s) {
                 bail!(
@@ -380,12 +381,10 @@ impl GcsRest {
                     .await?;
                 return Ok(end);
             }
-            let (sent, next) = tokio::join!(
-                self.send_part(session, offset, part, None, deadline),
-                read_part(data, chunk)
-            );
-            sent?;
-            part = next?;
+            self.send_part(session, offset, part.clone(), None, deadline)
+                .await?;
+            // The part's buffer holds the next one (the request has let go of it).
+            spare = part.try_into_mut().ok();
             offset = end;
         }
     }
@@ -603,14 +602,17 @@ fn persisted_of(headers: &reqwest::header::HeaderMap) -> Result<u64> {
         .ok_or_else(|| anyhow!("GCS answered an upload with an invalid Range header"))
 }
 
-/// Reads the next part of an upload: `chunk` bytes, fewer at the end of the source.
-async fn read_part(data: &mut ByteStream, chunk: usize) -> Result<Bytes> {
-    let mut buf = vec![0u8; chunk];
+/// Reads the next part of an upload: `chunk` bytes, fewer at the end of the source, into
+/// `spare` (the previous part's buffer) when there is one.
+async fn read_part(data: &mut ByteStream, chunk: usize, spare: Option<BytesMut>) -> Result<Bytes> {
+    let mut buf = spare.unwrap_or_default();
+    buf.clear();
+    buf.resize(chunk, 0);
     let n = fill(data, &mut buf)
         .await
         .map_err(|e| anyhow!("cannot read the data to upload: {e}"))?;
     buf.truncate(n);
-    Ok(Bytes::from(buf))
+    Ok(buf.freeze())
 }
 
 /// An object's size from a listing: a decimal string, or a number.
