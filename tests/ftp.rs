@@ -174,10 +174,10 @@ fn backup_download_verify_over_crypt_on_ftp() {
     assert!(!verified.contains("FAILED"), "{verified}");
 }
 
-#[test]
-fn explicit_tls_both_ways_with_rclone() {
-    let s = Scratch::new();
-    let server = Pyftpd::start_tls(&s.path("served"), &s.path("keys"));
+/// Crypt both ways with rclone over a TLS `server` (its sections `ftps`, and `ftps12` with
+/// `disable_tls13`): poof writes through `ftps` and rclone checks, rclone writes and poof
+/// restores bytes and times, poof writes through `ftps12` too, and a re-sync sends nothing.
+fn tls_both_ways(s: &Scratch, server: &Pyftpd, seed: u64) {
     // rclone v1.75.2 loses the end of its uploads to pyftpdlib over TLS 1.3 (observed: "sizes
     // differ"), so rclone writes through `ftps12` (disable_tls13, which poof honours too).
     let tls12 = server.section("ftps12").trim_end().to_owned() + "\ndisable_tls13 = true\n\n";
@@ -188,15 +188,24 @@ fn explicit_tls_both_ways_with_rclone() {
             + &CryptOpts::default().section("c12", "ftps12:enc")),
     );
     let src = s.path("src");
-    populate(&src, &files(21));
+    populate(&src, &files(seed));
     poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
-    rclone_check(&s, &[&src, &"c:docs"]);
+    rclone_check(s, &[&src, &"c12:docs"]);
     s.rclone_ok("copy", &src, "c12:byrclone");
     let out = s.path("poof-out");
     poof_ok(s.poof().args(["sync", "c:byrclone"]).arg(&out));
     assert_eq!(by_second(&out), by_second(&src));
     poof_ok(s.poof().args(["sync"]).arg(&src).arg("c12:docs12"));
-    rclone_check(&s, &[&src, &"c12:docs12"]);
+    rclone_check(s, &[&src, &"c12:docs12"]);
+    let again = poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
+    assert!(transferred_nothing(&again), "{again}");
+}
+
+#[test]
+fn explicit_tls_both_ways_with_rclone() {
+    let s = Scratch::new();
+    let server = Pyftpd::start_tls(&s.path("served"), &s.path("keys"));
+    tls_both_ways(&s, &server, 21);
     // The self-signed certificate is refused without no_check_certificate, in one line.
     s.write_config(
         &server
@@ -211,25 +220,7 @@ fn explicit_tls_both_ways_with_rclone() {
 fn implicit_tls_both_ways_with_rclone() {
     let s = Scratch::new();
     let server = Pyftpd::start_implicit_tls(&s.path("served"), &s.path("keys"));
-    // As over explicit TLS, rclone writes through TLS 1.2 (`ftps12`); poof reads and writes
-    // with either.
-    let tls12 = server.section("ftps12").trim_end().to_owned() + "\ndisable_tls13 = true\n\n";
-    s.write_config(
-        &(server.section("ftps")
-            + &tls12
-            + &CryptOpts::default().section("c", "ftps:enc")
-            + &CryptOpts::default().section("c12", "ftps12:enc")),
-    );
-    let src = s.path("src");
-    populate(&src, &files(23));
-    poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
-    rclone_check(&s, &[&src, &"c12:docs"]);
-    s.rclone_ok("copy", &src, "c12:byrclone");
-    let out = s.path("poof-out");
-    poof_ok(s.poof().args(["sync", "c:byrclone"]).arg(&out));
-    assert_eq!(by_second(&out), by_second(&src));
-    let again = poof_ok(s.poof().args(["sync"]).arg(&src).arg("c:docs"));
-    assert!(transferred_nothing(&again), "{again}");
+    tls_both_ways(&s, &server, 23);
     // `tls = true` against a plain FTP server fails the TLS handshake: one line, at once.
     let plain = Pyftpd::start(&s.path("plain"));
     let section = plain

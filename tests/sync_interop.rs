@@ -98,8 +98,9 @@ fn sync_to_local_crypt_matches_rclone() {
     sync_round_trip(&s, "c:");
 }
 
-#[test]
-fn sync_to_crypt_over_s3_matches_rclone() {
+/// A scratch folder with `src/` written and a crypt remote `cs` over the bucket of a
+/// `rclone serve s3` (keep the server alive).
+fn s3_crypt() -> (Scratch, S3Server) {
     let s = Scratch::new();
     write_tree(&s.path("src"));
     let server = S3Server::start(&s.path("s3"), &["bucket"]);
@@ -108,6 +109,12 @@ fn sync_to_crypt_over_s3_matches_rclone() {
         server.section("s3"),
         CryptOpts::default().section("cs", "s3:bucket/enc")
     ));
+    (s, server)
+}
+
+#[test]
+fn sync_to_crypt_over_s3_matches_rclone() {
+    let (s, _server) = s3_crypt();
     sync_round_trip(&s, "cs:data");
 }
 
@@ -212,14 +219,7 @@ fn mtime_cache_file(s: &Scratch) -> std::path::PathBuf {
 
 #[test]
 fn s3_mtime_cache_answers_only_while_the_listing_agrees() {
-    let s = Scratch::new();
-    write_tree(&s.path("src"));
-    let server = S3Server::start(&s.path("s3"), &["bucket"]);
-    s.write_config(&format!(
-        "{}{}",
-        server.section("s3"),
-        CryptOpts::default().section("cs", "s3:bucket/enc")
-    ));
+    let (s, _server) = s3_crypt();
     let src = s.path("src").display().to_string();
     let unchanged = |out: &Output| {
         assert!(

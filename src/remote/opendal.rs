@@ -148,6 +148,16 @@ pub struct ListedObject {
     pub etag: Option<String>,
 }
 
+#[cfg(test)]
+impl ListedObject {
+    /// The key, whether it is a folder, the size and rclone's `mtime` metadata: what tests of
+    /// listings compare.
+    pub(crate) fn summary(&self) -> (&str, bool, u64, Option<&str>) {
+        let mtime = self.meta.get(MTIME_KEY).map(String::as_str);
+        (self.key.as_str(), self.dir, self.size, mtime)
+    }
+}
+
 /// Installs OpenDAL's process-wide HTTP transport (reqwest over rustls with the ring provider)
 /// once: the facade crate does so only with its `auto-register-services` feature, which poof
 /// leaves off.

@@ -2,7 +2,50 @@
 //! GCS: [`super::gcs::rest`]): reqsign's HTTP sender over poof's reqwest client, which the
 //! credential providers use to fetch tokens (instance metadata, Entra ID, Google's OAuth
 //! endpoint), and request errors told without their URL, which may carry a SAS token or an
-//! upload session.
+//! upload session; and their retries ([`retried`]).
+
+use std::future::Future;
+
+use anyhow::Result;
+use reqwest::StatusCode;
+
+use super::opendal::{RETRY_MAX_DELAY, RETRY_MAX_TIMES, RETRY_MIN_DELAY};
+
+/// The answer of `attempt`, retried as OpenDAL retries (for requests that are idempotent)
+/// while the connection fails or the service answers [`retryable`]ly: up to
+/// [`RETRY_MAX_TIMES`] more times, the pause doubling from [`RETRY_MIN_DELAY`] to
+/// [`RETRY_MAX_DELAY`].
+///
+/// # Errors
+/// The last attempt's error.
+pub async fn retried<F, Fut>(mut attempt: F) -> Result<reqwest::Response>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<reqwest::Response>>,
+{
+    let mut wait = RETRY_MIN_DELAY;
+    let mut tries = 0;
+    loop {
+        let result = attempt().await;
+        let temporary = match &result {
+            Ok(resp) => retryable(resp.status()),
+            Err(_) => true,
+        };
+        if !temporary || tries >= RETRY_MAX_TIMES {
+            return result;
+        }
+        tries += 1;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(RETRY_MAX_DELAY);
+    }
+}
+
+/// True for answers worth another attempt: throttling, a timed-out request, server errors.
+pub fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
 
 /// A request error without its URL: whether it timed out, could not connect, or failed
 /// otherwise, for `service` (e.g. `"Azure Blob"`).

@@ -29,10 +29,8 @@ use reqsign_azure_storage::{
 use reqsign_core::{Context, OsEnv, Signer};
 use reqwest::{Method, StatusCode, Url};
 
-use crate::remote::opendal::{
-    ListedObject, ObjectExtras, Timeouts, RETRY_MAX_DELAY, RETRY_MAX_TIMES, RETRY_MIN_DELAY,
-};
-use crate::remote::signed::{request_failed, Transport};
+use crate::remote::opendal::{ListedObject, ObjectExtras, Timeouts};
+use crate::remote::signed::{request_failed, retried, Transport};
 use crate::remote::webdav::{parse_http_date, push_text};
 use quick_xml::events::Event;
 
@@ -145,24 +143,7 @@ impl BlobRest {
     /// [`BlobRest::send_once`], retried as OpenDAL retries (every request here is idempotent)
     /// when the connection fails, the service is busy (429, 503) or errs (5xx).
     async fn send(&self, call: Call<'_>) -> Result<reqwest::Response> {
-        let mut wait = RETRY_MIN_DELAY;
-        let mut tries = 0;
-        loop {
-            let result = self.send_once(&call).await;
-            let temporary = match &result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
-                }
-                Err(_) => true,
-            };
-            if !temporary || tries >= RETRY_MAX_TIMES {
-                return result;
-            }
-            tries += 1;
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(RETRY_MAX_DELAY);
-        }
+        retried(|| self.send_once(&call)).await
     }
 
     /// Sends `call`, authorised.
@@ -484,16 +465,12 @@ mod tests {
 </EnumerationResults>"#;
         let page = parse_list(body).unwrap();
         assert_eq!(page.next_marker.as_deref(), Some("2!92!MDAw"));
-        let got: Vec<(&str, bool, u64, Option<&String>)> = page
-            .items
-            .iter()
-            .map(|i| (i.key.as_str(), i.dir, i.size, i.meta.get("mtime")))
-            .collect();
-        let mtime = "2022-04-15T05:20:00.123456789Z".to_owned();
+        let got: Vec<_> = page.items.iter().map(ListedObject::summary).collect();
+        let mtime = "2022-04-15T05:20:00.123456789Z";
         assert_eq!(
             got,
             [
-                ("dir/a & b.bin", false, 1048, Some(&mtime)),
+                ("dir/a & b.bin", false, 1048, Some(mtime)),
                 ("dir/ctl\u{1}x", false, 7, None),
                 ("dir/sub/", true, 0, None),
             ]

@@ -39,7 +39,7 @@ use crate::remote::opendal::{
     fill, parse_rfc3339_mtime, ListedObject, ObjectExtras, Timeouts, RETRY_MAX_DELAY,
     RETRY_MAX_TIMES, RETRY_MIN_DELAY,
 };
-use crate::remote::signed::{request_failed, Transport};
+use crate::remote::signed::{request_failed, retried, retryable, Transport};
 
 /// The OAuth scope of poof's tokens (OpenDAL's and rclone's default: read and write objects).
 const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_write";
@@ -190,21 +190,7 @@ impl GcsRest {
         make: impl Fn() -> Result<http::Request<Bytes>>,
         sign: bool,
     ) -> Result<reqwest::Response> {
-        let mut wait = RETRY_MIN_DELAY;
-        let mut tries = 0;
-        loop {
-            let result = self.send_once(make()?, sign, self.request).await;
-            let temporary = match &result {
-                Ok(resp) => retryable(resp.status()),
-                Err(_) => true,
-            };
-            if !temporary || tries >= RETRY_MAX_TIMES {
-                return result;
-            }
-            tries += 1;
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(RETRY_MAX_DELAY);
-        }
+        retried(|| async { self.send_once(make()?, sign, self.request).await }).await
     }
 
     /// The objects and (one level) folders below `dir` (a name prefix relative to the root:
@@ -569,13 +555,6 @@ fn built(err: http::Error) -> anyhow::Error {
     anyhow!("cannot build a GCS request: {err}")
 }
 
-/// True for answers worth another attempt: throttling and server errors.
-fn retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-}
-
 /// `Content-Range` of the bytes `from..end` of an upload of `total` bytes (`*` while unknown);
 /// `bytes */total` when no bytes go (a status query, or the empty end of an upload).
 fn content_range(from: u64, end: u64, total: Option<u64>) -> String {
@@ -836,15 +815,12 @@ content-type: application/json
         let (server, task) = scripted(answers).await;
         let rest = GcsRest::new(&server, "bkt", "/", Auth::Anonymous, None).unwrap();
         let listed = rest.list("dir/", false).await.unwrap();
-        let got: Vec<(&str, bool, u64, Option<&String>)> = listed
-            .iter()
-            .map(|i| (i.key.as_str(), i.dir, i.size, i.meta.get("mtime")))
-            .collect();
-        let mtime = "2022-04-15T05:20:00.123456789Z".to_owned();
+        let got: Vec<_> = listed.iter().map(ListedObject::summary).collect();
+        let mtime = "2022-04-15T05:20:00.123456789Z";
         assert_eq!(
             got,
             [
-                ("dir/a.bin", false, 1048, Some(&mtime)),
+                ("dir/a.bin", false, 1048, Some(mtime)),
                 ("dir/sub/", true, 0, None),
                 ("dir/b", false, 7, None),
             ]
