@@ -11,6 +11,8 @@
 #   --backend webdav     rclone serve webdav (vendor rclone: modification times kept)
 #   --backend azureblob  Azurite (scripts/test.sh installs it into target/azurite)
 #   --backend gcs        fake-gcs-server (scripts/test.sh installs it into target/gcs-venv)
+# --scale N runs W2, W3 and W5 only, on a tree of N tiny files (0-100 bytes, 100 per folder):
+# what grows with the number of files (listings, plans, memory), not with bytes.
 # --latency-ms N puts bench/delay-proxy.py between both tools and the server: N ms more each
 # way (a round trip 2N ms longer, as to a store in a nearby region), no bandwidth cap.
 # Only the client is measured: the server's time is in both tools' wall time, its memory in
@@ -42,7 +44,7 @@
 # not slow down afterwards.
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--transfers N] [--backend TYPE] [--keep]
-#                         [--only W1,W4] [--latency-ms N]
+#                         [--only W1,W4] [--latency-ms N] [--scale N]
 #        bench/compare.sh --report bench/scratch/run-...   (the table of a kept run again)
 # --keep keeps bench/scratch/run-*/ (times, facts and logs, not the copies) for --report.
 set -euo pipefail
@@ -59,6 +61,7 @@ keep=0
 only=W1,W2,W3,W4,W5,W6
 report_only=
 latency_ms=0
+scale=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -70,13 +73,20 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --report) report_only=$2; shift ;;
     --latency-ms) latency_ms=$2; shift ;;
-    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
+    --scale) scale=$2; shift ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-if [ "$quick" = 1 ]; then
+small_min=1024; small_max=16384
+if [ "$scale" -gt 0 ]; then
+  big_mib=0; small_files=$scale; small_dirs=$(((scale + 99) / 100)); mixed_mib=0
+  small_min=0; small_max=100; mode=scale-$scale
+  only=$(printf '%s' "$only" | tr ',' '\n' | grep -E '^W[235]$' | paste -sd, -)
+  [ -n "$only" ] || only=W2,W3,W5
+elif [ "$quick" = 1 ]; then
   big_mib=64; small_files=2000; small_dirs=20; mixed_mib=200; mode=quick
 else
   big_mib=1024; small_files=20000; small_dirs=200; mixed_mib=2048; mode=full
@@ -167,9 +177,9 @@ CORPUS=$WORK/corpus-$mode
 if ! [ -f "$CORPUS/.done" ]; then
   log "building the $mode corpus in $CORPUS"
   rm -rf "$CORPUS"
-  python3 - "$CORPUS" "$big_mib" "$small_files" "$small_dirs" <<'EOF'
+  python3 - "$CORPUS" "$big_mib" "$small_files" "$small_dirs" "$small_min" "$small_max" <<'EOF'
 import os, random, sys
-root, big_mib, n_files, n_dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+root, big_mib, n_files, n_dirs, lo, hi = sys.argv[1], *map(int, sys.argv[2:])
 epoch = 1_700_000_000
 big = os.path.join(root, "big")
 os.makedirs(big)
@@ -185,13 +195,13 @@ for i in range(n_files):
     os.makedirs(d, exist_ok=True)
     p = os.path.join(d, "f%05d.bin" % i)
     with open(p, "wb") as f:
-        f.write(rng.randbytes(rng.randint(1024, 16 * 1024)))
+        f.write(rng.randbytes(rng.randint(lo, hi)))
     os.utime(p, (epoch + i, epoch + i))
 EOF
   touch "$CORPUS/.done"
 fi
 # The mixed tree (W6), built apart so that corpora made before W6 existed gain it.
-if ! [ -f "$CORPUS/.mixed-done" ]; then
+if [ "$mixed_mib" -gt 0 ] && ! [ -f "$CORPUS/.mixed-done" ]; then
   log "building the mixed tree in $CORPUS/mixed"
   rm -rf "$CORPUS/mixed"
   python3 - "$CORPUS/mixed" "$mixed_mib" <<'EOF'
@@ -219,6 +229,7 @@ EOF
 fi
 big_bytes=$(stat -c %s "$CORPUS/big/big.bin")
 small_bytes=$(find "$CORPUS/small" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
+mkdir -p "$CORPUS/mixed"
 mixed_bytes=$(find "$CORPUS/mixed" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 mixed_files=$(find "$CORPUS/mixed" -type f | wc -l)
 
