@@ -101,10 +101,12 @@ pub struct Features {
     /// Files can be written and deleted at all (an `http` remote or a past state cannot): a
     /// run into a backend that is not writable is refused before anything is listed.
     pub writable: bool,
-    /// Every request crosses a network (every type but a local folder): a small file's copy
-    /// waits mostly on round trips, so more of them run at once than large ones
-    /// ([`crate::sync::execute`]).
-    pub remote: bool,
+    /// Requests cross a network as independent HTTP requests over a pool of connections (S3,
+    /// Azure Blob, GCS, WebDAV, HTTP): a small file's copy waits mostly on a round trip, so
+    /// more small files are copied at once than large ones ([`crate::sync::execute`]). Not
+    /// for SFTP and FTP, where each copy in flight holds a connection of its own and servers
+    /// limit connections per user.
+    pub small_files_at_once: bool,
 }
 
 /// A small file read whole: its bytes and its modification time.

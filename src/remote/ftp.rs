@@ -1009,7 +1009,7 @@ impl Backend for FtpBackend {
         let kept = self.pool.offers().set_time;
         Features {
             writable: true,
-            remote: true,
+            small_files_at_once: false,
             real_dirs: true,
             server_side_move: true,
             mtime_in_listing: true,

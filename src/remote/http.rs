@@ -627,7 +627,7 @@ impl Backend for HttpBackend {
             real_dirs: true,
             server_side_move: false,
             writable: false,
-            remote: true,
+            small_files_at_once: true,
         }
     }
 

@@ -707,7 +707,7 @@ impl Backend for LocalBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
-            remote: false,
+            small_files_at_once: false,
         }
     }
 

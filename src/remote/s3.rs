@@ -69,7 +69,7 @@ pub const FEATURES: Features = Features {
     // A server-side copy then a delete (CopyObject: objects up to 5 GiB).
     server_side_move: true,
     writable: true,
-    remote: true,
+    small_files_at_once: true,
 };
 
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.

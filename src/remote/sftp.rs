@@ -102,7 +102,7 @@ pub const FEATURES: Features = Features {
     real_dirs: true,
     server_side_move: true,
     writable: true,
-    remote: true,
+    small_files_at_once: false,
 };
 
 /// The `sftp` line of [`super::TYPES`]: `name:path` (relative to the login folder) or

@@ -664,7 +664,7 @@ impl Backend for WebdavBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
-            remote: true,
+            small_files_at_once: true,
         }
     }
 

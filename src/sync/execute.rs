@@ -14,11 +14,11 @@
 //!    version in place. A failed file is reported on stderr in one line naming the path and
 //!    the cause, and counted. Threads are bounded by the work: never more than the files to
 //!    copy nor than [`super::MAX_TRANSFERS`] ([`worker_count`]); a thread the system refuses
-//!    is one error of the run, never a panic. When either side is across a network
-//!    ([`Features::remote`](crate::remote::backend::Features::remote)), a small file's copy
-//!    waits on round trips rather than on the CPU or the disk: [`SMALL_FILES_FACTOR`] times
-//!    more threads then copy small files, while large ones still stream `--transfers` at a
-//!    time ([`LargeSlots`]).
+//!    is one error of the run, never a panic. When either side is an HTTP store
+//!    ([`Features::small_files_at_once`](crate::remote::backend::Features::small_files_at_once)),
+//!    a small file's copy waits on round trips rather than on the CPU or the disk:
+//!    [`SMALL_FILES_FACTOR`] times more threads then copy small files, while large ones still
+//!    stream `--transfers` at a time ([`LargeSlots`]).
 //! 4. Only when the run has had **no error at all**: destination files missing from the source
 //!    are deleted, then destination directories missing from the source, deepest first.
 //!    Otherwise `not deleting N files because there were errors` is printed and nothing is
@@ -101,13 +101,13 @@ pub(super) async fn transfer_all(
     progress: &Progress,
     stats: &mut SyncStats,
 ) {
-    let remote = src.features().remote || dst.features().remote;
+    let at_once = src.features().small_files_at_once || dst.features().small_files_at_once;
     let small = plan
         .copies
         .iter()
         .filter(|(e, _)| e.size <= WHOLE_FILE_SIZE)
         .count();
-    let threads = copy_threads(opts.transfers, plan.copies.len(), small, remote);
+    let threads = copy_threads(opts.transfers, plan.copies.len(), small, at_once);
     if threads == 0 {
         return;
     }
@@ -208,16 +208,17 @@ fn start_workers(
     (threads, None)
 }
 
-/// More threads copy small files than `--transfers` by this factor when either side is across
-/// a network (see the module docs): with the default 4, sixteen small files are in flight.
+/// More threads copy small files than `--transfers` by this factor when either side is an
+/// HTTP store (see the module docs): with the default 4, sixteen small files are in flight.
 pub const SMALL_FILES_FACTOR: usize = 4;
 
 /// How many threads copy `files` files, `small` of them small, when `--transfers` is
-/// `transfers`: [`worker_count`], or with a `remote` side up to [`SMALL_FILES_FACTOR`] times
-/// more for the small files (never more threads than files, nor than [`MAX_TRANSFERS`]).
-pub fn copy_threads(transfers: usize, files: usize, small: usize, remote: bool) -> usize {
+/// `transfers`: [`worker_count`], or with an HTTP store on either side (`at_once`) up to
+/// [`SMALL_FILES_FACTOR`] times more for the small files (never more threads than files, nor
+/// than [`MAX_TRANSFERS`]).
+pub fn copy_threads(transfers: usize, files: usize, small: usize, at_once: bool) -> usize {
     let base = worker_count(transfers, files);
-    if !remote || small == 0 {
+    if !at_once || small == 0 {
         return base;
     }
     let more = worker_count(transfers.saturating_mul(SMALL_FILES_FACTOR), small);
@@ -588,7 +589,7 @@ mod tests {
         assert_eq!(worker_count(4, 20), 4);
         assert_eq!(worker_count(0, 20), 1);
         assert_eq!(worker_count(8, 0), 0);
-        // Across a network, four times the threads for small files, never more than files.
+        // With an HTTP store, four times the threads for small files, never more than files.
         assert_eq!(copy_threads(4, 1000, 1000, false), 4);
         assert_eq!(copy_threads(4, 1000, 1000, true), 16);
         assert_eq!(copy_threads(4, 1000, 10, true), 10);

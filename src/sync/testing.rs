@@ -69,7 +69,7 @@ impl MemBackend {
             real_dirs: true,
             server_side_move: true,
             writable: true,
-            remote: false,
+            small_files_at_once: false,
         })
     }
 
@@ -81,7 +81,7 @@ impl MemBackend {
             real_dirs: false,
             server_side_move: false,
             writable: true,
-            remote: true,
+            small_files_at_once: true,
         })
     }
 

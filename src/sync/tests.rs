@@ -316,7 +316,7 @@ async fn checksum_read_failure_is_a_problem() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_limit_is_respected() {
-    // Into a local folder, `--transfers` at a time; across a network, four times as many
+    // Into a local folder, `--transfers` at a time; into an HTTP store, four times as many
     // small files, and large ones still `--transfers` at a time.
     let big = vec![7u8; usize::try_from(WHOLE_FILE_SIZE).unwrap() + 1];
     let cases: [(MemBackend, &[u8], usize); 3] = [

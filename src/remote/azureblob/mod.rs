@@ -72,7 +72,7 @@ pub const FEATURES: Features = Features {
     real_dirs: false,
     server_side_move: true,
     writable: true,
-    remote: true,
+    small_files_at_once: true,
 };
 
 /// The blob names of rclone's azureblob backend.
