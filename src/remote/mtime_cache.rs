@@ -19,7 +19,9 @@
 //! The cache is safe to lose: one file per store location under `$XDG_CACHE_HOME/poof` (else
 //! `~/.cache/poof`), written whole to a temporary name and renamed, readable by its owner only;
 //! a missing, unreadable or broken file is an empty cache. It is written when its last user
-//! drops it, if anything changed, and holds at most [`MAX_ENTRIES`] entries.
+//! drops it, if anything changed, and holds at most [`MAX_ENTRIES`] entries. Entries below a
+//! prefix listed whole in the run that the listing did not show (objects gone) are dropped
+//! then.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -46,6 +48,9 @@ struct Known {
     modified: i64,
     /// The modification time rclone's metadata holds, in nanoseconds since the epoch.
     mtime: i128,
+    /// Listed (or read) in this run.
+    #[serde(skip)]
+    seen: bool,
 }
 
 /// One line of a cache file: the key, then what is known of its object.
@@ -63,6 +68,8 @@ pub struct MtimeCache {
     known: Mutex<HashMap<String, Known>>,
     /// Objects listed in this run without an answer, which a HEAD request may then date.
     listed: Mutex<HashMap<String, Listed>>,
+    /// Key prefixes listed whole (recursively, to the end) in this run.
+    complete: Mutex<Vec<String>>,
     changed: AtomicBool,
 }
 
@@ -83,6 +90,7 @@ impl MtimeCache {
             file,
             known: Mutex::new(known),
             listed: Mutex::new(HashMap::new()),
+            complete: Mutex::new(Vec::new()),
             changed: AtomicBool::new(false),
         }
     }
@@ -99,8 +107,9 @@ impl MtimeCache {
     ) -> Option<SystemTime> {
         let etag = etag.map(bare_etag).filter(|e| !e.is_empty())?;
         let modified = modified.and_then(seconds)?;
-        let found = self.known.lock().ok().and_then(|known| {
-            let entry = known.get(key)?;
+        let found = self.known.lock().ok().and_then(|mut known| {
+            let entry = known.get_mut(key)?;
+            entry.seen = true;
             let agrees = entry.size == size && entry.etag == etag && entry.modified == modified;
             agrees.then(|| from_nanos(entry.mtime)).flatten()
         });
@@ -132,6 +141,7 @@ impl MtimeCache {
             etag: listed_etag,
             modified,
             mtime,
+            seen: true,
         };
         let Ok(mut known) = self.known.lock() else {
             return;
@@ -154,18 +164,33 @@ impl MtimeCache {
         }
     }
 
+    /// Notes that every object below the key `prefix` (`""` for all) has just been listed, so
+    /// that entries of objects the listing did not show go when the cache is saved.
+    pub fn listed_whole(&self, prefix: &str) {
+        if let Ok(mut complete) = self.complete.lock() {
+            complete.push(prefix.to_owned());
+        }
+    }
+
     /// Writes the cache file if anything changed since it was read.
     ///
     /// # Errors
     /// The folder or the file cannot be written.
     pub fn save(&self) -> std::io::Result<()> {
-        if !self.changed.swap(false, Ordering::Relaxed) {
+        let (Ok(mut known), Ok(complete)) = (self.known.lock(), self.complete.lock()) else {
+            return Ok(());
+        };
+        let before = known.len();
+        known.retain(|key, entry| {
+            entry.seen
+                || !complete
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix.as_str()))
+        });
+        let pruned = known.len() != before;
+        if !self.changed.swap(false, Ordering::Relaxed) && !pruned {
             return Ok(());
         }
-        let known = match self.known.lock() {
-            Ok(k) => k,
-            Err(_) => return Ok(()),
-        };
         write(&self.file, &known)
     }
 }
@@ -315,6 +340,34 @@ mod tests {
         assert_eq!(known, 1);
         cache.forget("k");
         assert_eq!(cache.lookup("k", 10, Some("e1"), listed), None);
+    }
+
+    #[test]
+    fn entries_a_whole_listing_did_not_show_go_when_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.jsonl");
+        let listed = Some(t(1_800_000_000, 0));
+        let mtime = t(1_650_000_000, 0);
+        let remember = |cache: &MtimeCache, key: &str| {
+            assert_eq!(cache.lookup(key, 1, Some("e"), listed), None);
+            cache.record(key, 1, Some("e"), mtime);
+        };
+        {
+            let cache = MtimeCache::at(file.clone());
+            for key in ["a/1", "a/2", "b/1"] {
+                remember(&cache, key);
+            }
+        }
+        {
+            // The next run lists `a/` whole and sees only `a/1`: `a/2` is gone, `b/1` unknown.
+            let cache = MtimeCache::at(file.clone());
+            assert_eq!(cache.lookup("a/1", 1, Some("e"), listed), Some(mtime));
+            cache.listed_whole("a/");
+        }
+        let cache = MtimeCache::at(file.clone());
+        let mut keys: Vec<String> = cache.known.lock().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["a/1", "b/1"]);
     }
 
     #[test]

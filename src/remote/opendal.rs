@@ -975,6 +975,10 @@ impl ObjectBackend {
                 }
             }
         }
+        if let (Some(cache), true, false) = (&self.cache, recursive, with_meta) {
+            // `dir/` with its slash, so that `dir2/` is not taken for part of it.
+            cache.listed_whole(key.trim_start_matches('/'));
+        }
         if out.is_empty() && !(dir.is_empty() && self.describe_is_bucket_root()) {
             return Ok(None);
         }
