@@ -473,12 +473,14 @@ impl Opener {
     /// Takes its input as the header followed by the stored blocks from block `index` on (not
     /// the whole file), and drops the first `skip` plaintext bytes of that block. Call before
     /// any input.
+    #[cfg(feature = "tokio")]
     pub(crate) fn starting_at(&mut self, index: u64, skip: usize) {
         self.next_block = index;
         self.skip = skip.min(BLOCK_DATA_SIZE);
     }
 
     /// Records the index of each block passed on as zeroes in `report`.
+    #[cfg(feature = "tokio")]
     pub(crate) fn report_to(&mut self, report: BadBlocks) {
         self.report = Some(report);
     }
