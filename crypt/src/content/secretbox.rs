@@ -14,7 +14,9 @@
 //!   AVX2: 512 bytes per pass. AVX2 is not in the x86-64 baseline poof is compiled for, so
 //!   that code is compiled for AVX2 alone and called only once the CPU has said it runs it
 //!   (asked once per process, [`Lanes::best`]): the crate's one `unsafe` function and its one
-//!   call.
+//!   call. On the 2-core x86-64 VM poof is measured on, a 64 KiB block seals at 965-1042 MiB/s
+//!   and opens at 1023-1040 MiB/s with eight lanes, against 677-687 and 674-675 MiB/s with
+//!   four (`cargo bench -p poof-crypt`).
 //!
 //! The first 256 bytes of keystream (the Poly1305 key and the first 224 data bytes) come from
 //! four lanes, computed before anything else; the rest from the widest lanes, except a tail of
