@@ -96,11 +96,16 @@ pub struct ObjectBackend {
 /// would notice (Azure Blob: [`super::azureblob::rest`]).
 #[async_trait]
 pub trait ObjectExtras: Send + Sync + std::fmt::Debug {
-    /// Called once an upload of at least one part size is committed, with the MD5 of its bytes.
-    async fn uploaded_in_parts(&self, key: &str, md5: [u8; 16]) -> Result<()>;
+    /// Called once an upload of at least one part size that OpenDAL sent is committed, with
+    /// the MD5 of its bytes (nothing to do by default).
+    async fn uploaded_in_parts(&self, _key: &str, _md5: [u8; 16]) -> Result<()> {
+        Ok(())
+    }
     /// Called after a server-side copy into `key`, before its source is deleted: returns once
-    /// the copy is complete.
-    async fn copied(&self, key: &str) -> Result<()>;
+    /// the copy is complete (at once by default: the copy was complete when OpenDAL returned).
+    async fn copied(&self, _key: &str) -> Result<()> {
+        Ok(())
+    }
     /// Whether [`ObjectExtras::list`] gives each object's metadata (then a listing carries
     /// modification times: [`Features::mtime_in_listing`]).
     fn lists_metadata(&self) -> bool {
@@ -550,8 +555,8 @@ impl ObjectBackend {
         }
     }
 
-    /// This backend remembering the modification times it reads and writes in the local cache
-    /// of the store location `identity` ([`MtimeCache`]), so that a listing answers for the
+    /// This backend remembering the modification times its HEAD requests read in the local
+    /// cache of the store location `identity` ([`MtimeCache`]), so that a listing answers for the
     /// objects the cache knows instead of a HEAD request each. For stores whose listings carry
     /// no metadata.
     pub fn with_mtime_cache(self, identity: &str) -> ObjectBackend {

@@ -494,16 +494,6 @@ enum Answer {
 
 #[async_trait::async_trait]
 impl ObjectExtras for GcsRest {
-    async fn uploaded_in_parts(&self, _key: &str, _md5: [u8; 16]) -> Result<()> {
-        // Uploads of parts go through [`GcsRest::upload`], whose objects GCS gives an MD5.
-        Ok(())
-    }
-
-    async fn copied(&self, _key: &str) -> Result<()> {
-        // OpenDAL's copy (a rewrite) returns once the object is there.
-        Ok(())
-    }
-
     fn lists_metadata(&self) -> bool {
         true
     }
