@@ -96,7 +96,7 @@ pub fn too_many_deletes(deletes: u64, existing: u64, max_pct: u8) -> bool {
 
 /// Why the guard refuses a backup plan, or `None` when it may run.
 pub fn backup_refusal(plan: &Plan, guard: Guard) -> Option<Refusal> {
-    let deletes = plan.deletes.len() as u64;
+    let deletes = plan.deletes.len();
     let existing = plan.stats.dst_files;
     if deletes == 0 || guard.force || !too_many_deletes(deletes, existing, guard.max_delete) {
         return None;
@@ -123,7 +123,7 @@ pub fn restore_refusal(plan: &Plan, guard: Guard, target: &str, keys: &Path) -> 
     if guard.force {
         return None;
     }
-    let (existing, deletes) = (plan.stats.dst_files, plan.deletes.len() as u64);
+    let (existing, deletes) = (plan.stats.dst_files, plan.deletes.len());
     let why = if let Some(first) = plan
         .listing_problems
         .first()
@@ -345,10 +345,14 @@ impl<'a> Sides<'a> {
         if let Some(history) = history {
             // The files the run will add, recorded before the first is written: a run killed
             // midway still tells its new files from older ones.
-            let mut new: Vec<String> = (planned.copies.iter())
-                .filter(|(_, reason)| *reason == CopyReason::New)
-                .map(|(entry, _)| entry.path.clone())
-                .collect();
+            let mut new = Vec::new();
+            for copy in planned.copies.iter() {
+                match copy {
+                    Ok((entry, CopyReason::New)) => new.push(entry.path),
+                    Ok(_) => {}
+                    Err(e) => return failed(&self.label, &e, "; nothing changed"),
+                }
+            }
             new.sort_unstable();
             if !new.is_empty() {
                 if let Err(e) = write_record(history, &new).await {

@@ -89,6 +89,8 @@ impl Backend for Snapshot {
         Features {
             server_side_move: false,
             writable: false,
+            // Every listing looks at the whole state, held in memory anyway.
+            walk_by_folder: false,
             ..self.root.features()
         }
     }

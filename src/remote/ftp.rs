@@ -1010,6 +1010,7 @@ impl Backend for FtpBackend {
         Features {
             writable: true,
             small_files_at_once: false,
+            walk_by_folder: false,
             real_dirs: true,
             server_side_move: true,
             mtime_in_listing: true,

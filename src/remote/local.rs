@@ -708,6 +708,7 @@ impl Backend for LocalBackend {
             server_side_move: true,
             writable: true,
             small_files_at_once: false,
+            walk_by_folder: !self.follow_links,
         }
     }
 

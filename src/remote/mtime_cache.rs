@@ -208,7 +208,7 @@ fn bare_etag(etag: &str) -> &str {
 }
 
 /// `$XDG_CACHE_HOME/poof`, else `~/.cache/poof`.
-fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     let absolute = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())

@@ -70,6 +70,7 @@ pub const FEATURES: Features = Features {
     server_side_move: true,
     writable: true,
     small_files_at_once: true,
+    walk_by_folder: false,
 };
 
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.

@@ -79,7 +79,12 @@ impl Backend for View {
     }
 
     fn features(&self) -> Features {
-        self.inner.features()
+        let features = self.inner.features();
+        Features {
+            // Folders above one path list that path alone: listed whole, the view is small.
+            walk_by_folder: features.walk_by_folder && matches!(self.rule, Rule::Hide(_)),
+            ..features
+        }
     }
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {

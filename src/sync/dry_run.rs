@@ -3,7 +3,7 @@
 //! the delete phase as a real run would meet. Nothing is read, written or deleted: a dry run
 //! never reaches the executor.
 
-use super::{shown, CopyReason, Plan, SyncStats, NOTICE};
+use super::{shown, CopyReason, Plan, SyncStats, ERROR, NOTICE};
 use crate::progress::Progress;
 use crate::remote::backend::Backend;
 
@@ -17,8 +17,11 @@ pub fn dry_run(dst: &dyn Backend, plan: &Plan, keep: bool, progress: &Progress) 
             shown(dir, dst)
         ));
     }
-    for (entry, reason) in &plan.copies {
-        if keep && *reason != CopyReason::New {
+    for copy in plan.copies.iter() {
+        let Some((entry, reason)) = readable(copy, progress, &mut stats) else {
+            break;
+        };
+        if keep && reason != CopyReason::New {
             progress.log(&format!(
                 "{NOTICE}{}: Skipped move of the replaced version into history as --dry-run is set",
                 entry.path
@@ -34,7 +37,10 @@ pub fn dry_run(dst: &dyn Backend, plan: &Plan, keep: bool, progress: &Progress) 
         return stats;
     }
     let delete = if keep { "move into history" } else { "delete" };
-    for entry in &plan.deletes {
+    for entry in plan.deletes.iter() {
+        let Some(entry) = readable(entry, progress, &mut stats) else {
+            break;
+        };
         progress.log(&format!(
             "{NOTICE}{}: Skipped {delete} as --dry-run is set (size {})",
             entry.path,
@@ -47,6 +53,19 @@ pub fn dry_run(dst: &dyn Backend, plan: &Plan, keep: bool, progress: &Progress) 
         ));
     }
     stats
+}
+
+/// An item of the plan, or `None` after reporting why the plan cannot be read further (an
+/// error of the run).
+fn readable<T>(item: anyhow::Result<T>, progress: &Progress, stats: &mut SyncStats) -> Option<T> {
+    match item {
+        Ok(item) => Some(item),
+        Err(err) => {
+            progress.log(&format!("{ERROR}{err:#}"));
+            stats.errors += 1;
+            None
+        }
+    }
 }
 
 /// A size as rclone's messages show it: plain bytes below 1 KiB, else binary units with three

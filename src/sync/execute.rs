@@ -29,7 +29,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::SystemTime;
@@ -39,6 +38,7 @@ use futures::stream::{self, StreamExt};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use super::spool::{SpoolIter, MEMORY_ITEMS};
 use super::{
     shown, CopyReason, Keep, Plan, SyncOptions, SyncStats, ERROR, INFO, MAX_TRANSFERS, NOTICE,
 };
@@ -87,8 +87,8 @@ pub(super) async fn make_dirs(
 }
 
 /// Copies the planned files on threads of their own, `--transfers` of them but never more
-/// than there are files (nor than [`MAX_TRANSFERS`]), each taking the next file in the order
-/// of [`spread_by_folder`] until none is left, and counts the outcomes as they come.
+/// than there are files (nor than [`MAX_TRANSFERS`]), each taking the next file of a [`Feed`]
+/// until none is left, and counts the outcomes as they come.
 ///
 /// A thread the system refuses is one error of the run (so nothing is deleted), never a
 /// panic: the threads that did start take every file; when none did, the calling thread
@@ -102,12 +102,9 @@ pub(super) async fn transfer_all(
     stats: &mut SyncStats,
 ) {
     let at_once = src.features().small_files_at_once || dst.features().small_files_at_once;
-    let small = plan
-        .copies
-        .iter()
-        .filter(|(e, _)| e.size <= WHOLE_FILE_SIZE)
-        .count();
-    let threads = copy_threads(opts.transfers, plan.copies.len(), small, at_once);
+    let files = usize::try_from(plan.copies.len()).unwrap_or(usize::MAX);
+    let small = usize::try_from(plan.stats.small_copies).unwrap_or(usize::MAX);
+    let threads = copy_threads(opts.transfers, files, small, at_once);
     if threads == 0 {
         return;
     }
@@ -119,42 +116,101 @@ pub(super) async fn transfer_all(
         stats.errors += 1;
         return;
     }
-    // One at a time, nothing contends: keep the path order then.
-    let order = if opts.transfers > 1 {
-        spread_by_folder(&plan.copies)
-    } else {
-        plan.copies.iter().collect()
-    };
     if opts.verbose {
-        progress.log(&format!(
-            "{INFO}copying {} files on {threads} threads",
-            order.len()
-        ));
+        progress.log(&format!("{INFO}copying {files} files on {threads} threads"));
     }
-    copy_on_threads(src, dst, &order, threads, opts, progress, stats);
+    // One at a time, nothing contends: keep the plan's order then.
+    let feed = Feed::new(plan, opts.transfers > 1);
+    let workers = (threads, worker_count(opts.transfers, files));
+    copy_on_threads(src, dst, &feed, workers, opts, progress, stats);
+    if let Some(err) = feed.failure() {
+        progress.log(&format!(
+            "{ERROR}{err:#}; the rest of the copies were not made"
+        ));
+        stats.errors += 1;
+    }
 }
 
-/// The threads of [`transfer_all`]: each takes the next file of `order` until none is left.
-fn copy_on_threads<'a>(
+/// The planned copies handed to the copy threads one at a time, read from the plan a window
+/// at a time (a long plan is on disk), each window in the order of [`spread_by_folder`].
+struct Feed<'a> {
+    state: std::sync::Mutex<FeedState<'a>>,
+}
+
+struct FeedState<'a> {
+    copies: SpoolIter<'a, (Entry, CopyReason)>,
+    ready: VecDeque<(Entry, CopyReason)>,
+    spread: bool,
+    failure: Option<anyhow::Error>,
+}
+
+/// Copies read from the plan at once: all of a plan held in memory.
+const FEED_WINDOW: usize = MEMORY_ITEMS;
+
+impl<'a> Feed<'a> {
+    fn new(plan: &'a Plan, spread: bool) -> Feed<'a> {
+        Feed {
+            state: std::sync::Mutex::new(FeedState {
+                copies: plan.copies.iter(),
+                ready: VecDeque::new(),
+                spread,
+                failure: None,
+            }),
+        }
+    }
+
+    /// The next file to copy, or `None` when all are taken (or the plan cannot be read).
+    fn next(&self) -> Option<(Entry, CopyReason)> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.ready.is_empty() && state.failure.is_none() {
+            let mut window = Vec::new();
+            while window.len() < FEED_WINDOW {
+                match state.copies.next() {
+                    Some(Ok(copy)) => window.push(copy),
+                    Some(Err(err)) => {
+                        state.failure = Some(err);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            state.ready = if state.spread {
+                spread_by_folder(window)
+            } else {
+                window.into()
+            };
+        }
+        state.ready.pop_front()
+    }
+
+    /// Why the plan could not be read to its end.
+    fn failure(&self) -> Option<anyhow::Error> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.failure.take()
+    }
+}
+
+/// The threads of [`transfer_all`] (`threads`, of which `large` may stream large files at
+/// once): each takes the next file of `feed` until none is left.
+fn copy_on_threads(
     src: &dyn Backend,
     dst: &dyn Backend,
-    order: &[&'a (Entry, CopyReason)],
-    threads: usize,
+    feed: &Feed<'_>,
+    (threads, large): (usize, usize),
     opts: &SyncOptions,
     progress: &Progress,
     stats: &mut SyncStats,
 ) {
     let handle = Handle::current();
-    let next = AtomicUsize::new(0);
-    let large = LargeSlots::new(worker_count(opts.transfers, order.len()));
+    let large = LargeSlots::new(large);
     // Takes files until none is left, sending each outcome back.
-    let work = |sender: mpsc::Sender<(&'a (Entry, CopyReason), Result<u64>)>| {
+    let work = |sender: mpsc::Sender<((Entry, CopyReason), Result<u64>)>| {
         let _runtime = handle.enter();
-        while let Some(copy) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+        while let Some(copy) = feed.next() {
             let keep = opts.keep.as_ref().filter(|_| copy.1 != CopyReason::New);
             let _slot = (copy.0.size > WHOLE_FILE_SIZE).then(|| large.take());
             let outcome = transfer(src, dst, &copy.0, keep, progress, &handle);
-            if sender.send((*copy, outcome)).is_err() {
+            if sender.send((copy, outcome)).is_err() {
                 break;
             }
         }
@@ -176,7 +232,7 @@ fn copy_on_threads<'a>(
                 drop(sender);
             }
             for ((entry, reason), outcome) in outcomes {
-                record(entry, *reason, outcome, opts, progress, stats);
+                record(&entry, reason, outcome, opts, progress, stats);
             }
         });
     });
@@ -307,18 +363,22 @@ fn record(
 /// where possible: one file from each folder in turn, folders and files in path order.
 /// Creating and renaming files takes the folder's lock in the kernel, so concurrent transfers
 /// into one folder wait on each other (measured on ext4 with 20,000 small files).
-fn spread_by_folder(copies: &[(Entry, CopyReason)]) -> Vec<&(Entry, CopyReason)> {
-    let mut folders: BTreeMap<&str, VecDeque<&(Entry, CopyReason)>> = BTreeMap::new();
+fn spread_by_folder(copies: Vec<(Entry, CopyReason)>) -> VecDeque<(Entry, CopyReason)> {
+    let count = copies.len();
+    let mut folders: BTreeMap<String, VecDeque<(Entry, CopyReason)>> = BTreeMap::new();
     for copy in copies {
         let parent = copy.0.path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        folders.entry(parent).or_default().push_back(copy);
+        folders
+            .entry(parent.to_owned())
+            .or_default()
+            .push_back(copy);
     }
     let mut queues: Vec<_> = folders.into_values().collect();
-    let mut out = Vec::with_capacity(copies.len());
+    let mut out = VecDeque::with_capacity(count);
     while !queues.is_empty() {
         queues.retain_mut(|queue| match queue.pop_front() {
             Some(copy) => {
-                out.push(copy);
+                out.push_back(copy);
                 true
             }
             None => false,
@@ -457,20 +517,31 @@ pub(super) async fn delete_phase(
         return;
     }
     let keep = opts.keep.as_ref();
-    let mut outcomes = stream::iter(&plan.deletes)
+    let files = usize::try_from(plan.deletes.len()).unwrap_or(usize::MAX);
+    let mut outcomes = stream::iter(plan.deletes.iter())
         .map(|entry| async move {
+            // The plan is unreadable past this point: what was read is deleted, no more.
+            let entry = entry.context("the rest of the deletes were not made")?;
             let outcome = match keep {
                 Some(keep) => keep.keep(&entry.path).await,
                 None => dst.remove(&entry.path).await,
             };
-            (entry, outcome)
+            anyhow::Ok((entry, outcome))
         })
-        .buffer_unordered(worker_count(opts.transfers, plan.deletes.len()).max(1));
+        .buffer_unordered(worker_count(opts.transfers, files).max(1));
     let done = match keep {
         Some(_) => ("Moved into history", "Failed to move into history"),
         None => ("Deleted", "Failed to delete"),
     };
-    while let Some((entry, outcome)) = outcomes.next().await {
+    while let Some(deleted) = outcomes.next().await {
+        let (entry, outcome) = match deleted {
+            Ok(deleted) => deleted,
+            Err(err) => {
+                progress.log(&format!("{ERROR}{err:#}"));
+                stats.errors += 1;
+                continue;
+            }
+        };
         let count = &mut stats.deleted;
         tally(
             outcome,
@@ -539,6 +610,8 @@ impl AsyncRead for Counted {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::{
         copy_threads, spread_by_folder, start_workers, worker_count, CopyReason, Entry, LargeSlots,
         MAX_TRANSFERS,
@@ -546,7 +619,6 @@ mod tests {
 
     #[test]
     fn large_slots_let_no_more_than_their_number_run_at_once() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let slots = LargeSlots::new(3);
         let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
         std::thread::scope(|scope| {
@@ -615,11 +687,11 @@ mod tests {
             .into_iter()
             .map(entry)
             .collect();
-        let order: Vec<&str> = spread_by_folder(&copies)
-            .iter()
-            .map(|(e, _)| e.path.as_str())
+        let order: Vec<String> = spread_by_folder(copies)
+            .into_iter()
+            .map(|(e, _)| e.path)
             .collect();
         assert_eq!(order, ["top", "a/1", "b/1", "c/d/1", "a/2", "c/d/2", "a/3"]);
-        assert!(spread_by_folder(&[]).is_empty());
+        assert!(spread_by_folder(Vec::new()).is_empty());
     }
 }

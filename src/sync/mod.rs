@@ -34,6 +34,7 @@ pub mod check;
 pub mod dry_run;
 pub mod execute;
 pub mod plan;
+pub mod spool;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -214,9 +215,9 @@ impl SyncStats {
         let mut stats = SyncStats {
             src_files: plan.stats.src_files,
             dst_files: plan.stats.dst_files,
-            planned_copies: plan.copies.len() as u64,
+            planned_copies: plan.copies.len(),
             planned_bytes: plan.stats.copy_bytes,
-            planned_deletes: plan.deletes.len() as u64,
+            planned_deletes: plan.deletes.len(),
             checked: plan.stats.checked,
             ..SyncStats::default()
         };
@@ -288,7 +289,7 @@ pub async fn run_plan(
         return stats;
     }
     let mut stats = SyncStats::of_plan(plan, progress);
-    progress.set_length(plan.stats.copy_bytes, plan.copies.len() as u64);
+    progress.set_length(plan.stats.copy_bytes, plan.copies.len());
     execute::make_dirs(dst, plan, opts, progress, &mut stats).await;
     execute::transfer_all(src, dst, plan, opts, progress, &mut stats).await;
     stats.added.sort_unstable();

@@ -1,7 +1,14 @@
 //! Planning: list both sides, compare, and say what must change — without changing anything.
 //!
-//! [`plan`] lists the source and the destination recursively at the same time and compares
-//! them path by path. A source file is copied when the destination lacks it
+//! [`plan`] lists the source and the destination at the same time and compares them folder
+//! by folder, depth first, as rclone's march does. A side walked folder by folder
+//! ([`Features::walk_by_folder`]: a local folder) is listed one folder at a time, the next
+//! `checkers` folders listed ahead while one is compared; any other side (an object store,
+//! which lists a thousand names per request) is listed whole at the start and handed out a
+//! folder at a time. Only the folders' listings in hand and the plan are in memory, and a
+//! long plan is on disk ([`super::spool`]): memory follows the largest folder, not the tree.
+//!
+//! A source file is copied when the destination lacks it
 //! ([`CopyReason::New`]), when the sizes differ ([`CopyReason::SizeDiffers`]), or when the
 //! modification times differ by more than the coarser [`Features::mtime_precision`] of the two
 //! backends ([`CopyReason::MtimeDiffers`]), which is rclone's "modify window". A side whose
@@ -18,16 +25,19 @@
 //! A file on one side where the other has a directory, or a `stat` that fails, is a *problem*:
 //! it is not copied, and since problems are errors of the run, nothing is deleted.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use futures::stream::{self, StreamExt};
+use futures::future::BoxFuture;
+use futures::stream::{self, FuturesUnordered, StreamExt};
 
 use super::check::{compare, Compared};
+use super::execute::WHOLE_FILE_SIZE;
+use super::spool::Spool;
 use super::SyncOptions;
 use crate::progress::Progress;
-use crate::remote::backend::{Backend, Entry, Features};
+use crate::remote::backend::{Backend, Entry, EntryKind, Features, Listing};
 
 /// Why a file is copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,15 +78,20 @@ pub struct PlanStats {
     pub checked: u64,
     /// Bytes of the planned copies.
     pub copy_bytes: u64,
+    /// Planned copies of files up to [`WHOLE_FILE_SIZE`] bytes.
+    pub small_copies: u64,
 }
 
 /// What a run changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Plan {
-    /// Source entries to copy (with the source modification time once known), in path order.
-    pub copies: Vec<(Entry, CopyReason)>,
-    /// Destination files to delete (empty unless [`SyncOptions::delete`]), in path order.
-    pub deletes: Vec<Entry>,
+    /// Source entries to copy (with the source modification time once known): in path order
+    /// while the plan is small enough to be held in memory; a long plan is on disk in the
+    /// order of the walk ([`Spool`]).
+    pub copies: Spool<(Entry, CopyReason)>,
+    /// Destination files to delete (empty unless [`SyncOptions::delete`]), in path order as
+    /// [`Plan::copies`].
+    pub deletes: Spool<Entry>,
     /// Directories to make on the destination, parents first (real-dirs destinations only;
     /// `""` is the destination root when it does not exist yet).
     pub mkdirs: Vec<String>,
@@ -94,24 +109,14 @@ pub struct Plan {
     pub stats: PlanStats,
 }
 
-/// Files and directories of one side, by path.
-#[derive(Default)]
-struct Side {
-    files: BTreeMap<String, Entry>,
-    dirs: BTreeSet<String>,
-}
-
-impl Side {
-    fn from_listing(entries: Vec<Entry>) -> Side {
-        let mut side = Side::default();
-        for entry in entries {
-            if entry.is_dir() {
-                side.dirs.insert(entry.path);
-            } else {
-                side.files.insert(entry.path.clone(), entry);
-            }
+impl Plan {
+    /// Adds a copy to the plan and to its counts.
+    fn copy(&mut self, entry: Entry, reason: CopyReason) {
+        self.stats.copy_bytes = self.stats.copy_bytes.saturating_add(entry.size);
+        if entry.size <= WHOLE_FILE_SIZE {
+            self.stats.small_copies += 1;
         }
-        side
+        self.copies.push((entry, reason));
     }
 }
 
@@ -141,76 +146,58 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
             dst.describe()
         );
     }
-    let (src_list, dst_list) = tokio::join!(src.list("", true), dst.list("", true));
-    let src_list = src_list.with_context(|| {
+    let (src_tree, dst_tree) = tokio::join!(Tree::open(src), Tree::open(dst));
+    let src_tree = src_tree.with_context(|| {
         format!(
             "cannot list the source {}: nothing was changed",
             src.describe()
         )
     })?;
-    let Some(src_list) = src_list else {
+    let Some((src_tree, src_root)) = src_tree else {
         bail!(
             "the source {} does not exist: nothing was changed",
             src.describe()
         );
     };
-    let dst_list = dst_list.with_context(|| {
+    let dst_tree = dst_tree.with_context(|| {
         format!(
             "cannot list the destination {}: nothing was changed",
             dst.describe()
         )
     })?;
-    let mut listing_problems = src_list.problems;
-    let dst_list = dst_list.map(|listing| {
-        listing_problems.extend(listing.problems);
-        listing.entries
-    });
     let (src_features, dst_features) = (src.features(), dst.features());
-    let window = src_features
-        .mtime_precision
-        .max(dst_features.mtime_precision);
-
-    let mut plan = Plan {
-        listing_problems,
-        ..Plan::default()
+    let mut walk = Walk {
+        plan: Plan::default(),
+        opts,
+        dst_real_dirs: dst_features.real_dirs,
+        window: src_features
+            .mtime_precision
+            .max(dst_features.mtime_precision),
+        src_features,
+        dst_features,
+        pending: Vec::new(),
+        by_content: Vec::new(),
+        stack: Vec::new(),
     };
-    plan.stats.dst_existed = dst_list.is_some();
-    let source = Side::from_listing(src_list.entries);
-    let dest = Side::from_listing(dst_list.unwrap_or_default());
-    plan.stats.src_files = source.files.len() as u64;
-    plan.stats.src_bytes = total_size(source.files.values());
-    plan.stats.dst_files = dest.files.len() as u64;
-
-    if !plan.stats.dst_existed && dst_features.real_dirs {
-        plan.mkdirs.push(String::new());
+    walk.plan.listing_problems = src_root.problems;
+    walk.plan.stats.dst_existed = dst_tree.is_some();
+    if !walk.plan.stats.dst_existed && dst_features.real_dirs {
+        walk.plan.mkdirs.push(String::new());
     }
-    let mut pending = Vec::new();
-    let mut by_content = Vec::new();
-    for (path, entry) in &source.files {
-        if dest.dirs.contains(path) {
-            plan.problems.push(format!(
-                "{path}: is a file on the source but a directory on the destination; not copied"
-            ));
-            continue;
-        }
-        let Some(existing) = dest.files.get(path) else {
-            plan.copies.push((entry.clone(), CopyReason::New));
-            continue;
-        };
-        plan.stats.checked += 1;
-        if entry.size != existing.size {
-            plan.copies.push((entry.clone(), CopyReason::SizeDiffers));
-        } else if opts.checksum {
-            by_content.push((entry, existing));
-        } else if needs_stat(entry, src_features) || needs_stat(existing, dst_features) {
-            pending.push(Pending {
-                src: entry.clone(),
-                dst: existing.clone(),
-            });
-        } else if mtimes_differ(entry.mtime, existing.mtime, window) {
-            plan.copies.push((entry.clone(), CopyReason::MtimeDiffers));
-        }
-    }
+    let (dst_tree, dst_root) = match dst_tree {
+        Some((tree, root)) => (tree, root),
+        None => (Tree::absent(dst), Listing::default()),
+    };
+    walk.plan.listing_problems.extend(dst_root.problems);
+    walk.folder(src_root.entries, dst_root.entries);
+    walk.walk(src_tree, dst_tree).await?;
+    let Walk {
+        mut plan,
+        pending,
+        by_content,
+        window,
+        ..
+    } = walk;
 
     let checked: Vec<Checked> = stream::iter(pending)
         .map(|p| check(src, dst, p, src_features, dst_features, window))
@@ -219,16 +206,19 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         .await;
     for outcome in checked {
         match outcome {
-            Checked::Copy(entry, reason) => plan.copies.push((entry, reason)),
+            Checked::Copy(entry, reason) => plan.copy(entry, reason),
             Checked::Equal => {}
             Checked::Problem(message) => plan.problems.push(message),
         }
     }
     let no_progress = Progress::hidden();
-    let compared: Vec<(&Entry, Compared)> = stream::iter(by_content)
+    let compared: Vec<(Entry, Compared)> = stream::iter(by_content)
         .map(|(s, d)| {
             let no_progress = &no_progress;
-            async move { (s, compare(src, dst, s, d, no_progress).await) }
+            async move {
+                let outcome = compare(src, dst, &s, &d, no_progress).await;
+                (s, outcome)
+            }
         })
         .buffer_unordered(opts.checkers.max(1))
         .collect()
@@ -236,49 +226,327 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     for (entry, outcome) in compared {
         match outcome {
             Compared::Same => {}
-            Compared::Differ(_) => plan
-                .copies
-                .push((entry.clone(), CopyReason::ContentDiffers)),
+            Compared::Differ(_) => plan.copy(entry, CopyReason::ContentDiffers),
             Compared::Failed(why) => plan.problems.push(format!("{}: {why}", entry.path)),
         }
     }
-    plan.copies.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    if let Some(why) = (plan.copies.failure()).or_else(|| plan.deletes.failure()) {
+        bail!("{why}; nothing was changed");
+    }
+    plan.copies.sort_by_path();
+    plan.deletes.sort_by_path();
     plan.problems.sort();
-
-    for dir in &source.dirs {
-        if dest.files.contains_key(dir) {
-            plan.problems.push(format!(
-                "{dir}: is a directory on the source but a file on the destination; not made"
-            ));
-        } else if dst_features.real_dirs && !dest.dirs.contains(dir) {
-            plan.mkdirs.push(dir.clone());
-        }
-    }
-    if opts.delete {
-        plan.deletes = dest
-            .files
-            .iter()
-            .filter(|(path, _)| !source.files.contains_key(*path))
-            .map(|(_, entry)| entry.clone())
-            .collect();
-        if dst_features.real_dirs {
-            // Reverse path order puts every directory after all of its descendants.
-            plan.rmdirs = dest
-                .dirs
-                .iter()
-                .rev()
-                .filter(|dir| !source.dirs.contains(*dir))
-                .cloned()
-                .collect();
-        }
-    }
-    plan.stats.copy_bytes = total_size(plan.copies.iter().map(|(e, _)| e));
+    plan.mkdirs.sort();
+    // Reverse path order puts every directory after all of its descendants.
+    plan.rmdirs.sort_unstable_by(|a, b| b.cmp(a));
     Ok(plan)
 }
 
-/// Sum of sizes, saturating: listed sizes come from storage and are not trusted.
-fn total_size<'a>(entries: impl Iterator<Item = &'a Entry>) -> u64 {
-    entries.fold(0, |sum, e| sum.saturating_add(e.size))
+/// Folders listed ahead of the one being compared, on a side walked folder by folder.
+fn listed_ahead(opts: &SyncOptions) -> usize {
+    opts.checkers.max(1)
+}
+
+/// One side of the comparison: walked folder by folder ([`Features::walk_by_folder`]), or
+/// listed whole at the start and handed out one folder at a time.
+struct Tree<'a> {
+    backend: &'a dyn Backend,
+    /// The whole listing, by parent folder, for a side not walked folder by folder.
+    whole: Option<HashMap<String, Vec<Entry>>>,
+}
+
+impl<'a> Tree<'a> {
+    /// Lists the root of `backend` (the whole tree, unless walked by folder): the tree and
+    /// the root's entries, or `None` when the root does not exist.
+    async fn open(backend: &'a dyn Backend) -> Result<Option<(Tree<'a>, Listing)>> {
+        if backend.features().walk_by_folder {
+            let root = backend.list("", false).await?;
+            return Ok(root.map(|root| {
+                let tree = Tree {
+                    backend,
+                    whole: None,
+                };
+                (tree, root)
+            }));
+        }
+        let Some(listing) = backend.list("", true).await? else {
+            return Ok(None);
+        };
+        let mut folders = by_folder(listing.entries);
+        let root = Listing {
+            entries: folders.remove("").unwrap_or_default(),
+            problems: listing.problems,
+        };
+        let tree = Tree {
+            backend,
+            whole: Some(folders),
+        };
+        Ok(Some((tree, root)))
+    }
+
+    /// A side that does not exist: every folder is empty.
+    fn absent(backend: &'a dyn Backend) -> Tree<'a> {
+        Tree {
+            backend,
+            whole: Some(HashMap::new()),
+        }
+    }
+}
+
+/// The entries of a recursive listing grouped by parent folder, every folder on the way to
+/// an entry listed in its own parent (a listing that shows `a/b/c` but not `a/b` must not hide
+/// `c` from the walk).
+fn by_folder(entries: Vec<Entry>) -> HashMap<String, Vec<Entry>> {
+    let listed: HashSet<String> = entries
+        .iter()
+        .filter(|e| e.is_dir())
+        .map(|e| e.path.clone())
+        .collect();
+    let mut folders: HashMap<String, Vec<Entry>> = HashMap::new();
+    let mut reached: HashSet<String> = HashSet::new();
+    for entry in entries {
+        let mut dir = parent(&entry.path);
+        while !dir.is_empty() && !reached.contains(dir) {
+            reached.insert(dir.to_owned());
+            if !listed.contains(dir) {
+                folders
+                    .entry(parent(dir).to_owned())
+                    .or_default()
+                    .push(Entry {
+                        path: dir.to_owned(),
+                        kind: EntryKind::Dir,
+                        size: 0,
+                        mtime: None,
+                    });
+            }
+            dir = parent(dir);
+        }
+        folders
+            .entry(parent(&entry.path).to_owned())
+            .or_default()
+            .push(entry);
+    }
+    folders
+}
+
+/// The folder a path is in (`""` for the root's entries).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// A folder still to be compared, and the sides it is on.
+struct Folder {
+    path: String,
+    on_src: bool,
+    on_dst: bool,
+}
+
+/// One folder's listing of one side as it arrives: the folder, whether it is the source's,
+/// and the listing.
+type Arrived = (String, bool, Result<Option<Listing>>);
+
+/// The listings of folders started ahead of their turn.
+#[derive(Default)]
+struct Ahead<'a> {
+    running: FuturesUnordered<BoxFuture<'a, Arrived>>,
+    started: HashSet<String>,
+    arrived: HashMap<(String, bool), Result<Option<Listing>>>,
+}
+
+impl<'a> Ahead<'a> {
+    /// Starts listing `folder` on the sides walked folder by folder, once.
+    fn start(&mut self, src: &Tree<'a>, dst: &Tree<'a>, folder: &Folder) {
+        if !self.started.insert(folder.path.clone()) {
+            return;
+        }
+        for (tree, on, is_src) in [(src, folder.on_src, true), (dst, folder.on_dst, false)] {
+            if on && tree.whole.is_none() {
+                let (backend, path) = (tree.backend, folder.path.clone());
+                self.running.push(Box::pin(async move {
+                    let listed = backend.list(&path, false).await;
+                    (path, is_src, listed)
+                }));
+            }
+        }
+    }
+
+    /// Waits for the listing of `path` on one side (started by [`Ahead::start`]).
+    async fn take(&mut self, path: &str, is_src: bool) -> Result<Option<Listing>> {
+        self.started.remove(path);
+        let key = (path.to_owned(), is_src);
+        loop {
+            if let Some(listed) = self.arrived.remove(&key) {
+                return listed;
+            }
+            let Some((path, side, listed)) = self.running.next().await else {
+                bail!("internal error: the listing of {} was never started", key.0);
+            };
+            self.arrived.insert((path, side), listed);
+        }
+    }
+}
+
+/// The comparison in progress: the plan so far and the folders still to compare.
+struct Walk<'o> {
+    plan: Plan,
+    opts: &'o SyncOptions,
+    dst_real_dirs: bool,
+    window: Duration,
+    src_features: Features,
+    dst_features: Features,
+    pending: Vec<Pending>,
+    by_content: Vec<(Entry, Entry)>,
+    /// Folders to compare, the next one last.
+    stack: Vec<Folder>,
+}
+
+impl Walk<'_> {
+    /// Compares folder after folder, depth first, listing ahead the next folders of the sides
+    /// walked folder by folder: one folder's listings (and those listed ahead) at a time.
+    async fn walk(&mut self, mut src: Tree<'_>, mut dst: Tree<'_>) -> Result<()> {
+        let mut ahead = Ahead::default();
+        while !self.stack.is_empty() {
+            for folder in self.stack.iter().rev().take(listed_ahead(self.opts)) {
+                ahead.start(&src, &dst, folder);
+            }
+            let Some(folder) = self.stack.pop() else {
+                break;
+            };
+            let src_entries = self.entries(&mut src, &mut ahead, &folder, true).await?;
+            let dst_entries = self.entries(&mut dst, &mut ahead, &folder, false).await?;
+            self.folder(src_entries, dst_entries);
+        }
+        Ok(())
+    }
+
+    /// The entries of `folder` on one side (none when it is not on that side).
+    async fn entries(
+        &mut self,
+        tree: &mut Tree<'_>,
+        ahead: &mut Ahead<'_>,
+        folder: &Folder,
+        is_src: bool,
+    ) -> Result<Vec<Entry>> {
+        let on = if is_src { folder.on_src } else { folder.on_dst };
+        if !on {
+            return Ok(Vec::new());
+        }
+        if let Some(whole) = &mut tree.whole {
+            return Ok(whole.remove(&folder.path).unwrap_or_default());
+        }
+        let what = if is_src { "source" } else { "destination" };
+        let listed = ahead.take(&folder.path, is_src).await.with_context(|| {
+            format!(
+                "cannot list the {what} {}: nothing was changed",
+                tree.backend.describe()
+            )
+        })?;
+        match listed {
+            Some(listed) => {
+                self.plan.listing_problems.extend(listed.problems);
+                Ok(listed.entries)
+            }
+            None if is_src => {
+                self.plan.problems.push(format!(
+                    "{}: a folder that vanished from the source while it was listed",
+                    folder.path
+                ));
+                Ok(Vec::new())
+            }
+            // Gone from the destination: nothing there to compare with.
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Compares the entries of one folder on both sides (see the module docs), and puts its
+    /// subfolders on the stack.
+    fn folder(&mut self, src: Vec<Entry>, dst: Vec<Entry>) {
+        let mut pairs: BTreeMap<String, (Option<Entry>, Option<Entry>)> = BTreeMap::new();
+        for entry in src {
+            let path = entry.path.clone();
+            pairs.entry(path).or_default().0 = Some(entry);
+        }
+        for entry in dst {
+            let path = entry.path.clone();
+            pairs.entry(path).or_default().1 = Some(entry);
+        }
+        let mut subfolders = Vec::new();
+        for (path, pair) in pairs {
+            let on_src = pair.0.as_ref().is_some_and(Entry::is_dir);
+            let on_dst = pair.1.as_ref().is_some_and(Entry::is_dir);
+            if on_src || on_dst {
+                subfolders.push(Folder {
+                    path: path.clone(),
+                    on_src,
+                    on_dst,
+                });
+            }
+            match pair {
+                (Some(s), Some(d)) if !s.is_dir() && d.is_dir() => {
+                    self.count_src(&s);
+                    self.plan.problems.push(format!(
+                        "{path}: is a file on the source but a directory on the destination; not copied"
+                    ));
+                }
+                (Some(s), d) if s.is_dir() => match d {
+                    Some(d) if !d.is_dir() => {
+                        self.plan.problems.push(format!(
+                                "{path}: is a directory on the source but a file on the destination; not made"
+                            ));
+                        self.dst_only(d);
+                    }
+                    Some(_) => {}
+                    None if self.dst_real_dirs => self.plan.mkdirs.push(path),
+                    None => {}
+                },
+                (Some(s), None) => {
+                    self.count_src(&s);
+                    self.plan.copy(s, CopyReason::New);
+                }
+                (Some(s), Some(d)) => {
+                    self.count_src(&s);
+                    self.plan.stats.dst_files += 1;
+                    self.compare(s, d);
+                }
+                (None, Some(d)) if d.is_dir() => {
+                    if self.opts.delete && self.dst_real_dirs {
+                        self.plan.rmdirs.push(path);
+                    }
+                }
+                (None, Some(d)) => self.dst_only(d),
+                (None, None) => {}
+            }
+        }
+        self.stack.extend(subfolders.into_iter().rev());
+    }
+
+    /// Counts a source file.
+    fn count_src(&mut self, entry: &Entry) {
+        self.plan.stats.src_files += 1;
+        self.plan.stats.src_bytes = self.plan.stats.src_bytes.saturating_add(entry.size);
+    }
+
+    /// A destination file the source does not have.
+    fn dst_only(&mut self, entry: Entry) {
+        self.plan.stats.dst_files += 1;
+        if self.opts.delete {
+            self.plan.deletes.push(entry);
+        }
+    }
+
+    /// Two files of the same path: copied, equal, or to be looked at closer.
+    fn compare(&mut self, src: Entry, dst: Entry) {
+        self.plan.stats.checked += 1;
+        if src.size != dst.size {
+            self.plan.copy(src, CopyReason::SizeDiffers);
+        } else if self.opts.checksum {
+            self.by_content.push((src, dst));
+        } else if needs_stat(&src, self.src_features) || needs_stat(&dst, self.dst_features) {
+            self.pending.push(Pending { src, dst });
+        } else if mtimes_differ(src.mtime, dst.mtime, self.window) {
+            self.plan.copy(src, CopyReason::MtimeDiffers);
+        }
+    }
 }
 
 /// The listing of this side lacks the modification time and a `stat` has it.

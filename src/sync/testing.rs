@@ -70,6 +70,7 @@ impl MemBackend {
             server_side_move: true,
             writable: true,
             small_files_at_once: false,
+            walk_by_folder: true,
         })
     }
 
@@ -82,7 +83,14 @@ impl MemBackend {
             server_side_move: false,
             writable: true,
             small_files_at_once: true,
+            walk_by_folder: false,
         })
+    }
+
+    /// Listed whole rather than folder by folder (as an object store is).
+    pub fn listed_whole(mut self) -> MemBackend {
+        self.features.walk_by_folder = false;
+        self
     }
 
     /// A local folder that does not exist (until something is written to it).
@@ -311,9 +319,15 @@ impl Backend for MemBackend {
                     mtime: self.features.mtime_in_listing.then_some(*mtime),
                 }),
         );
+        // The problems belong to the tree: reported once by a walk, with its root.
+        let problems = if dir.is_empty() || recursive {
+            state.problems.clone()
+        } else {
+            Vec::new()
+        };
         Ok(Some(Listing {
             entries: out,
-            problems: state.problems.clone(),
+            problems,
         }))
     }
 

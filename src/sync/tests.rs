@@ -18,11 +18,16 @@ async fn plan_of(src: &MemBackend, dst: &MemBackend) -> Plan {
     plan::plan(src, dst, &SyncOptions::default()).await.unwrap()
 }
 
-fn copied(plan: &Plan) -> Vec<(&str, CopyReason)> {
+fn copied(plan: &Plan) -> Vec<(String, CopyReason)> {
     plan.copies
         .iter()
-        .map(|(e, r)| (e.path.as_str(), *r))
+        .map(|copy| copy.map(|(e, r)| (e.path, r)).unwrap())
         .collect()
+}
+
+/// `copies` as [`copied`] gives them.
+fn owned(copies: &[(&str, CopyReason)]) -> Vec<(String, CopyReason)> {
+    copies.iter().map(|(p, r)| (p.to_string(), *r)).collect()
 }
 
 #[tokio::test]
@@ -70,7 +75,11 @@ async fn plan_copies_new_files_then_compares_size_then_mtime() {
             None => MemBackend::local(),
         };
         let plan = plan_of(&src, &dst).await;
-        assert_eq!(copied(&plan), want, "{data:?} at {secs} over {existing:?}");
+        assert_eq!(
+            copied(&plan),
+            owned(want),
+            "{data:?} at {secs} over {existing:?}"
+        );
         assert!(plan.deletes.is_empty());
         assert_eq!(plan.stats.checked, checked);
     }
@@ -92,7 +101,7 @@ async fn plan_extra_on_destination_is_deleted_by_sync_only() {
         .file("a", b"x", at(0))
         .file("old/b", b"y", at(0));
     let plan = plan_of(&src, &dst).await;
-    let deleted: Vec<&str> = plan.deletes.iter().map(|e| e.path.as_str()).collect();
+    let deleted: Vec<String> = plan.deletes.iter().map(|e| e.unwrap().path).collect();
     assert_eq!(deleted, ["old/b"]);
     assert_eq!(plan.rmdirs, ["old"]);
     let copy = SyncOptions {
@@ -117,11 +126,11 @@ async fn plan_object_store_stats_only_equal_sizes() {
     let plan = plan_of(&src, &dst).await;
     assert_eq!(
         copied(&plan),
-        [
+        owned(&[
             ("bigger", CopyReason::SizeDiffers),
             ("new", CopyReason::New),
             ("newer", CopyReason::MtimeDiffers)
-        ]
+        ])
     );
     assert_eq!(dst.stats(), 2, "only files of equal size are stat'ed");
     assert_eq!(src.stats(), 0);
@@ -298,7 +307,10 @@ async fn checksum_copies_same_size_other_bytes() {
         ..SyncOptions::default()
     };
     let plan = plan::plan(&src, &dst, &opts).await.unwrap();
-    assert_eq!(copied(&plan), [("changed", CopyReason::ContentDiffers)]);
+    assert_eq!(
+        copied(&plan),
+        owned(&[("changed", CopyReason::ContentDiffers)])
+    );
 }
 
 #[tokio::test]
@@ -530,4 +542,109 @@ async fn keep_dry_run_says_what_would_move_and_changes_nothing() {
     let stats = run(&src, &dst, &opts).await;
     assert_eq!(dst.mutations(), 0);
     assert_eq!((stats.planned_copies, stats.planned_deletes), (1, 1));
+}
+
+/// A tree with every case the walk meets: new, changed and equal files, folders on one side
+/// only, a file where the other side has a folder (both ways), names that sort around `/`.
+fn every_case(side: MemBackend, is_src: bool) -> MemBackend {
+    let common = side
+        .file("same", b"x", at(0))
+        .file("a.c", b"x", at(0))
+        .file("a/b/deep", b"x", at(0))
+        .file("a0", b"x", at(0));
+    if is_src {
+        common
+            .file("new", b"x", at(0))
+            .file("a/grown", b"xyz", at(0))
+            .file("a/b/touched", b"x", at(5))
+            .file("only-src/sub/f", b"x", at(0))
+            .file("clash-file", b"x", at(0))
+            .file("clash-dir/inner", b"x", at(0))
+            .dir("empty-src")
+    } else {
+        common
+            .file("a/grown", b"x", at(0))
+            .file("a/b/touched", b"x", at(0))
+            .file("only-dst/sub/g", b"y", at(0))
+            .file("only-dst/h", b"y", at(0))
+            .file("clash-file/inside", b"y", at(0))
+            .file("clash-dir", b"y", at(0))
+    }
+}
+
+#[tokio::test]
+async fn a_walk_folder_by_folder_plans_what_a_whole_listing_plans() {
+    let opts = SyncOptions::default();
+    let whole = plan::plan(
+        &every_case(MemBackend::local().listed_whole(), true),
+        &every_case(MemBackend::local().listed_whole(), false),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        copied(&whole),
+        owned(&[
+            ("a/b/touched", CopyReason::MtimeDiffers),
+            ("a/grown", CopyReason::SizeDiffers),
+            ("clash-dir/inner", CopyReason::New),
+            ("new", CopyReason::New),
+            ("only-src/sub/f", CopyReason::New),
+        ])
+    );
+    let deletes =
+        |plan: &Plan| -> Vec<String> { plan.deletes.iter().map(|e| e.unwrap().path).collect() };
+    assert_eq!(
+        deletes(&whole),
+        [
+            "clash-dir",
+            "clash-file/inside",
+            "only-dst/h",
+            "only-dst/sub/g"
+        ]
+    );
+    assert_eq!(whole.mkdirs, ["empty-src", "only-src", "only-src/sub"]);
+    assert_eq!(whole.rmdirs, ["only-dst/sub", "only-dst"]);
+    assert_eq!(whole.problems.len(), 2, "{:?}", whole.problems);
+    for (src_walked, dst_walked) in [(true, true), (true, false), (false, true)] {
+        let side = |walked: bool| {
+            if walked {
+                MemBackend::local()
+            } else {
+                MemBackend::local().listed_whole()
+            }
+        };
+        let src = every_case(side(src_walked), true);
+        let dst = every_case(side(dst_walked), false);
+        let walked = plan::plan(&src, &dst, &opts).await.unwrap();
+        let case = format!("source walked {src_walked}, destination walked {dst_walked}");
+        assert_eq!(copied(&walked), copied(&whole), "{case}");
+        assert_eq!(deletes(&walked), deletes(&whole), "{case}");
+        assert_eq!(walked.mkdirs, whole.mkdirs, "{case}");
+        assert_eq!(walked.rmdirs, whole.rmdirs, "{case}");
+        assert_eq!(walked.problems, whole.problems, "{case}");
+        assert_eq!(walked.stats, whole.stats, "{case}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_longer_than_memory_holds_runs_from_disk_to_the_last_file() {
+    let folders = spool::MEMORY_ITEMS / 100 + 2;
+    let mut src = MemBackend::local();
+    for i in 0..folders * 100 {
+        src = src.file(&format!("d{:03}/f{:02}", i / 100, i % 100), b"x", at(0));
+    }
+    let mut dst = MemBackend::local();
+    for i in 0..spool::MEMORY_ITEMS + 50 {
+        dst = dst.file(&format!("old{:03}/g{:03}", i / 1000, i % 1000), b"y", at(0));
+    }
+    let plan = plan_of(&src, &dst).await;
+    assert!(plan.copies.on_disk() && plan.deletes.on_disk());
+    assert_eq!(plan.copies.len(), (folders * 100) as u64);
+    assert_eq!(plan.stats.small_copies, (folders * 100) as u64);
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!(stats.errors, 0);
+    assert_eq!(stats.transferred, (folders * 100) as u64);
+    assert_eq!(stats.deleted, (spool::MEMORY_ITEMS + 50) as u64);
+    assert_eq!(dst.paths(), src.paths());
 }

@@ -73,6 +73,7 @@ pub const FEATURES: Features = Features {
     server_side_move: true,
     writable: true,
     small_files_at_once: true,
+    walk_by_folder: false,
 };
 
 /// The blob names of rclone's azureblob backend.
