@@ -547,28 +547,35 @@ async fn keep_dry_run_says_what_would_move_and_changes_nothing() {
 /// A tree with every case the walk meets: new, changed and equal files, folders on one side
 /// only, a file where the other side has a folder (both ways), names that sort around `/`.
 fn every_case(side: MemBackend, is_src: bool) -> MemBackend {
-    let common = side
-        .file("same", b"x", at(0))
-        .file("a.c", b"x", at(0))
-        .file("a/b/deep", b"x", at(0))
-        .file("a0", b"x", at(0));
+    // (on the source, on the destination, path, bytes, seconds after `at`'s origin)
+    let files: [(bool, bool, &str, &[u8], u64); 16] = [
+        (true, true, "same", b"x", 0),
+        (true, true, "a.c", b"x", 0),
+        (true, true, "a/b/deep", b"x", 0),
+        (true, true, "a0", b"x", 0),
+        (true, false, "new", b"x", 0),
+        (true, false, "a/grown", b"xyz", 0),
+        (false, true, "a/grown", b"x", 0),
+        (true, false, "a/b/touched", b"x", 5),
+        (false, true, "a/b/touched", b"x", 0),
+        (true, false, "only-src/sub/f", b"x", 0),
+        (false, true, "only-dst/sub/g", b"y", 0),
+        (false, true, "only-dst/h", b"y", 0),
+        (true, false, "clash-file", b"x", 0),
+        (false, true, "clash-file/inside", b"y", 0),
+        (true, false, "clash-dir/inner", b"x", 0),
+        (false, true, "clash-dir", b"y", 0),
+    ];
+    let side = files
+        .into_iter()
+        .filter(|&(on_src, on_dst, ..)| if is_src { on_src } else { on_dst })
+        .fold(side, |side, (_, _, path, data, secs)| {
+            side.file(path, data, at(secs))
+        });
     if is_src {
-        common
-            .file("new", b"x", at(0))
-            .file("a/grown", b"xyz", at(0))
-            .file("a/b/touched", b"x", at(5))
-            .file("only-src/sub/f", b"x", at(0))
-            .file("clash-file", b"x", at(0))
-            .file("clash-dir/inner", b"x", at(0))
-            .dir("empty-src")
+        side.dir("empty-src")
     } else {
-        common
-            .file("a/grown", b"x", at(0))
-            .file("a/b/touched", b"x", at(0))
-            .file("only-dst/sub/g", b"y", at(0))
-            .file("only-dst/h", b"y", at(0))
-            .file("clash-file/inside", b"y", at(0))
-            .file("clash-dir", b"y", at(0))
+        side
     }
 }
 
