@@ -13,7 +13,8 @@
 //! modification times differ by more than the coarser [`Features::mtime_precision`] of the two
 //! backends ([`CopyReason::MtimeDiffers`]), which is rclone's "modify window". A side whose
 //! listing carries no modification times (an object store) is `stat`ed only for files whose
-//! sizes already match, `checkers` at a time. When a side has no modification time even after
+//! sizes already match, `checkers` at a time, four times more over an HTTP store
+//! ([`stats_at_once`]). When a side has no modification time even after
 //! `stat` (an object written without rclone's metadata), equal sizes count as equal, as rclone
 //! does for backends without modification times.
 //!
@@ -25,7 +26,8 @@
 //! A file on one side where the other has a directory, or a `stat` that fails, is a *problem*:
 //! it is not copied, and since problems are errors of the run, nothing is deleted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
@@ -33,9 +35,9 @@ use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt};
 
 use super::check::{compare, Compared};
-use super::execute::WHOLE_FILE_SIZE;
+use super::execute::{SMALL_FILES_FACTOR, WHOLE_FILE_SIZE};
 use super::spool::Spool;
-use super::SyncOptions;
+use super::{SyncOptions, MAX_CHECKERS};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, Entry, EntryKind, Features, Listing};
 
@@ -199,9 +201,10 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         ..
     } = walk;
 
+    let at_once = src_features.small_files_at_once || dst_features.small_files_at_once;
     let checked: Vec<Checked> = stream::iter(pending)
         .map(|p| check(src, dst, p, src_features, dst_features, window))
-        .buffer_unordered(opts.checkers.max(1))
+        .buffer_unordered(stats_at_once(opts.checkers, at_once))
         .collect()
         .await;
     for outcome in checked {
@@ -240,6 +243,14 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     // Reverse path order puts every directory after all of its descendants.
     plan.rmdirs.sort_unstable_by(|a, b| b.cmp(a));
     Ok(plan)
+}
+
+/// How many `stat`s run at once: `--checkers`, or over an HTTP store (`at_once`, see
+/// [`Features::small_files_at_once`]) [`SMALL_FILES_FACTOR`] times more, since each waits on a
+/// round trip and holds nothing but its request (never more than [`MAX_CHECKERS`]).
+pub fn stats_at_once(checkers: usize, at_once: bool) -> usize {
+    let factor = if at_once { SMALL_FILES_FACTOR } else { 1 };
+    checkers.saturating_mul(factor).clamp(1, MAX_CHECKERS)
 }
 
 /// Folders listed ahead of the one being compared, on a side walked folder by folder.
@@ -339,6 +350,21 @@ struct Folder {
     path: String,
     on_src: bool,
     on_dst: bool,
+}
+
+impl Folder {
+    /// The folder to descend into at a path, given what it is on each side: none when
+    /// neither side has a folder there.
+    fn of(pair: &(Option<Entry>, Option<Entry>)) -> Option<Folder> {
+        let on_src = pair.0.as_ref().is_some_and(Entry::is_dir);
+        let on_dst = pair.1.as_ref().is_some_and(Entry::is_dir);
+        let entry = pair.0.as_ref().or(pair.1.as_ref())?;
+        (on_src || on_dst).then(|| Folder {
+            path: entry.path.clone(),
+            on_src,
+            on_dst,
+        })
+    }
 }
 
 /// One folder's listing of one side as it arrives: the folder, whether it is the source's,
@@ -460,64 +486,70 @@ impl Walk<'_> {
 
     /// Compares the entries of one folder on both sides (see the module docs), and puts its
     /// subfolders on the stack.
-    fn folder(&mut self, src: Vec<Entry>, dst: Vec<Entry>) {
-        let mut pairs: BTreeMap<String, (Option<Entry>, Option<Entry>)> = BTreeMap::new();
-        for entry in src {
-            let path = entry.path.clone();
-            pairs.entry(path).or_default().0 = Some(entry);
-        }
-        for entry in dst {
-            let path = entry.path.clone();
-            pairs.entry(path).or_default().1 = Some(entry);
-        }
+    fn folder(&mut self, mut src: Vec<Entry>, mut dst: Vec<Entry>) {
+        src.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        dst.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let (mut src, mut dst) = (src.into_iter().peekable(), dst.into_iter().peekable());
         let mut subfolders = Vec::new();
-        for (path, pair) in pairs {
-            let on_src = pair.0.as_ref().is_some_and(Entry::is_dir);
-            let on_dst = pair.1.as_ref().is_some_and(Entry::is_dir);
-            if on_src || on_dst {
-                subfolders.push(Folder {
-                    path: path.clone(),
-                    on_src,
-                    on_dst,
-                });
+        loop {
+            let order = match (src.peek(), dst.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(s), Some(d)) => s.path.cmp(&d.path),
+            };
+            let pair = match order {
+                Ordering::Less => (src.next(), None),
+                Ordering::Greater => (None, dst.next()),
+                Ordering::Equal => (src.next(), dst.next()),
+            };
+            if let Some(folder) = Folder::of(&pair) {
+                subfolders.push(folder);
             }
-            match pair {
-                (Some(s), Some(d)) if !s.is_dir() && d.is_dir() => {
-                    self.count_src(&s);
-                    self.plan.problems.push(format!(
-                        "{path}: is a file on the source but a directory on the destination; not copied"
-                    ));
-                }
-                (Some(s), d) if s.is_dir() => match d {
-                    Some(d) if !d.is_dir() => {
-                        self.plan.problems.push(format!(
-                                "{path}: is a directory on the source but a file on the destination; not made"
-                            ));
-                        self.dst_only(d);
-                    }
-                    Some(_) => {}
-                    None if self.dst_real_dirs => self.plan.mkdirs.push(path),
-                    None => {}
-                },
-                (Some(s), None) => {
-                    self.count_src(&s);
-                    self.plan.copy(s, CopyReason::New);
-                }
-                (Some(s), Some(d)) => {
-                    self.count_src(&s);
-                    self.plan.stats.dst_files += 1;
-                    self.compare(s, d);
-                }
-                (None, Some(d)) if d.is_dir() => {
-                    if self.opts.delete && self.dst_real_dirs {
-                        self.plan.rmdirs.push(path);
-                    }
-                }
-                (None, Some(d)) => self.dst_only(d),
-                (None, None) => {}
-            }
+            self.pair(pair);
         }
         self.stack.extend(subfolders.into_iter().rev());
+    }
+
+    /// Compares what one path is on both sides.
+    fn pair(&mut self, pair: (Option<Entry>, Option<Entry>)) {
+        match pair {
+            (Some(s), Some(d)) if !s.is_dir() && d.is_dir() => {
+                self.count_src(&s);
+                self.plan.problems.push(format!(
+                    "{}: is a file on the source but a directory on the destination; not copied",
+                    s.path
+                ));
+            }
+            (Some(s), d) if s.is_dir() => match d {
+                Some(d) if !d.is_dir() => {
+                    self.plan.problems.push(format!(
+                        "{}: is a directory on the source but a file on the destination; not made",
+                        s.path
+                    ));
+                    self.dst_only(d);
+                }
+                Some(_) => {}
+                None if self.dst_real_dirs => self.plan.mkdirs.push(s.path),
+                None => {}
+            },
+            (Some(s), None) => {
+                self.count_src(&s);
+                self.plan.copy(s, CopyReason::New);
+            }
+            (Some(s), Some(d)) => {
+                self.count_src(&s);
+                self.plan.stats.dst_files += 1;
+                self.compare(s, d);
+            }
+            (None, Some(d)) if d.is_dir() => {
+                if self.opts.delete && self.dst_real_dirs {
+                    self.plan.rmdirs.push(d.path);
+                }
+            }
+            (None, Some(d)) => self.dst_only(d),
+            (None, None) => {}
+        }
     }
 
     /// Counts a source file.

@@ -655,3 +655,13 @@ async fn a_plan_longer_than_memory_holds_runs_from_disk_to_the_last_file() {
     assert_eq!(stats.deleted, (spool::MEMORY_ITEMS + 50) as u64);
     assert_eq!(dst.paths(), src.paths());
 }
+
+#[test]
+fn stats_over_an_http_store_run_four_times_the_checkers_at_once() {
+    use super::plan::stats_at_once;
+    assert_eq!(stats_at_once(8, false), 8);
+    assert_eq!(stats_at_once(8, true), 32);
+    assert_eq!(stats_at_once(0, true), 1);
+    assert_eq!(stats_at_once(MAX_CHECKERS, true), MAX_CHECKERS);
+    assert_eq!(stats_at_once(MAX_CHECKERS, false), MAX_CHECKERS);
+}
