@@ -7,8 +7,11 @@
 //!    is missing on the destination, its size differs, or its modification times differ by more
 //!    than the coarser precision of the two backends. Where a listing carries no modification
 //!    times (object stores), sizes are compared first and only files of equal size are
-//!    `stat`ed, `checkers` at a time. The [`Plan`] lists copies (with a [`CopyReason`]),
-//!    deletes, directories to make and to remove, and the problems met.
+//!    `stat`ed, `checkers` at a time (four times more over an HTTP store, where each waits on
+//!    a round trip). Local folders are walked folder by folder, and a long plan is kept on
+//!    disk ([`spool`]): memory follows the largest folder, not the tree. The [`Plan`] lists
+//!    copies (with a [`CopyReason`]), deletes, directories to make and to remove, and the
+//!    problems met.
 //! 2. [`run_plan`] runs the copies ([`execute`]) `transfers` at a time (a failed file is reported on stderr
 //!    and counted, not fatal), then, *last and only when the run had no error at all*, the
 //!    deletes: files first, then directories deepest first. With `dry_run`, [`dry_run`]
