@@ -220,6 +220,15 @@ pub(crate) fn cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("poof"))
 }
 
+/// Makes `dir` and its parents, new ones readable by their owner only (the cache folder).
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// The entries of a cache file; `None` when it is missing, unreadable or broken.
 fn read(file: &Path) -> Option<HashMap<String, Known>> {
     let f = std::fs::File::open(file).ok()?;
@@ -239,12 +248,8 @@ fn read(file: &Path) -> Option<HashMap<String, Known>> {
 
 /// Writes `known` to `file` through a temporary name, readable by its owner only.
 fn write(file: &Path, known: &HashMap<String, Known>) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    private_dir(file.parent().unwrap_or(Path::new(".")))?;
     let temp = file.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| {
         let f = std::fs::OpenOptions::new()

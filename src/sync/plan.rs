@@ -171,7 +171,6 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     let mut walk = Walk {
         plan: Plan::default(),
         opts,
-        dst_real_dirs: dst_features.real_dirs,
         window: src_features
             .mtime_precision
             .max(dst_features.mtime_precision),
@@ -416,7 +415,6 @@ impl<'a> Ahead<'a> {
 struct Walk<'o> {
     plan: Plan,
     opts: &'o SyncOptions,
-    dst_real_dirs: bool,
     window: Duration,
     src_features: Features,
     dst_features: Features,
@@ -530,7 +528,7 @@ impl Walk<'_> {
                     self.dst_only(d);
                 }
                 Some(_) => {}
-                None if self.dst_real_dirs => self.plan.mkdirs.push(s.path),
+                None if self.dst_features.real_dirs => self.plan.mkdirs.push(s.path),
                 None => {}
             },
             (Some(s), None) => {
@@ -543,7 +541,7 @@ impl Walk<'_> {
                 self.compare(s, d);
             }
             (None, Some(d)) if d.is_dir() => {
-                if self.opts.delete && self.dst_real_dirs {
+                if self.opts.delete && self.dst_features.real_dirs {
                     self.plan.rmdirs.push(d.path);
                 }
             }

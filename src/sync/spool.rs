@@ -15,7 +15,6 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{anyhow, Result};
@@ -142,7 +141,6 @@ impl<T: Record> Spool<T> {
     pub fn iter(&self) -> SpoolIter<'_, T> {
         SpoolIter {
             spool: self,
-            failed: self.failure.is_some(),
             next_memory: 0,
             buffer: Vec::new(),
             at: 0,
@@ -198,7 +196,6 @@ impl<T: Record> Spool<T> {
 /// Reads a spool's items in order (see [`Spool::iter`]).
 pub struct SpoolIter<'a, T> {
     spool: &'a Spool<T>,
-    failed: bool,
     next_memory: usize,
     /// Bytes read from the file (or the pending bytes) and not yet decoded, from `at`.
     buffer: Vec<u8>,
@@ -216,9 +213,9 @@ impl<T: Record> Iterator for SpoolIter<'_, T> {
         if self.done {
             return None;
         }
-        if self.failed {
+        if let Some(why) = &self.spool.failure {
             self.done = true;
-            return self.spool.failure.clone().map(|why| Err(anyhow!(why)));
+            return Some(Err(anyhow!(why.clone())));
         }
         let Some(file) = &self.spool.file else {
             let item = self.spool.memory.get(self.next_memory).cloned();
@@ -267,12 +264,9 @@ fn spool_dir() -> std::path::PathBuf {
 
 /// A new file for a spool, readable by its owner only, already unlinked.
 fn spool_file() -> io::Result<File> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = spool_dir();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)?;
+    crate::remote::mtime_cache::private_dir(&dir)?;
     let name = |n: u32| dir.join(format!("plan-{}-{n}.tmp", std::process::id()));
     let mut n = 0;
     loop {
@@ -285,18 +279,13 @@ fn spool_file() -> io::Result<File> {
             .open(&path)
         {
             Ok(file) => {
-                unlink(&path)?;
+                std::fs::remove_file(&path)?;
                 return Ok(file);
             }
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
             Err(err) => return Err(err),
         }
     }
-}
-
-/// Removes the name of an open spool file.
-fn unlink(path: &Path) -> io::Result<()> {
-    std::fs::remove_file(path)
 }
 
 fn put_u64(out: &mut Vec<u8>, n: u64) {
