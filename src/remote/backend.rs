@@ -107,12 +107,13 @@ pub struct Features {
     /// for SFTP and FTP, where each copy in flight holds a connection of its own and servers
     /// limit connections per user.
     pub small_files_at_once: bool,
-    /// Listing one folder costs about its share of listing the tree (a local folder, where a
-    /// recursive listing is itself a walk of folders): the planner then walks the tree folder
-    /// by folder, holding one folder's listing at a time ([`crate::sync::plan`]), so memory
-    /// follows the largest folder rather than the tree. Otherwise (object stores list a
-    /// thousand names per request without folders, but one request per folder with them) the
-    /// tree is listed at once.
+    /// The planner walks the tree folder by folder, holding one folder's listing at a time
+    /// and listing the next folders ahead ([`crate::sync::plan`]), so memory follows the
+    /// largest folder rather than the tree: local folders and servers that list a folder at
+    /// a time anyway (SFTP, FTP, WebDAV, HTTP, whose recursive listings are walks of
+    /// folders), and object stores (one request per folder, as rclone lists them by default,
+    /// many folders at once). Otherwise (a past state, a view of one path, a local folder that
+    /// follows links, whose loop detection needs the whole walk) the tree is listed at once.
     pub walk_by_folder: bool,
 }
 

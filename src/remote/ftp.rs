@@ -1010,7 +1010,7 @@ impl Backend for FtpBackend {
         Features {
             writable: true,
             small_files_at_once: false,
-            walk_by_folder: false,
+            walk_by_folder: true,
             real_dirs: true,
             server_side_move: true,
             mtime_in_listing: true,

@@ -628,7 +628,7 @@ impl Backend for HttpBackend {
             server_side_move: false,
             writable: false,
             small_files_at_once: true,
-            walk_by_folder: false,
+            walk_by_folder: true,
         }
     }
 

@@ -19,11 +19,12 @@
 //! The cache is safe to lose: one file per store location under `$XDG_CACHE_HOME/poof` (else
 //! `~/.cache/poof`), written whole to a temporary name and renamed, readable by its owner only;
 //! a missing, unreadable or broken file is an empty cache. It is written when its last user
-//! drops it, if anything changed, and holds at most [`MAX_ENTRIES`] entries. Entries below a
-//! prefix listed whole in the run that the listing did not show (objects gone) are dropped
-//! then.
+//! drops it, if anything changed, and holds at most [`MAX_ENTRIES`] entries. Entries of
+//! objects a listing of the run shows gone are dropped then: below a prefix listed whole, those
+//! it did not show; in a folder listed one level, those it did not show and those in a
+//! subfolder it no longer holds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +71,9 @@ pub struct MtimeCache {
     listed: Mutex<HashMap<String, Listed>>,
     /// Key prefixes listed whole (recursively, to the end) in this run.
     complete: Mutex<Vec<String>>,
+    /// Folders listed one level in this run: each key prefix and the names of the folders
+    /// its listing showed.
+    folders: Mutex<HashMap<String, HashSet<String>>>,
     changed: AtomicBool,
 }
 
@@ -91,6 +95,7 @@ impl MtimeCache {
             known: Mutex::new(known),
             listed: Mutex::new(HashMap::new()),
             complete: Mutex::new(Vec::new()),
+            folders: Mutex::new(HashMap::new()),
             changed: AtomicBool::new(false),
         }
     }
@@ -172,20 +177,36 @@ impl MtimeCache {
         }
     }
 
+    /// Notes that the objects directly in the folder at the key `prefix` (`""` for the root)
+    /// have just been listed, beside its folders `subfolders` (their names): entries of
+    /// objects in that folder the listing did not show, or in a folder it no longer holds, go
+    /// when the cache is saved.
+    pub fn listed_folder(&self, prefix: &str, subfolders: Vec<String>) {
+        if let Ok(mut folders) = self.folders.lock() {
+            folders
+                .entry(prefix.to_owned())
+                .or_default()
+                .extend(subfolders);
+        }
+    }
+
     /// Writes the cache file if anything changed since it was read.
     ///
     /// # Errors
     /// The folder or the file cannot be written.
     pub fn save(&self) -> std::io::Result<()> {
-        let (Ok(mut known), Ok(complete)) = (self.known.lock(), self.complete.lock()) else {
+        let (Ok(mut known), Ok(complete), Ok(folders)) =
+            (self.known.lock(), self.complete.lock(), self.folders.lock())
+        else {
             return Ok(());
         };
         let before = known.len();
         known.retain(|key, entry| {
             entry.seen
-                || !complete
+                || !(complete
                     .iter()
                     .any(|prefix| key.starts_with(prefix.as_str()))
+                    || gone_from_folder(&folders, key))
         });
         let pruned = known.len() != before;
         if !self.changed.swap(false, Ordering::Relaxed) && !pruned {
@@ -200,6 +221,23 @@ impl Drop for MtimeCache {
         // Safe to lose: a cache that cannot be written costs the next run its HEAD requests.
         let _ = self.save();
     }
+}
+
+/// Whether a folder listed one level in this run shows that the object at `key` is gone:
+/// the folder holds the key's name and it was not listed, or holds the folder on its way and
+/// that folder was not listed.
+fn gone_from_folder(folders: &HashMap<String, HashSet<String>>, key: &str) -> bool {
+    let ends = std::iter::once(0).chain(key.match_indices('/').map(|(i, _)| i + 1));
+    ends.filter_map(|end| Some((key.get(..end)?, key.get(end..)?)))
+        .any(|(prefix, rest)| {
+            let Some(subfolders) = folders.get(prefix) else {
+                return false;
+            };
+            match rest.split_once('/') {
+                None => true,
+                Some((folder, _)) => !subfolders.contains(folder),
+            }
+        })
 }
 
 /// An ETag without its quotes and weak mark (listings and HEAD answers differ in these).
@@ -373,6 +411,39 @@ mod tests {
         let mut keys: Vec<String> = cache.known.lock().unwrap().keys().cloned().collect();
         keys.sort();
         assert_eq!(keys, ["a/1", "b/1"]);
+    }
+
+    #[test]
+    fn entries_a_listing_by_folder_shows_gone_go_when_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.jsonl");
+        let listed = Some(t(1_800_000_000, 0));
+        let mtime = t(1_650_000_000, 0);
+        let keys = [
+            "top", "gone", "a/1", "a/2", "a/b/1", "a/c/1", "a/c/d/1", "x/1",
+        ];
+        {
+            let cache = MtimeCache::at(file.clone());
+            for key in keys {
+                assert_eq!(cache.lookup(key, 1, Some("e"), listed), None);
+                cache.record(key, 1, Some("e"), mtime);
+            }
+        }
+        {
+            // The next run lists the root (`top`, folders `a` and `x`) and `a/` (`a/1`, folder
+            // `b`), not `a/b/` nor `x/`: `gone` and `a/2` are gone, and so is all of `a/c/`
+            // (`a/` no longer holds it); the rest was not looked at.
+            let cache = MtimeCache::at(file.clone());
+            for key in ["top", "a/1"] {
+                assert_eq!(cache.lookup(key, 1, Some("e"), listed), Some(mtime));
+            }
+            cache.listed_folder("", vec!["a".into(), "x".into()]);
+            cache.listed_folder("a/", vec!["b".into()]);
+        }
+        let cache = MtimeCache::at(file.clone());
+        let mut kept: Vec<String> = cache.known.lock().unwrap().keys().cloned().collect();
+        kept.sort();
+        assert_eq!(kept, ["a/1", "a/b/1", "top", "x/1"]);
     }
 
     #[test]

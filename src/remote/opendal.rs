@@ -847,6 +847,15 @@ fn trim_key(path: &str) -> &str {
     path.trim_start_matches('/').trim_end_matches('/')
 }
 
+/// The path of a listed key: without the one `/` that ends a folder's key (`a//`, a folder
+/// with an empty name inside `a`, keeps its second one), `""` for the root.
+fn listed_key(key: &str) -> &str {
+    if key == "/" {
+        return "";
+    }
+    key.strip_suffix('/').unwrap_or(key)
+}
+
 /// The requests themselves; [`Backend`] wraps each in [`ObjectBackend::guard`].
 impl ObjectBackend {
     /// OpenDAL's listing of `key` (a prefix), without metadata; `None`: nothing there.
@@ -893,7 +902,7 @@ impl ObjectBackend {
             .find_map(|(key, parse)| user(key).and_then(*parse))
             .or(modified)
     }
-    async fn raw_list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<Entry>>> {
+    async fn raw_list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         let dir = dir.trim_matches('/');
         let prefix = if dir.is_empty() {
             "/".to_owned()
@@ -923,10 +932,13 @@ impl ObjectBackend {
                 mtime: None,
             });
         };
+        let mut problems = Vec::new();
+        // The folders a one-level listing shows, for the cache of times.
+        let mut folders = Vec::new();
         for item in listed {
             let raw = item.key.as_str();
             let path = self
-                .listed_path(trim_key(raw))
+                .listed_path(listed_key(raw))
                 .map_err(|why| anyhow!("{}: {why}", what()))?;
             let path = path.as_ref();
             if path.is_empty() || path == dir {
@@ -941,17 +953,40 @@ impl ObjectBackend {
                 continue;
             };
             if recursive {
-                // Every ancestor below `dir` is a directory.
+                // Every ancestor below `dir` is a directory, up to an empty name.
                 let mut end = 0;
                 while let Some(i) = rel.get(end..).and_then(|r| r.find('/')) {
                     end += i;
                     let parent = rel.get(..end).unwrap_or_default();
+                    if parent.is_empty() || parent.ends_with('/') {
+                        break;
+                    }
                     add_dir(&mut out, &join(dir, parent));
                     end += 1;
                 }
             }
+            if path.split('/').any(str::is_empty) {
+                // `a//b` or `/a`: no file can have that name; reported (the run then deletes
+                // nothing), never skipped in silence.
+                let start = raw
+                    .find("//")
+                    .map_or(if raw.starts_with('/') { 1 } else { raw.len() }, |i| i + 2);
+                let problem = format!(
+                    "the object keys that start {:?} hold an empty folder name: no file can \
+                     have such a name (rename them)",
+                    raw.get(..start).unwrap_or(raw)
+                );
+                if !problems.contains(&problem) {
+                    problems.push(problem);
+                }
+                continue;
+            }
             if raw.ends_with('/') || item.dir {
                 add_dir(&mut out, path);
+                if !recursive {
+                    let name = listed_key(raw).rsplit('/').next().unwrap_or_default();
+                    folders.push(name.to_owned());
+                }
             } else {
                 let file = Entry {
                     path: path.to_owned(),
@@ -980,14 +1015,25 @@ impl ObjectBackend {
                 }
             }
         }
-        if let (Some(cache), true, false) = (&self.cache, recursive, with_meta) {
+        if let (Some(cache), false) = (&self.cache, with_meta) {
             // `dir/` with its slash, so that `dir2/` is not taken for part of it.
-            cache.listed_whole(key.trim_start_matches('/'));
+            let prefix = key.trim_start_matches('/');
+            if recursive {
+                cache.listed_whole(prefix);
+            } else {
+                cache.listed_folder(prefix, folders);
+            }
         }
-        if out.is_empty() && !(dir.is_empty() && self.describe_is_bucket_root()) {
+        if out.is_empty()
+            && problems.is_empty()
+            && !(dir.is_empty() && self.describe_is_bucket_root())
+        {
             return Ok(None);
         }
-        Ok(Some(out.into_values().collect()))
+        Ok(Some(Listing {
+            entries: out.into_values().collect(),
+            problems,
+        }))
     }
 
     async fn raw_stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -1196,8 +1242,7 @@ impl Backend for ObjectBackend {
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
         self.alive()?;
-        let listed = self.guard(self.raw_list(dir, recursive).await)?;
-        Ok(listed.map(Listing::of))
+        self.guard(self.raw_list(dir, recursive).await)
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
@@ -1410,6 +1455,82 @@ fn join(dir: &str, rel: &str) -> String {
 mod tests {
     use super::*;
     use crate::remote::s3::{self, DEFAULT_CHUNK_SIZE, DEFAULT_UPLOAD_CONCURRENCY, MIN_CHUNK_SIZE};
+
+    /// A store's listings as S3 answers them, from a fixed set of keys: a one-level listing
+    /// gives the objects directly below the prefix and the folders below it as common
+    /// prefixes.
+    #[derive(Debug)]
+    struct Keys(Vec<&'static str>);
+
+    #[async_trait]
+    impl ObjectExtras for Keys {
+        async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Vec<ListedObject>>> {
+            let prefix = dir.trim_start_matches('/');
+            let mut out: BTreeMap<String, bool> = BTreeMap::new();
+            for key in self.0.iter().filter_map(|k| k.strip_prefix(prefix)) {
+                match key.find('/').filter(|_| !recursive) {
+                    Some(end) => out.insert(format!("{prefix}{}", &key[..=end]), true),
+                    None => out.insert(format!("{prefix}{key}"), false),
+                };
+            }
+            let listed = out.into_iter().map(|(key, dir)| ListedObject {
+                key,
+                dir,
+                size: 1,
+                ..ListedObject::default()
+            });
+            Ok(Some(listed.collect()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_walk_by_folder_and_a_whole_listing_show_the_same_objects() {
+        // Nothing answers on port 9: every listing comes from `Keys`.
+        let keys = [
+            "top", "a/1", "a/b/2", "a/b/c/3", "a//x", "a//x2", "a/e//y", "d/", "d/z",
+        ];
+        let b = s3::loopback(9, "bucket", "k", "s")
+            .unwrap()
+            .with_extras(Arc::new(Keys(keys.to_vec())));
+        let whole = b.list("", true).await.unwrap().unwrap();
+        let mut walked = Listing::default();
+        let mut folders = vec![String::new()];
+        while let Some(dir) = folders.pop() {
+            let listed = b.list(&dir, false).await.unwrap().unwrap();
+            walked.problems.extend(listed.problems);
+            for entry in listed.entries {
+                if entry.is_dir() {
+                    folders.push(entry.path.clone());
+                }
+                walked.entries.push(entry);
+            }
+        }
+        walked.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        walked.problems.sort();
+        let mut whole_problems = whole.problems.clone();
+        whole_problems.sort();
+        assert_eq!(walked.entries, whole.entries);
+        assert_eq!(walked.problems, whole_problems);
+        let paths: Vec<&str> = whole.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["a", "a/1", "a/b", "a/b/2", "a/b/c", "a/b/c/3", "a/e", "d", "d/z", "top"]
+        );
+        // An empty folder name is no file's: named, never skipped in silence.
+        assert_eq!(whole_problems.len(), 2, "{whole_problems:?}");
+        assert!(
+            whole_problems[0].contains("start \"a//\""),
+            "{whole_problems:?}"
+        );
+        assert!(
+            whole_problems[1].contains("start \"a/e//\""),
+            "{whole_problems:?}"
+        );
+        assert!(
+            whole_problems[0].contains("empty folder name"),
+            "{whole_problems:?}"
+        );
+    }
 
     #[test]
     fn retry_wait_bound_is_under_thirty_seconds() {

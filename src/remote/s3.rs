@@ -8,7 +8,7 @@
 //! ([`IGNORED_OPTIONS`]; the caller prints them once). [`loopback`] builds the backend of an
 //! `rclone serve s3` on 127.0.0.1 (tests, and a local peer). What a bucket can do is
 //! [`FEATURES`]: no modification times in listings (a HEAD per file reads rclone's `mtime`
-//! metadata), nanosecond precision, directories only as prefixes.
+//! metadata), nanosecond precision, directories only as prefixes, listed folder by folder.
 //!
 //! Object keys are in the form rclone's s3 backend writes (its encoding
 //! `Slash,InvalidUtf8,Dot`) wherever an S3 listing can carry it: TAB, LF, CR and DEL raw (a file
@@ -60,8 +60,9 @@ pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// What an S3 bucket can do: listings carry no user metadata (rclone's `mtime` comes from a
-/// HEAD per file), the `mtime` metadata keeps nanoseconds, and directories are only prefixes of
-/// object keys (`mkdir` and `rmdir` do nothing).
+/// HEAD per file), the `mtime` metadata keeps nanoseconds, directories are only prefixes of
+/// object keys (`mkdir` and `rmdir` do nothing), and a sync lists it folder by folder (one
+/// request per folder with the `/` delimiter).
 pub const FEATURES: Features = Features {
     mtime_in_listing: false,
     mtime_precision: Duration::from_nanos(1),
@@ -70,7 +71,9 @@ pub const FEATURES: Features = Features {
     server_side_move: true,
     writable: true,
     small_files_at_once: true,
-    walk_by_folder: false,
+    // One request per folder, many folders at once: memory follows the largest folder, and
+    // over a distant store the listings overlap instead of paging through the tree in turn.
+    walk_by_folder: true,
 };
 
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.

@@ -103,7 +103,7 @@ pub const FEATURES: Features = Features {
     server_side_move: true,
     writable: true,
     small_files_at_once: false,
-    walk_by_folder: false,
+    walk_by_folder: true,
 };
 
 /// The `sftp` line of [`super::TYPES`]: `name:path` (relative to the login folder) or

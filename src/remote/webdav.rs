@@ -665,7 +665,7 @@ impl Backend for WebdavBackend {
             server_side_move: true,
             writable: true,
             small_files_at_once: true,
-            walk_by_folder: false,
+            walk_by_folder: true,
         }
     }
 

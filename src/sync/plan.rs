@@ -2,10 +2,10 @@
 //!
 //! [`plan`] lists the source and the destination at the same time and compares them folder
 //! by folder, depth first, as rclone's march does. A side walked folder by folder
-//! ([`Features::walk_by_folder`]: a local folder) is listed one folder at a time, the next
-//! `checkers` folders listed ahead while one is compared; any other side (an object store,
-//! which lists a thousand names per request) is listed whole at the start and handed out a
-//! folder at a time. Only the folders' listings in hand and the plan are in memory, and a
+//! ([`Features::walk_by_folder`]: a local folder, a server, an object store) is listed one
+//! folder at a time, the next folders listed ahead while one is compared (`checkers` of them,
+//! four times more over an HTTP store: [`requests_at_once`]); any other side (a past state, a
+//! view of one path) is listed whole at the start and handed out a folder at a time. Only the folders' listings in hand and the plan are in memory, and a
 //! long plan is on disk ([`super::spool`]): memory follows the largest folder, not the tree.
 //!
 //! A source file is copied when the destination lacks it
@@ -14,7 +14,7 @@
 //! backends ([`CopyReason::MtimeDiffers`]), which is rclone's "modify window". A side whose
 //! listing carries no modification times (an object store) is `stat`ed only for files whose
 //! sizes already match, `checkers` at a time, four times more over an HTTP store
-//! ([`stats_at_once`]). When a side has no modification time even after
+//! ([`requests_at_once`]). When a side has no modification time even after
 //! `stat` (an object written without rclone's metadata), equal sizes count as equal, as rclone
 //! does for backends without modification times.
 //!
@@ -33,6 +33,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
 
 use super::check::{compare, Compared};
 use super::execute::{SMALL_FILES_FACTOR, WHOLE_FILE_SIZE};
@@ -180,6 +181,7 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         by_content: Vec::new(),
         stack: Vec::new(),
     };
+    let window = walk.window;
     walk.plan.listing_problems = src_root.problems;
     walk.plan.stats.dst_existed = dst_tree.is_some();
     if !walk.plan.stats.dst_existed && dst_features.real_dirs {
@@ -191,45 +193,40 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     };
     walk.plan.listing_problems.extend(dst_root.problems);
     walk.folder(src_root.entries, dst_root.entries);
-    walk.walk(src_tree, dst_tree).await?;
-    let Walk {
-        mut plan,
-        pending,
-        by_content,
-        window,
-        ..
-    } = walk;
-
     let at_once = src_features.small_files_at_once || dst_features.small_files_at_once;
-    let checked: Vec<Checked> = stream::iter(pending)
-        .map(|p| check(src, dst, p, src_features, dst_features, window))
-        .buffer_unordered(stats_at_once(opts.checkers, at_once))
-        .collect()
-        .await;
-    for outcome in checked {
-        match outcome {
-            Checked::Copy(entry, reason) => plan.copy(entry, reason),
-            Checked::Equal => {}
-            Checked::Problem(message) => plan.problems.push(message),
-        }
-    }
+    let (stats_tx, stats_rx) = mpsc::channel(CHECKS_QUEUED);
+    let (contents_tx, contents_rx) = mpsc::channel(CHECKS_QUEUED);
+    let stats = checks(
+        stats_rx,
+        requests_at_once(opts.checkers, at_once),
+        |p: Pending| check(src, dst, p, src_features, dst_features, window),
+    );
     let no_progress = Progress::hidden();
-    let compared: Vec<(Entry, Compared)> = stream::iter(by_content)
-        .map(|(s, d)| {
+    let contents = checks(
+        contents_rx,
+        opts.checkers.max(1),
+        |(s, d): (Entry, Entry)| {
             let no_progress = &no_progress;
             async move {
-                let outcome = compare(src, dst, &s, &d, no_progress).await;
-                (s, outcome)
+                match compare(src, dst, &s, &d, no_progress).await {
+                    Compared::Same => Checked::Equal,
+                    Compared::Differ(_) => Checked::Copy(s, CopyReason::ContentDiffers),
+                    Compared::Failed(why) => Checked::Problem(format!("{}: {why}", s.path)),
+                }
             }
-        })
-        .buffer_unordered(opts.checkers.max(1))
-        .collect()
-        .await;
-    for (entry, outcome) in compared {
-        match outcome {
-            Compared::Same => {}
-            Compared::Differ(_) => plan.copy(entry, CopyReason::ContentDiffers),
-            Compared::Failed(why) => plan.problems.push(format!("{}: {why}", entry.path)),
+        },
+    );
+    let walked = async {
+        let walked = walk.walk(src_tree, dst_tree, stats_tx, contents_tx).await;
+        walked.map(|()| walk.plan)
+    };
+    let (walked, stats, contents) = tokio::join!(walked, stats, contents);
+    let mut plan = walked?;
+    for checked in [stats, contents] {
+        plan.problems.extend(checked.problems);
+        for copy in checked.copies.iter() {
+            let (entry, reason) = copy?;
+            plan.copy(entry, reason);
         }
     }
     if let Some(why) = (plan.copies.failure()).or_else(|| plan.deletes.failure()) {
@@ -244,17 +241,14 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     Ok(plan)
 }
 
-/// How many `stat`s run at once: `--checkers`, or over an HTTP store (`at_once`, see
+/// How many `stat`s run at once, and how many folders are listed ahead of the one being
+/// compared: `--checkers`, or over an HTTP store (`at_once`, see
 /// [`Features::small_files_at_once`]) [`SMALL_FILES_FACTOR`] times more, since each waits on a
-/// round trip and holds nothing but its request (never more than [`MAX_CHECKERS`]).
-pub fn stats_at_once(checkers: usize, at_once: bool) -> usize {
+/// round trip and holds nothing but its request or one folder's listing (never more than
+/// [`MAX_CHECKERS`]).
+pub fn requests_at_once(checkers: usize, at_once: bool) -> usize {
     let factor = if at_once { SMALL_FILES_FACTOR } else { 1 };
     checkers.saturating_mul(factor).clamp(1, MAX_CHECKERS)
-}
-
-/// Folders listed ahead of the one being compared, on a side walked folder by folder.
-fn listed_ahead(opts: &SyncOptions) -> usize {
-    opts.checkers.max(1)
 }
 
 /// One side of the comparison: walked folder by folder ([`Features::walk_by_folder`]), or
@@ -418,6 +412,8 @@ struct Walk<'o> {
     window: Duration,
     src_features: Features,
     dst_features: Features,
+    /// The last folder's files whose times are still to be read, and those to be compared by
+    /// content ([`SyncOptions::checksum`]): handed to the checks after each folder.
     pending: Vec<Pending>,
     by_content: Vec<(Entry, Entry)>,
     /// Folders to compare, the next one last.
@@ -427,20 +423,38 @@ struct Walk<'o> {
 impl Walk<'_> {
     /// Compares folder after folder, depth first, listing ahead the next folders of the sides
     /// walked folder by folder: one folder's listings (and those listed ahead) at a time.
-    async fn walk(&mut self, mut src: Tree<'_>, mut dst: Tree<'_>) -> Result<()> {
+    ///
+    /// The files whose times or contents are still to be compared go to `stats` and
+    /// `contents` after each folder, checked while the walk goes on ([`checks`]); the walk
+    /// waits when the checks fall behind.
+    async fn walk(
+        &mut self,
+        mut src: Tree<'_>,
+        mut dst: Tree<'_>,
+        stats: mpsc::Sender<Pending>,
+        contents: mpsc::Sender<(Entry, Entry)>,
+    ) -> Result<()> {
         let mut ahead = Ahead::default();
-        while !self.stack.is_empty() {
-            for folder in self.stack.iter().rev().take(listed_ahead(self.opts)) {
+        let at_once =
+            self.src_features.small_files_at_once || self.dst_features.small_files_at_once;
+        let listed_ahead = requests_at_once(self.opts.checkers, at_once);
+        loop {
+            for pending in self.pending.drain(..) {
+                send(&stats, pending).await?;
+            }
+            for pair in self.by_content.drain(..) {
+                send(&contents, pair).await?;
+            }
+            for folder in self.stack.iter().rev().take(listed_ahead) {
                 ahead.start(&src, &dst, folder);
             }
             let Some(folder) = self.stack.pop() else {
-                break;
+                return Ok(());
             };
             let src_entries = self.entries(&mut src, &mut ahead, &folder, true).await?;
             let dst_entries = self.entries(&mut dst, &mut ahead, &folder, false).await?;
             self.folder(src_entries, dst_entries);
         }
-        Ok(())
     }
 
     /// The entries of `folder` on one side (none when it is not on that side).
@@ -577,6 +591,48 @@ impl Walk<'_> {
             self.plan.copy(src, CopyReason::MtimeDiffers);
         }
     }
+}
+
+/// Files handed from the walk to the checks and not yet taken: enough that a check is always
+/// at hand, few enough that memory does not follow the tree.
+const CHECKS_QUEUED: usize = 1024;
+
+/// Hands one file to the checks.
+async fn send<T>(to: &mpsc::Sender<T>, item: T) -> Result<()> {
+    to.send(item)
+        .await
+        .map_err(|_| anyhow::anyhow!("internal error: the checks ended before the walk"))
+}
+
+/// What the checks of one kind concluded: the copies they found (as a plan's, on disk once
+/// long) and their problems.
+#[derive(Default)]
+struct Checks {
+    copies: Spool<(Entry, CopyReason)>,
+    problems: Vec<String>,
+}
+
+/// Runs `check` on every file the walk hands over, `at_once` at a time, while the walk goes on.
+async fn checks<T, F, Fut>(files: mpsc::Receiver<T>, at_once: usize, check: F) -> Checks
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Checked>,
+{
+    let files = stream::unfold(files, |mut files| async move {
+        files.recv().await.map(|file| (file, files))
+    });
+    files
+        .map(check)
+        .buffer_unordered(at_once)
+        .fold(Checks::default(), |mut checks, checked| async move {
+            match checked {
+                Checked::Copy(entry, reason) => checks.copies.push((entry, reason)),
+                Checked::Equal => {}
+                Checked::Problem(message) => checks.problems.push(message),
+            }
+            checks
+        })
+        .await
 }
 
 /// The listing of this side lacks the modification time and a `stat` has it.

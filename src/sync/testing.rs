@@ -83,11 +83,11 @@ impl MemBackend {
             server_side_move: false,
             writable: true,
             small_files_at_once: true,
-            walk_by_folder: false,
+            walk_by_folder: true,
         })
     }
 
-    /// Listed whole rather than folder by folder (as an object store is).
+    /// Listed whole rather than folder by folder (as a past state is).
     pub fn listed_whole(mut self) -> MemBackend {
         self.features.walk_by_folder = false;
         self

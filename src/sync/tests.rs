@@ -656,12 +656,56 @@ async fn a_plan_longer_than_memory_holds_runs_from_disk_to_the_last_file() {
     assert_eq!(dst.paths(), src.paths());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_file_handed_to_the_checks_is_concluded() {
+    // More files to stat than the walk hands over before waiting, in one folder and across
+    // folders: every 7th has another time on the destination.
+    let mut src = MemBackend::local();
+    let mut dst = MemBackend::object_store();
+    let mut want = Vec::new();
+    for i in 0..3_000 {
+        let path = if i < 2_000 {
+            format!("big/f{i:04}")
+        } else {
+            format!("d{:02}/f{i:04}", i % 40)
+        };
+        let (data, newer) = (if i % 5 == 0 { b"ab" } else { b"cd" }, i % 7 == 0);
+        src = src.file(&path, data, at(if newer { 9 } else { 0 }));
+        dst = dst.file(&path, if i % 3 == 0 { b"ab" } else { b"cd" }, at(0));
+        want.push((path, i, newer));
+    }
+    let plan = plan_of(&src, &dst).await;
+    let mut expected: Vec<(String, CopyReason)> = want
+        .iter()
+        .filter(|(_, _, newer)| *newer)
+        .map(|(path, _, _)| (path.clone(), CopyReason::MtimeDiffers))
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(copied(&plan), expected);
+    assert_eq!(dst.stats(), 3_000);
+    assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+
+    // By content: the bytes differ where `i % 5 == 0` and `i % 3 != 0`, or the reverse.
+    let checksum = SyncOptions {
+        checksum: true,
+        ..SyncOptions::default()
+    };
+    let plan = plan::plan(&src, &dst, &checksum).await.unwrap();
+    let mut expected: Vec<(String, CopyReason)> = want
+        .iter()
+        .filter(|(_, i, _)| (i % 5 == 0) != (i % 3 == 0))
+        .map(|(path, _, _)| (path.clone(), CopyReason::ContentDiffers))
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(copied(&plan), expected);
+}
+
 #[test]
-fn stats_over_an_http_store_run_four_times_the_checkers_at_once() {
-    use super::plan::stats_at_once;
-    assert_eq!(stats_at_once(8, false), 8);
-    assert_eq!(stats_at_once(8, true), 32);
-    assert_eq!(stats_at_once(0, true), 1);
-    assert_eq!(stats_at_once(MAX_CHECKERS, true), MAX_CHECKERS);
-    assert_eq!(stats_at_once(MAX_CHECKERS, false), MAX_CHECKERS);
+fn stats_and_listings_over_an_http_store_run_four_times_the_checkers_at_once() {
+    use super::plan::requests_at_once;
+    assert_eq!(requests_at_once(8, false), 8);
+    assert_eq!(requests_at_once(8, true), 32);
+    assert_eq!(requests_at_once(0, true), 1);
+    assert_eq!(requests_at_once(MAX_CHECKERS, true), MAX_CHECKERS);
+    assert_eq!(requests_at_once(MAX_CHECKERS, false), MAX_CHECKERS);
 }

@@ -73,7 +73,9 @@ pub const FEATURES: Features = Features {
     server_side_move: true,
     writable: true,
     small_files_at_once: true,
-    walk_by_folder: false,
+    // One request per folder, many folders at once: memory follows the largest folder, and
+    // over a distant store the listings overlap instead of paging through the tree in turn.
+    walk_by_folder: true,
 };
 
 /// The blob names of rclone's azureblob backend.
