@@ -367,6 +367,8 @@ pub struct SyncArgs {
 pub struct LsArgs {
     /// The location, e.g. `secret:docs` or a local path
     pub location: String,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 /// Arguments of `poof lsjson`.
@@ -377,6 +379,35 @@ pub struct LsjsonArgs {
     pub recursive: bool,
     /// The location, e.g. `secret:docs` or a local path
     pub location: String,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// rclone's filter flags, and `--dump filters` to print the rules they make.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Filters (rclone's rules)")]
+pub struct FilterArgs {
+    #[command(flatten)]
+    pub spec: crate::filter::Spec,
+    /// `filters`: print the rules as regular expressions first, as rclone does
+    #[arg(long, value_name = "WHAT")]
+    pub dump: Option<String>,
+}
+
+impl FilterArgs {
+    /// The compiled filter, its rules printed first when `--dump filters` asks.
+    ///
+    /// # Errors
+    /// A rule or flag value that does not parse, or `--dump` of something else.
+    pub fn build(&self) -> anyhow::Result<crate::filter::Filter> {
+        let filter = crate::filter::Filter::new(&self.spec, std::time::SystemTime::now())?;
+        match self.dump.as_deref() {
+            None => {}
+            Some("filters") => print!("{}", filter.dump()),
+            Some(other) => anyhow::bail!("--dump {other:?}: poof can dump only `filters`"),
+        }
+        Ok(filter)
+    }
 }
 
 /// Arguments of `poof cat`.

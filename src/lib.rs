@@ -9,6 +9,8 @@
 //!   (poof.conf, where the files live);
 //! - [`remote::Location`]: rclone's `name:path` syntax, and [`remote::open_backend`], which
 //!   resolves a location through the config's local, alias, crypt and s3 sections;
+//! - [`filter`]: rclone's filter rules (`--include`, `--exclude`, `--filter`...) compiled once
+//!   and asked per path;
 //! - [`history`]: run names and the retention policy of the history of replaced and deleted
 //!   files (restic's `forget` rules over the times of past states).
 //!
@@ -20,6 +22,7 @@ mod cli;
 mod commands;
 pub mod config;
 mod engine;
+pub mod filter;
 pub mod history;
 mod lock;
 mod progress;

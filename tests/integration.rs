@@ -11,6 +11,8 @@ mod cli_crypt;
 mod crypt_interop;
 /// Fault injection: kill -9 at random points, storage dying mid-run, a full disk.
 mod faults;
+/// rclone's filter rules: poof and rclone choose the same files for every rule set.
+mod filters;
 /// FTP remotes against pyftpdlib: crypt and plain both ways, FTPS, poof's commands, faults.
 mod ftp;
 /// History in poof.conf: replaced and deleted versions kept where rclone reads them.

@@ -1,6 +1,7 @@
 //! `poof lsjson REMOTE:PATH [-R]`: a location's entries as the JSON array `rclone lsjson` prints:
 //! a `[` line, one object per line (`Path`, `Name`, `Size`, `MimeType`, `ModTime`, `IsDir`),
-//! commas between them, a `]` line.
+//! commas between them, a `]` line. rclone's filter flags choose the entries
+//! ([`crate::filter`]).
 //!
 //! Directories of object stores have no time: poof prints rclone's placeholder, 2000-01-01.
 //! Strings are escaped as Go's `encoding/json` does (`<`, `>`, `&`, U+2028 and U+2029 as
@@ -228,11 +229,13 @@ fn json_line(entry: &Entry) -> String {
 /// # Errors
 /// The location cannot be resolved or listed, a `stat` fails, or stdout is closed.
 pub async fn run(paths: &Paths, args: &LsjsonArgs) -> Result<ExitCode> {
+    let filter = args.filter.build()?;
     let target = resolve(paths, &args.location, args.recursive).await?;
     let mut entries = target.entries().to_vec();
     if !target.backend().features().mtime_in_listing {
         fill_mtimes(target.backend().as_ref(), &mut entries).await?;
     }
+    filter.retain(&mut entries);
     sort_walk_order(&mut entries);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let write = |out: &mut std::io::BufWriter<_>, line: &str| -> Result<()> {

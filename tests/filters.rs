@@ -1,0 +1,256 @@
+//! rclone's filter rules: for each rule set, rclone's `lsjson -R` and poof's `lsjson -R` with the
+//! same flags choose the same files and folders of one shared tree, and `--dump filters`
+//! prints the same rules.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::harness::{run_ok, Scratch};
+
+const DAY: u64 = 86_400;
+
+/// The shared tree: `(path, size, age in days)`; a path ending in `/` is an empty folder.
+const TREE: &[(&str, usize, u64)] = &[
+    ("top.txt", 10, 1),
+    ("Top.TXT", 10, 1),
+    ("notes.md", 300, 2),
+    ("photo.jpg", 5_000, 10),
+    ("photo.JPG", 5_000, 10),
+    ("photo.jpeg", 6_000, 12),
+    ("image.png", 7_000, 20),
+    ("file.012", 1, 30),
+    ("file.abc", 1, 30),
+    ("file.???", 1, 30),
+    ("a,b.txt", 2, 3),
+    ("secret.txt", 2, 3),
+    ("secret17.jpg", 2, 3),
+    ("[JP] movie.mkv", 20_000, 60),
+    ("space name.txt", 4, 4),
+    ("café.txt", 4, 4),
+    ("日本/報告.txt", 4, 4),
+    ("a/1.jpg", 1_500, 5),
+    ("a/b/2.jpg", 1_500, 6),
+    ("a/b/c/3.txt", 30, 7),
+    ("a/b/c/deep/4.txt", 30, 8),
+    ("a/x.tmp", 1, 1),
+    ("b/x.tmp", 1, 1),
+    ("b/keep.txt", 1, 1),
+    ("dir/Trash/t.txt", 1, 90),
+    ("dir/tmp/t2.txt", 1, 90),
+    ("dir/ok.txt", 1, 90),
+    ("web/node_modules/m.js", 100, 2),
+    ("web/node_modules/sub/n.js", 100, 2),
+    ("web/src/app.js", 100, 2),
+    ("home/.cache/CACHEDIR.TAG", 43, 2),
+    ("home/.cache/blob.bin", 9_000, 2),
+    ("home/docs/doc.pdf", 800, 40),
+    ("proj/.nobackup", 0, 1),
+    ("proj/big.iso", 200 * 1024, 1),
+    ("proj/sub/x.txt", 1, 1),
+    ("empty/", 0, 0),
+    ("x/y/z/keep.txt", 1, 1),
+    ("y/file", 1, 1),
+    ("wheat/a!b.txt", 1, 1),
+    ("wheat/abc.txt", 1, 1),
+];
+
+/// Rule files the rule sets name as `@name`.
+const FILES: &[(&str, &str)] = &[
+    (
+        "docs-example",
+        "# a sample filter rule file\n- secret*.jpg\n+ *.jpg\n+ *.png\n+ file2.avi\n\
+         - /dir/tmp/**\n- /dir/Trash/**\n+ /dir/**\n# exclude everything else\n- *\n",
+    ),
+    ("cleared", "+ *.jpg\n+ *.gif\n!\n+ notes.md\n- *\n"),
+    ("excludes", "# comment\n; another\n*.tmp\n\n  photo.JPG  \n"),
+    ("includes", "*.txt\n/a/**\n"),
+    (
+        "list",
+        "# the files\ntop.txt\n/a/b/2.jpg\n  web/src/app.js  \nmissing.txt\n",
+    ),
+];
+
+/// Each rule set as the flags both tools get.
+const RULE_SETS: &[&[&str]] = &[
+    &["--include", "*.jpg"],
+    &["--include", "/a/*.jpg"],
+    &["--include", "a/b/**"],
+    &["--exclude", "node_modules/"],
+    &["--exclude", "*.tmp"],
+    &["--exclude", "/a/**"],
+    &["--include", "{a,b}/**"],
+    &["--include", "{a/**,b/**}"],
+    &["--include", "*.{{jpe?g}}"],
+    &["--include", r"/{{.*\.jpe?g}}"],
+    &["--exclude", "*.t?t"],
+    &["--include", "*.[a-z][a-z][a-z]"],
+    &["--include", r"*.\d\d\d"],
+    &["--exclude", r"*\[{JP,KR,HK}\]*"],
+    &["--include", "??[^[:punct:]]*"],
+    &[
+        "--filter",
+        "- secret*",
+        "--filter",
+        "+ *.jpg",
+        "--filter",
+        "- *",
+    ],
+    &["--filter-from", "@docs-example"],
+    &["--filter-from", "@cleared"],
+    &["--exclude-from", "@excludes"],
+    &["--include-from", "@includes"],
+    &["--ignore-case", "--include", "*.JPG"],
+    &["--ignore-case", "--exclude", "TOP.txt"],
+    &["--min-size", "1k"],
+    &["--max-size", "100"],
+    &["--min-size", "1k", "--max-size", "100k"],
+    &["--max-age", "5d"],
+    &["--min-age", "50d"],
+    &["--max-age", "3w", "--min-age", "36h"],
+    &["--max-age", "2026-01-01", "--min-age", "1.5d"],
+    &["--exclude-if-present", ".nobackup"],
+    &["--exclude-if-present", "CACHEDIR.TAG"],
+    &["--files-from", "@list"],
+    &["--include", "/a/b"],
+    &["--include", "docs/"],
+    &["--filter", "+ a/"],
+    &["--exclude", "/dir/tmp/", "--exclude", "dir/Trash/"],
+    &["--exclude", "**/c/**"],
+    &["--include", "**/keep.txt"],
+    &["--include", "x/**/keep.txt"],
+    &["--exclude", "*"],
+    &["--exclude", "/*"],
+    &["--include", "/*"],
+    &["--include", "a/**", "--exclude", "a/b/**"],
+    &["--filter", "+ a/b/c/**", "--filter", "- a/**"],
+    &["--exclude", "café.txt"],
+    &["--include", "日本/**"],
+    &["--exclude", r"{{.*\.(tmp|js)}}"],
+    &["--exclude", "**/node_modules/**", "--exclude", ".cache/"],
+    &[
+        "--filter", "- /web/", "--filter", "+ *.js", "--filter", "- **",
+    ],
+    &[
+        "--include",
+        "*.md",
+        "--include",
+        "*.pdf",
+        "--max-size",
+        "1k",
+    ],
+    &["--exclude", "a,b.txt", "--exclude", "space name.txt"],
+    &["--include", "*.txt", "--filter", "!", "--exclude", "*.jpg"],
+    &["--filter", "+ **/"],
+    &["--include", "/a/b/**/deep/*"],
+];
+
+/// Builds the tree below `root`, each file `age` days old.
+fn build_tree(root: &Path) {
+    let now = SystemTime::now();
+    for &(path, size, age) in TREE {
+        let full = root.join(path);
+        if path.ends_with('/') {
+            std::fs::create_dir_all(&full).unwrap();
+            continue;
+        }
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, vec![b'x'; size]).unwrap();
+        let at = now - Duration::from_secs(age * DAY);
+        filetime::set_file_mtime(&full, filetime::FileTime::from_system_time(at)).unwrap();
+    }
+}
+
+/// The flags of a rule set with `@name` made the path of that rule file.
+fn flags(s: &Scratch, set: &[&str]) -> Vec<String> {
+    set.iter()
+        .map(|flag| match flag.strip_prefix('@') {
+            Some(name) => s.path(name).to_string_lossy().into_owned(),
+            None => (*flag).to_owned(),
+        })
+        .collect()
+}
+
+/// The entries of an lsjson answer: `(path, is a folder)`.
+fn chosen(json: &str) -> BTreeSet<(String, bool)> {
+    let listed: Vec<serde_json::Value> = serde_json::from_str(json).expect(json);
+    listed
+        .iter()
+        .map(|e| {
+            let path = e["Path"].as_str().expect("Path").to_owned();
+            (path, e["IsDir"].as_bool().expect("IsDir"))
+        })
+        .collect()
+}
+
+/// The rule lines of a `--dump filters` text, each kind apart.
+fn dumped(text: &str) -> Vec<String> {
+    let start = text.find("--- start filters ---").expect(text);
+    let end = text.find("--- end filters ---").expect(text);
+    text[start..end]
+        .lines()
+        .filter(|l| l.starts_with("+ ") || l.starts_with("- ") || l.starts_with("--- "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn poof_chooses_what_rclone_chooses_for_every_rule_set() {
+    let s = Scratch::new();
+    s.write_config("");
+    let tree = s.path("tree");
+    build_tree(&tree);
+    for (name, text) in FILES {
+        std::fs::write(s.path(name), text).unwrap();
+    }
+    let mut failures = Vec::new();
+    for set in RULE_SETS {
+        let args = flags(&s, set);
+        let rclone = run_ok(s.rclone().args(["lsjson", "-R"]).arg(&tree).args(&args));
+        let poof = run_ok(s.poof().args(["lsjson", "-R"]).arg(&tree).args(&args));
+        let (want, got) = (chosen(&rclone), chosen(&poof));
+        if want != got {
+            failures.push(format!(
+                "{set:?}:\n  rclone only: {:?}\n  poof only: {:?}",
+                want.difference(&got).collect::<Vec<_>>(),
+                got.difference(&want).collect::<Vec<_>>()
+            ));
+        }
+        if set.contains(&"--files-from") {
+            continue;
+        }
+        let poof_dump = run_ok(
+            s.poof()
+                .args(["lsjson", "--dump", "filters"])
+                .arg(&tree)
+                .args(&args),
+        );
+        let rclone_dump = run_dump(&s, &args);
+        if dumped(&rclone_dump) != dumped(&poof_dump) {
+            failures.push(format!(
+                "{set:?}: dumps differ\n  rclone: {:?}\n  poof: {:?}",
+                dumped(&rclone_dump),
+                dumped(&poof_dump)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rule sets differ:\n{}",
+        failures.len(),
+        RULE_SETS.len(),
+        failures.join("\n")
+    );
+}
+
+/// rclone's `--dump filters` text for `args` (its standard output).
+fn run_dump(s: &Scratch, args: &[String]) -> String {
+    let empty = s.path("dump-root");
+    std::fs::create_dir_all(&empty).unwrap();
+    run_ok(
+        s.rclone()
+            .args(["lsf", "--dump", "filters"])
+            .arg(&empty)
+            .args(args),
+    )
+}
