@@ -360,6 +360,11 @@ pub struct SyncArgs {
     /// Dry run, concurrency and progress, as for backup.
     #[command(flatten)]
     pub run: RunArgs,
+    /// With sync: delete destination files the filter leaves out (never without this flag)
+    #[arg(long)]
+    pub delete_excluded: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 /// Arguments of `poof ls`.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{run_ok, Scratch};
+use crate::harness::{run_ok, CryptOpts, Scratch};
 
 const DAY: u64 = 86_400;
 
@@ -253,4 +253,124 @@ fn run_dump(s: &Scratch, args: &[String]) -> String {
             .arg(&empty)
             .args(args),
     )
+}
+
+/// Rule sets for syncs: what the user of a backup leaves out.
+const SYNC_SETS: &[&[&str]] = &[
+    &[
+        "--exclude",
+        "*.tmp",
+        "--exclude",
+        "node_modules/",
+        "--exclude",
+        ".cache/",
+    ],
+    &["--include", "*.jpg"],
+    &["--filter-from", "@docs-example"],
+    &["--exclude-if-present", ".nobackup"],
+    &["--include", "a/**", "--exclude", "a/b/**"],
+    &["--max-size", "1k"],
+    &["--min-age", "50d"],
+];
+
+/// The files below `remote` as rclone lists them: path and size.
+fn files_of(s: &Scratch, remote: &str) -> BTreeSet<(String, u64)> {
+    let json = run_ok(s.rclone().args(["lsjson", "-R", "--files-only", remote]));
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&json).expect(&json);
+    listed
+        .iter()
+        .map(|e| {
+            let path = e["Path"].as_str().expect("Path").to_owned();
+            (path, e["Size"].as_u64().expect("Size"))
+        })
+        .collect()
+}
+
+#[test]
+fn sync_with_filters_both_ways_takes_what_rclone_takes() {
+    let s = Scratch::new();
+    s.write_config(&CryptOpts::default().section("c", &s.path("vault").to_string_lossy()));
+    let tree = s.path("tree");
+    build_tree(&tree);
+    for (name, text) in FILES {
+        std::fs::write(s.path(name), text).unwrap();
+    }
+    for (i, set) in SYNC_SETS.iter().enumerate() {
+        let args = flags(&s, set);
+        // Up: the local tree into the crypt remote.
+        let (by_rclone, by_poof) = (format!("c:rclone-{i}"), format!("c:poof-{i}"));
+        run_ok(
+            s.rclone()
+                .arg("sync")
+                .arg(&tree)
+                .arg(&by_rclone)
+                .args(&args),
+        );
+        run_ok(s.poof().arg("sync").arg(&tree).arg(&by_poof).args(&args));
+        let want = files_of(&s, &by_rclone);
+        assert!(!want.is_empty(), "{set:?} chose nothing");
+        assert_eq!(files_of(&s, &by_poof), want, "{set:?}: up");
+        // Down: all of the tree, restored with the same rules.
+        let all = format!("c:all-{i}");
+        run_ok(s.rclone().arg("sync").arg(&tree).arg(&all));
+        let (down_rclone, down_poof) = (
+            s.path(&format!("down-rclone-{i}")),
+            s.path(&format!("down-poof-{i}")),
+        );
+        run_ok(
+            s.rclone()
+                .arg("sync")
+                .arg(&all)
+                .arg(&down_rclone)
+                .args(&args),
+        );
+        run_ok(s.poof().arg("sync").arg(&all).arg(&down_poof).args(&args));
+        let (want, got) = (
+            files_of(&s, &down_rclone.to_string_lossy()),
+            files_of(&s, &down_poof.to_string_lossy()),
+        );
+        assert_eq!(got, want, "{set:?}: down");
+    }
+}
+
+#[test]
+fn excluded_files_are_deleted_only_with_delete_excluded_as_in_rclone() {
+    let s = Scratch::new();
+    s.write_config(&CryptOpts::default().section("c", &s.path("vault").to_string_lossy()));
+    let tree = s.path("tree");
+    build_tree(&tree);
+    let rules = ["--exclude", "*.tmp", "--exclude", "web/**"];
+    for tool in ["rclone", "poof"] {
+        let remote = format!("c:{tool}");
+        run_ok(s.rclone().arg("sync").arg(&tree).arg(&remote));
+        for delete_excluded in [false, true] {
+            let mut cmd = if tool == "rclone" {
+                s.rclone()
+            } else {
+                s.poof()
+            };
+            cmd.arg("sync").arg(&tree).arg(&remote).args(rules);
+            if delete_excluded {
+                cmd.arg("--delete-excluded");
+            }
+            run_ok(&mut cmd);
+            let left: Vec<String> = files_of(&s, &remote)
+                .into_iter()
+                .map(|(path, _)| path)
+                .filter(|p| p.ends_with(".tmp") || p.starts_with("web/"))
+                .collect();
+            let want: &[&str] = if delete_excluded {
+                &[]
+            } else {
+                &[
+                    "a/x.tmp",
+                    "b/x.tmp",
+                    "web/node_modules/m.js",
+                    "web/node_modules/sub/n.js",
+                    "web/src/app.js",
+                ]
+            };
+            assert_eq!(left, want, "{tool}, --delete-excluded: {delete_excluded}");
+        }
+    }
 }

@@ -7,7 +7,9 @@
 //! ([`crate::progress::summary_line`]). `sync` deletes destination files missing from the
 //! source; `copy` never deletes. A SOURCE naming a single file copies that file into DEST
 //! under its own name, as rclone does, and deletes nothing there. The exit code is 0 only when
-//! the run had no error at all.
+//! the run had no error at all. rclone's filter flags choose the files on both sides
+//! ([`crate::filter`]): what they leave out is neither copied nor deleted, unless
+//! `--delete-excluded` (sync only) deletes it from the destination.
 //!
 //! The rclone config file is read only when a location names a remote, so that syncing two
 //! local folders needs no config file.
@@ -68,6 +70,8 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     let opts = SyncOptions {
         checksum: args.checksum,
         delete,
+        filter: Arc::new(args.filter.build()?),
+        delete_excluded: args.delete_excluded,
         ..args.run.options(global).sync
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);

@@ -88,6 +88,12 @@ pub struct SyncOptions {
     /// Keep the versions the run replaces or deletes (history) instead of losing them; `None`:
     /// a mirror, as rclone's sync.
     pub keep: Option<Keep>,
+    /// Which files the run takes (rclone's filter rules; empty: all). A file or folder left
+    /// out on either side is neither copied nor deleted, nor counted by the guards.
+    pub filter: std::sync::Arc<crate::filter::Filter>,
+    /// Delete destination files the filter leaves out (rclone's `--delete-excluded`; only
+    /// with [`SyncOptions::delete`]).
+    pub delete_excluded: bool,
 }
 
 /// Where the versions a run replaces or deletes go, moved on the storage itself
@@ -151,6 +157,8 @@ impl Default for SyncOptions {
             delete: true,
             verbose: false,
             keep: None,
+            filter: std::sync::Arc::default(),
+            delete_excluded: false,
         }
     }
 }
@@ -174,6 +182,8 @@ pub struct SyncStats {
     pub bytes: u64,
     /// Source files compared with an existing destination file.
     pub checked: u64,
+    /// Source files the filter left out (those of folders it left out are not listed).
+    pub excluded: u64,
     /// Destination files deleted.
     pub deleted: u64,
     /// Directories made on the destination.
@@ -196,6 +206,7 @@ impl SyncStats {
         self.transferred += other.transferred;
         self.bytes = self.bytes.saturating_add(other.bytes);
         self.checked += other.checked;
+        self.excluded += other.excluded;
         self.deleted += other.deleted;
         self.errors += other.errors;
     }
@@ -222,6 +233,7 @@ impl SyncStats {
             planned_bytes: plan.stats.copy_bytes,
             planned_deletes: plan.deletes.len(),
             checked: plan.stats.checked,
+            excluded: plan.stats.excluded,
             ..SyncStats::default()
         };
         for problem in plan.listing_problems.iter().chain(&plan.problems) {

@@ -83,6 +83,8 @@ pub struct PlanStats {
     pub copy_bytes: u64,
     /// Planned copies of files up to [`WHOLE_FILE_SIZE`] bytes.
     pub small_copies: u64,
+    /// Source files the filter left out ([`SyncOptions::filter`]).
+    pub excluded: u64,
 }
 
 /// What a run changes.
@@ -180,6 +182,7 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         pending: Vec::new(),
         by_content: Vec::new(),
         stack: Vec::new(),
+        kept: HashSet::new(),
     };
     let window = walk.window;
     walk.plan.listing_problems = src_root.problems;
@@ -192,7 +195,9 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         None => (Tree::absent(dst), Listing::default()),
     };
     walk.plan.listing_problems.extend(dst_root.problems);
-    walk.folder(src_root.entries, dst_root.entries);
+    let src_root = dated(src, src_root.entries, opts).await;
+    let dst_root = dated(dst, dst_root.entries, opts).await;
+    walk.folder("", src_root, dst_root);
     let at_once = src_features.small_files_at_once || dst_features.small_files_at_once;
     let (stats_tx, stats_rx) = mpsc::channel(CHECKS_QUEUED);
     let (contents_tx, contents_rx) = mpsc::channel(CHECKS_QUEUED);
@@ -218,7 +223,11 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     );
     let walked = async {
         let walked = walk.walk(src_tree, dst_tree, stats_tx, contents_tx).await;
-        walked.map(|()| walk.plan)
+        walked.map(|()| {
+            let kept = &walk.kept;
+            walk.plan.rmdirs.retain(|dir| !kept.contains(dir));
+            walk.plan
+        })
     };
     let (walked, stats, contents) = tokio::join!(walked, stats, contents);
     let mut plan = walked?;
@@ -418,6 +427,9 @@ struct Walk<'o> {
     by_content: Vec<(Entry, Entry)>,
     /// Folders to compare, the next one last.
     stack: Vec<Folder>,
+    /// Destination folders holding something the filter leaves out (and their parents):
+    /// never removed, whatever else they held.
+    kept: HashSet<String>,
 }
 
 impl Walk<'_> {
@@ -453,12 +465,24 @@ impl Walk<'_> {
             };
             let src_entries = self.entries(&mut src, &mut ahead, &folder, true).await?;
             let dst_entries = self.entries(&mut dst, &mut ahead, &folder, false).await?;
-            self.folder(src_entries, dst_entries);
+            self.folder(&folder.path, src_entries, dst_entries);
         }
     }
 
     /// The entries of `folder` on one side (none when it is not on that side).
     async fn entries(
+        &mut self,
+        tree: &mut Tree<'_>,
+        ahead: &mut Ahead<'_>,
+        folder: &Folder,
+        is_src: bool,
+    ) -> Result<Vec<Entry>> {
+        let entries = self.listed(tree, ahead, folder, is_src).await?;
+        Ok(dated(tree.backend, entries, self.opts).await)
+    }
+
+    /// The listing of `folder` on one side, as listed.
+    async fn listed(
         &mut self,
         tree: &mut Tree<'_>,
         ahead: &mut Ahead<'_>,
@@ -498,7 +522,19 @@ impl Walk<'_> {
 
     /// Compares the entries of one folder on both sides (see the module docs), and puts its
     /// subfolders on the stack.
-    fn folder(&mut self, mut src: Vec<Entry>, mut dst: Vec<Entry>) {
+    fn folder(&mut self, path: &str, mut src: Vec<Entry>, mut dst: Vec<Entry>) {
+        let filter = &self.opts.filter;
+        if filter.marked(&src) || filter.marked(&dst) {
+            // `--exclude-if-present`: the folder is left out on both sides.
+            self.plan.mkdirs.retain(|dir| dir != path);
+            src.clear();
+            if !self.opts.delete_excluded {
+                if !dst.is_empty() {
+                    self.keep(path);
+                }
+                dst.clear();
+            }
+        }
         src.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         dst.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         let (mut src, mut dst) = (src.into_iter().peekable(), dst.into_iter().peekable());
@@ -515,12 +551,58 @@ impl Walk<'_> {
                 Ordering::Greater => (None, dst.next()),
                 Ordering::Equal => (src.next(), dst.next()),
             };
+            let pair = self.filtered(pair);
             if let Some(folder) = Folder::of(&pair) {
                 subfolders.push(folder);
             }
             self.pair(pair);
         }
         self.stack.extend(subfolders.into_iter().rev());
+    }
+
+    /// What of one path the filter takes: a path it leaves out on the source is left alone
+    /// on the destination too, and one it leaves out on the destination only is not
+    /// deleted, unless [`SyncOptions::delete_excluded`] (then the destination's is deleted).
+    /// A source file it takes is compared with the destination's whatever that one is.
+    fn filtered(&mut self, pair: (Option<Entry>, Option<Entry>)) -> (Option<Entry>, Option<Entry>) {
+        let filter = &self.opts.filter;
+        if filter.is_empty() {
+            return pair;
+        }
+        let taken = |e: &Entry| {
+            if e.is_dir() {
+                filter.dir(&e.path)
+            } else {
+                filter.file(&e.path, e.size, e.mtime)
+            }
+        };
+        let left_out = match &pair {
+            (Some(s), _) => !taken(s),
+            (None, Some(d)) => !taken(d),
+            (None, None) => false,
+        };
+        if !left_out {
+            return pair;
+        }
+        let (src, dst) = pair;
+        if src.as_ref().is_some_and(|s| !s.is_dir()) {
+            self.plan.stats.excluded += 1;
+        }
+        if self.opts.delete_excluded {
+            return (None, dst);
+        }
+        if let Some(d) = &dst {
+            self.keep(parent(&d.path));
+        }
+        (None, None)
+    }
+
+    /// Notes that the destination folder `dir` holds something the filter leaves out: it and
+    /// its parents are not removed.
+    fn keep(&mut self, mut dir: &str) {
+        while !dir.is_empty() && self.kept.insert(dir.to_owned()) {
+            dir = parent(dir);
+        }
     }
 
     /// Compares what one path is on both sides.
@@ -591,6 +673,26 @@ impl Walk<'_> {
             self.plan.copy(src, CopyReason::MtimeDiffers);
         }
     }
+}
+
+/// `entries` with their times when an age filter needs the times a listing of `backend`
+/// lacks (a file whose time cannot be read passes the ages, and is stat'ed again later).
+async fn dated(backend: &dyn Backend, entries: Vec<Entry>, opts: &SyncOptions) -> Vec<Entry> {
+    if !opts.filter.needs_mtime() || backend.features().mtime_in_listing {
+        return entries;
+    }
+    stream::iter(entries)
+        .map(|mut e| async move {
+            if !e.is_dir() && e.mtime.is_none() {
+                if let Ok(Some(found)) = backend.stat(&e.path).await {
+                    e.mtime = found.mtime;
+                }
+            }
+            e
+        })
+        .buffered(requests_at_once(opts.checkers, true))
+        .collect()
+        .await
 }
 
 /// Files handed from the walk to the checks and not yet taken: enough that a check is always

@@ -30,6 +30,8 @@ struct State {
     fail_open: BTreeSet<String>,
     fail_list: bool,
     problems: Vec<String>,
+    /// Every folder listed, in order.
+    listed: Vec<String>,
 }
 
 /// See the module docs.
@@ -176,6 +178,11 @@ impl MemBackend {
         self.lock().dirs.iter().cloned().collect()
     }
 
+    /// Every folder listed so far, in order (`""` for the root).
+    pub fn listed_folders(&self) -> Vec<String> {
+        self.lock().listed.clone()
+    }
+
     /// Most `put`s ever in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
@@ -274,7 +281,8 @@ impl Backend for MemBackend {
     }
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.listed.push(dir.to_owned());
         if state.fail_list {
             bail!("mem: list {dir:?}: injected failure");
         }

@@ -709,3 +709,108 @@ fn stats_and_listings_over_an_http_store_run_four_times_the_checkers_at_once() {
     assert_eq!(requests_at_once(MAX_CHECKERS, true), MAX_CHECKERS);
     assert_eq!(requests_at_once(MAX_CHECKERS, false), MAX_CHECKERS);
 }
+
+/// Sync options with the filter of `spec`.
+fn filtered(spec: crate::filter::Spec, delete_excluded: bool) -> SyncOptions {
+    let filter = crate::filter::Filter::new(&spec, at(100)).unwrap();
+    SyncOptions {
+        filter: Arc::new(filter),
+        delete_excluded,
+        ..SyncOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_filter_leaves_out_is_neither_copied_nor_deleted() {
+    let spec = crate::filter::Spec {
+        exclude: vec!["*.tmp".into(), "node_modules/".into()],
+        exclude_if_present: vec![".nobackup".into()],
+        ..crate::filter::Spec::default()
+    };
+    let source = || {
+        MemBackend::local()
+            .file("a.txt", b"a", at(0))
+            .file("b.tmp", b"b", at(0))
+            .file("web/node_modules/m.js", b"m", at(0))
+            .file("web/app.js", b"w", at(0))
+            .file("private/.nobackup", b"", at(0))
+            .file("private/diary.txt", b"d", at(0))
+    };
+    let dst = || {
+        MemBackend::local()
+            .file("old.tmp", b"o", at(0))
+            .file("gone/x.tmp", b"x", at(0))
+            .file("web/node_modules/old.js", b"o", at(0))
+            .file("private/diary-2019.txt", b"p", at(0))
+            .file("stale.txt", b"s", at(0))
+    };
+    let (src, dst_a) = (source(), dst());
+    let opts = filtered(spec.clone(), false);
+    let plan = plan::plan(&src, &dst_a, &opts).await.unwrap();
+    assert_eq!(
+        copied(&plan),
+        owned(&[("a.txt", CopyReason::New), ("web/app.js", CopyReason::New)])
+    );
+    let deletes: Vec<String> = plan.deletes.iter().map(|e| e.unwrap().path).collect();
+    assert_eq!(deletes, ["stale.txt"]);
+    // `gone/` holds only a file left out: not removed, nor is `private/`.
+    assert!(plan.rmdirs.is_empty(), "{:?}", plan.rmdirs);
+    assert!(
+        !plan.mkdirs.iter().any(|d| d.starts_with("private")),
+        "{:?}",
+        plan.mkdirs
+    );
+    assert_eq!(
+        plan.stats.excluded, 1,
+        "b.tmp (folders left out are not listed)"
+    );
+    assert_eq!(plan.stats.src_files, 2);
+    assert_eq!(
+        plan.stats.dst_files, 1,
+        "only stale.txt is inside the filter"
+    );
+    for side in [src.listed_folders(), dst_a.listed_folders()] {
+        assert!(!side.iter().any(|d| d.contains("node_modules")), "{side:?}");
+    }
+    let stats = run(&src, &dst_a, &opts).await;
+    assert_eq!((stats.errors, stats.transferred, stats.deleted), (0, 2, 1));
+    assert_eq!(
+        dst_a.paths(),
+        [
+            "a.txt",
+            "gone/x.tmp",
+            "old.tmp",
+            "private/diary-2019.txt",
+            "web/app.js",
+            "web/node_modules/old.js"
+        ]
+    );
+
+    // With --delete-excluded the destination loses what the filter leaves out.
+    let (src, dst_b) = (source(), dst());
+    let stats = run(&src, &dst_b, &filtered(spec, true)).await;
+    assert_eq!(stats.errors, 0);
+    assert_eq!(dst_b.paths(), ["a.txt", "web/app.js"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_age_filter_dates_files_a_listing_leaves_undated() {
+    let spec = crate::filter::Spec {
+        max_age: Some("50s".into()),
+        ..crate::filter::Spec::default()
+    };
+    // `at(100)` is the filter's now: `recent` is 10 s old, `old` 90 s.
+    let src = MemBackend::object_store()
+        .file("recent", b"r", at(90))
+        .file("dir/old", b"o", at(10))
+        .file("dir/recent", b"r", at(95));
+    let dst = MemBackend::local();
+    let plan = plan::plan(&src, &dst, &filtered(spec, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        copied(&plan),
+        owned(&[("dir/recent", CopyReason::New), ("recent", CopyReason::New)])
+    );
+    assert_eq!(plan.stats.excluded, 1);
+}
