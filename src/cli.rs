@@ -156,12 +156,23 @@ pub struct RunArgs {
     /// No progress bar or periodic progress lines (the summaries are still printed)
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 impl RunArgs {
-    /// The engine's options for a folder run with these flags (`delete` is set per run).
-    pub fn options(&self, global: &GlobalArgs) -> crate::engine::RunOptions {
-        crate::engine::RunOptions {
+    /// The engine's options for a folder run with these flags (`delete` is set per run; the
+    /// filter of each folder joins these flags' rules to poof.conf's).
+    ///
+    /// # Errors
+    /// `--dump` of something but `filters`.
+    pub fn options(&self, global: &GlobalArgs) -> anyhow::Result<crate::engine::RunOptions> {
+        let dump_filters = match self.filter.dump.as_deref() {
+            None => false,
+            Some("filters") => true,
+            Some(other) => anyhow::bail!("--dump {other:?}: poof can dump only `filters`"),
+        };
+        Ok(crate::engine::RunOptions {
             sync: crate::sync::SyncOptions {
                 dry_run: self.dry_run,
                 transfers: self.transfers,
@@ -171,7 +182,9 @@ impl RunArgs {
             },
             quiet: global.quiet,
             no_progress: self.no_progress,
-        }
+            filter: self.filter.spec.clone(),
+            dump_filters,
+        })
     }
 }
 
@@ -210,6 +223,9 @@ pub struct BackupArgs {
     /// The delete guard.
     #[command(flatten)]
     pub guard: GuardArgs,
+    /// Delete from the target the files the filter leaves out (into the history, when kept)
+    #[arg(long)]
+    pub delete_excluded: bool,
 }
 
 /// Arguments of `poof upload`.
@@ -342,6 +358,8 @@ pub struct CryptcheckArgs {
     /// No progress bar or periodic progress lines
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 /// Arguments of `poof sync` and `poof copy`.
@@ -363,8 +381,6 @@ pub struct SyncArgs {
     /// With sync: delete destination files the filter leaves out (never without this flag)
     #[arg(long)]
     pub delete_excluded: bool,
-    #[command(flatten)]
-    pub filter: FilterArgs,
 }
 
 /// Arguments of `poof ls`.
@@ -389,7 +405,7 @@ pub struct LsjsonArgs {
 }
 
 /// rclone's filter flags, and `--dump filters` to print the rules they make.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Filters (rclone's rules)")]
 pub struct FilterArgs {
     #[command(flatten)]

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{run_ok, CryptOpts, Scratch};
+use crate::harness::home::{populate, snapshot, Home};
+use crate::harness::{run, run_ok, CryptOpts, Scratch};
 
 const DAY: u64 = 86_400;
 
@@ -310,6 +311,20 @@ fn sync_with_filters_both_ways_takes_what_rclone_takes() {
         let want = files_of(&s, &by_rclone);
         assert!(!want.is_empty(), "{set:?} chose nothing");
         assert_eq!(files_of(&s, &by_poof), want, "{set:?}: up");
+        // cryptcheck with the same rules finds every file; without them, the ones left out
+        // are missing.
+        run_ok(
+            s.poof()
+                .arg("cryptcheck")
+                .arg(&tree)
+                .arg(&by_poof)
+                .args(&args),
+        );
+        let unfiltered = run(s.poof().arg("cryptcheck").arg(&tree).arg(&by_poof));
+        assert!(
+            !unfiltered.status.success(),
+            "{set:?}: cryptcheck without the rules"
+        );
         // Down: all of the tree, restored with the same rules.
         let all = format!("c:all-{i}");
         run_ok(s.rclone().arg("sync").arg(&tree).arg(&all));
@@ -373,4 +388,88 @@ fn excluded_files_are_deleted_only_with_delete_excluded_as_in_rclone() {
             assert_eq!(left, want, "{tool}, --delete-excluded: {delete_excluded}");
         }
     }
+}
+
+#[test]
+fn backup_upload_and_download_keep_to_each_folders_rules() {
+    let h = Home::configured();
+    assert_eq!(
+        h.poof_conf()["exclude_if_present"],
+        serde_json::json!(["CACHEDIR.TAG"]),
+        "new configs leave tagged caches out"
+    );
+    let docs = h.home().join("docs");
+    let tag = b"Signature: 8a477f597d28d172789f06886806bc55\n".to_vec();
+    populate(
+        &docs,
+        &[
+            ("a.txt", b"a".to_vec()),
+            ("b.tmp", b"b".to_vec()),
+            ("web/node_modules/m.js", b"m".to_vec()),
+            ("web/app.js", b"w".to_vec()),
+            ("cache/CACHEDIR.TAG", tag),
+            ("cache/blob", b"c".to_vec()),
+        ],
+    );
+    h.add_path(&docs, "docs");
+    let key = docs.display().to_string();
+    h.set_conf(
+        "filters",
+        serde_json::json!({ key.clone(): {"exclude": ["*.tmp", "node_modules/"]} }),
+    );
+    let out = run(h.poof().arg("config"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{key} takes every file but: - *.tmp; - node_modules/; folders holding CACHEDIR.TAG"
+        )),
+        "{err}"
+    );
+
+    run_ok(h.poof().arg("backup"));
+    let backed_up = run_ok(
+        h.rclone()
+            .args(["lsf", "-R", "--files-only", "poof-crypt:docs"]),
+    );
+    let backed_up: Vec<&str> = backed_up.lines().collect();
+    assert_eq!(backed_up, ["a.txt", "web/app.js"]);
+
+    // A restore deletes nothing the rules leave out.
+    let before = snapshot(&docs);
+    run_ok(h.poof().arg("download"));
+    assert_eq!(snapshot(&docs), before);
+
+    // An upload deletes what it backed up and keeps the rest.
+    let out = run(h.poof().arg("upload"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "2 local files verified and deleted, 0 kept, 4 left out by the filter and kept"
+        ),
+        "{err}"
+    );
+    let left: Vec<String> = snapshot(&docs).into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            "b.tmp",
+            "cache/CACHEDIR.TAG",
+            "cache/blob",
+            "web/node_modules/m.js"
+        ]
+    );
+
+    // A broken rule stops the run before anything is read, naming the key.
+    h.set_conf(
+        "filters",
+        serde_json::json!({ key.clone(): {"filter": ["+a"]} }),
+    );
+    let out = run(h.poof().arg("backup"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("filters[{key:?}]")) && err.contains("malformed rule"),
+        "{err}"
+    );
 }

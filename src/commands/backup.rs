@@ -24,7 +24,8 @@ use crate::engine::{backup_folder, Outcome, Session};
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
-    let run = args.run.options(global);
+    let mut run = args.run.options(global)?;
+    run.sync.delete_excluded = args.delete_excluded;
     let (mut skipped, mut refused, mut failed) = (0, 0, 0);
     let folders = session.job.folders();
     for folder in &folders {

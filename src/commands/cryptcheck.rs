@@ -40,7 +40,14 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &CryptcheckArgs) -> Result<
         .with_context(|| format!("cannot open the destination {}", args.dest))?;
     let progress = Progress::for_run(args.no_progress, global.quiet);
     let runtime = crate::engine::runtime()?;
-    let stats = runtime.block_on(check(src.as_ref(), dst.as_ref(), args.checkers, &progress))?;
+    let filter = args.filter.build()?;
+    let stats = runtime.block_on(check(
+        src.as_ref(),
+        dst.as_ref(),
+        args.checkers,
+        &filter,
+        &progress,
+    ))?;
     let (src_name, dst_name) = (src.describe(), dst.describe());
     if stats.missing_on_dst > 0 {
         eprintln!(

@@ -28,7 +28,7 @@ use crate::engine::{parse_time, restore_folder, Folder, Past, Restore, Session};
 /// status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
-    let run = args.run.options(global);
+    let run = args.run.options(global)?;
     let scopes: Vec<(Folder, String)> = if args.paths.is_empty() {
         let folders = session.job.folders().into_iter();
         folders.map(|folder| (folder, String::new())).collect()

@@ -92,11 +92,37 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
                 paths.poofconf.display()
             );
         }
+        conf.filters
+            .retain(|local, _| local.trim_end_matches('/') != key);
         conf.save(&paths.poofconf)?;
     }
     let text = files::read_private(&paths.poofconf)?;
     print!("{text}");
+    for (local, _) in conf.local_paths() {
+        if let Some(rules) = active_rules(&conf, &local) {
+            eprintln!("poof: {} takes every file but: {rules}", local.display());
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rules poof.conf gives the folder `local`, in rclone's words; `None` when it takes
+/// every file.
+fn active_rules(conf: &PoofConfig, local: &Path) -> Option<String> {
+    let spec = conf.filter_spec(local, &crate::filter::Spec::default());
+    let rules: Vec<String> = spec
+        .exclude
+        .iter()
+        .map(|p| format!("- {p}"))
+        .chain(spec.filter.iter().cloned())
+        .chain(spec.filter_from.iter().map(|f| format!("the rules in {f}")))
+        .chain(
+            spec.exclude_if_present
+                .iter()
+                .map(|name| format!("folders holding {name}")),
+        )
+        .collect();
+    (!rules.is_empty()).then(|| rules.join("; "))
 }
 
 /// Adds `dir -> name` (default: the folder's own name) to `conf`'s paths; false when `dir` is

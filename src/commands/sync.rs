@@ -70,9 +70,9 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
     let opts = SyncOptions {
         checksum: args.checksum,
         delete,
-        filter: Arc::new(args.filter.build()?),
+        filter: Arc::new(args.run.filter.build()?),
         delete_excluded: args.delete_excluded,
-        ..args.run.options(global).sync
+        ..args.run.options(global)?.sync
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);
     let outcome = runtime.block_on(crate::sync::sync(

@@ -41,7 +41,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         max_delete: DEFAULT_MAX_DELETE_PCT,
         force: false,
     };
-    let run = args.run.options(global);
+    let run = args.run.options(global)?;
     let mut wiped_total = Wiped::default();
     let mut all_clean = true;
     let mut confdir_backed_up = false;
@@ -81,8 +81,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         let wipe = verify_and_wipe(&session.job, &folder, &run, args.verify_content);
         match session.runtime.block_on(wipe) {
             Ok(wiped) => {
+                let excluded = if wiped.excluded > 0 {
+                    format!(", {} left out by the filter and kept", wiped.excluded)
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "poof: {label}: {} local files verified and deleted, {} kept",
+                    "poof: {label}: {} local files verified and deleted, {} kept{excluded}",
                     wiped.deleted, wiped.kept
                 );
                 if wiped.kept > 0 {
@@ -91,6 +96,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 }
                 wiped_total.deleted += wiped.deleted;
                 wiped_total.kept += wiped.kept;
+                wiped_total.excluded += wiped.excluded;
             }
             Err(e) => {
                 eprintln!("poof: error: {label}: {e:#}; no local file deleted");
@@ -105,9 +111,10 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         }
     }
     eprintln!(
-        "poof: upload: {} local files deleted, {} kept; {}",
+        "poof: upload: {} local files deleted, {} kept, {} left out by the filter; {}",
         wiped_total.deleted,
         wiped_total.kept,
+        wiped_total.excluded,
         session.summary()
     );
     if args.neuter {

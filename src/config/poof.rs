@@ -19,6 +19,14 @@
 //! `{"keep_last": N, "keep_hourly": N, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
 //! "keep_within": "7d"}` (any of the keys; `{}` keeps everything), `true` or no key for poof's
 //! default policy ([`KeepPolicy::DEFAULT`]), `false` for none (the original's pure mirror).
+//!
+//! `"filters"` chooses the files of each folder with rclone's rules ([`crate::filter`]):
+//! `{"/home/ana/Documents": {"exclude": ["*.tmp", "node_modules/"], "filter": ["- .cache/"],
+//! "filter_from": "/home/ana/.config/poof/documents.rules"}}`, and `"exclude_if_present"`
+//! leaves out every folder holding a file of one of its names (new configs write
+//! `["CACHEDIR.TAG"]`: caches tagged as the Cache Directory Tagging specification says).
+//! What a folder's rules leave out is never backed up, deleted from the target, or deleted
+//! by `upload`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,7 +63,33 @@ pub struct PoofConfig {
     /// no history.
     #[serde(skip)]
     pub keep: Option<KeepPolicy>,
+    /// `"exclude_if_present"`: a folder holding a file of one of these names is left out of
+    /// every folder's runs (rclone's `--exclude-if-present`; new configs: `CACHEDIR.TAG`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_if_present: Vec<String>,
+    /// `"filters"`: rclone's rules per local folder (a key of `paths`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filters: BTreeMap<String, FolderRules>,
 }
+
+/// The rules of one folder in poof.conf's `"filters"`, as rclone's flags take them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderRules {
+    /// Patterns left out (`--exclude`), e.g. `"*.tmp"`, `"node_modules/"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Rules (`--filter`): `"+ PATTERN"`, `"- PATTERN"`, `"!"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
+    /// A file of rules (`--filter-from`), an absolute path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_from: Option<String>,
+}
+
+/// The file that tags a cache folder (the Cache Directory Tagging specification): new
+/// configs leave such folders out.
+pub const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
 
 impl PoofConfig {
     /// A new configuration: a unique bucket name and the config folder as the first path.
@@ -75,7 +109,29 @@ impl PoofConfig {
             history: None,
             // What a poof.conf without "history" means.
             keep: Some(KeepPolicy::DEFAULT),
+            exclude_if_present: vec![CACHEDIR_TAG.to_owned()],
+            filters: BTreeMap::new(),
         }
+    }
+
+    /// The filter rules of the folder `local` (a key of `paths`), joined to `flags` (the
+    /// command line's, first): its `"filters"` entry and `"exclude_if_present"`.
+    pub fn filter_spec(&self, local: &Path, flags: &crate::filter::Spec) -> crate::filter::Spec {
+        let mut spec = flags.clone();
+        let key = local.to_string_lossy();
+        let rules = self
+            .filters
+            .iter()
+            .find(|(k, _)| k.trim_end_matches('/') == key.trim_end_matches('/'))
+            .map(|(_, r)| r);
+        if let Some(rules) = rules {
+            spec.exclude.extend(rules.exclude.iter().cloned());
+            spec.filter.extend(rules.filter.iter().cloned());
+            spec.filter_from.extend(rules.filter_from.iter().cloned());
+        }
+        spec.exclude_if_present
+            .extend(self.exclude_if_present.iter().cloned());
+        spec
     }
 
     /// The policy of the history of replaced and deleted files (the default when poof.conf
@@ -142,6 +198,25 @@ impl PoofConfig {
             Some(value) => history_policy(value)
                 .map_err(|why| anyhow::anyhow!("{o}: key \"history\" = {value}: {why}"))?,
         };
+        for (local, rules) in &self.filters {
+            let known = self
+                .paths
+                .keys()
+                .any(|p| p.trim_end_matches('/') == local.trim_end_matches('/'));
+            if !known {
+                bail!("{o}: filters key {local:?} is not a folder of \"paths\"; name the folder as \"paths\" does");
+            }
+            if let Some(file) = rules
+                .filter_from
+                .as_deref()
+                .filter(|f| !Path::new(f).is_absolute())
+            {
+                bail!("{o}: filters[{local:?}].filter_from = {file:?} is not an absolute path");
+            }
+            let spec = self.filter_spec(Path::new(local), &crate::filter::Spec::default());
+            crate::filter::Filter::new(&spec, std::time::SystemTime::now())
+                .map_err(|e| anyhow::anyhow!("{o}: filters[{local:?}]: {e:#}"))?;
+        }
         Ok(())
     }
 
@@ -436,6 +511,8 @@ mod tests {
             remote: "r".to_owned(),
             history: None,
             keep: None,
+            exclude_if_present: Vec::new(),
+            filters: BTreeMap::new(),
         };
         parse(&serde_json::to_string(&conf).unwrap())
     }

@@ -38,6 +38,10 @@ pub struct RunOptions {
     pub quiet: bool,
     /// No progress bar or periodic progress lines.
     pub no_progress: bool,
+    /// The command line's filter flags, joined to each folder's rules of poof.conf.
+    pub filter: crate::filter::Spec,
+    /// Print each folder's rules before its run (`--dump filters`).
+    pub dump_filters: bool,
 }
 
 /// The delete guard of a run.
@@ -183,9 +187,14 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
         Ok(keep) => keep,
         Err(e) => return failed(&label, &e, ""),
     };
+    let filter = match job.filter(folder, run) {
+        Ok(filter) => filter,
+        Err(e) => return failed(&label, &e, "; nothing changed"),
+    };
     let local = job.local_backend(folder, &folder.local, true);
     let mut sides = Sides::new(local, remote, label, &folder.target, Direction::Backup);
     sides.history = keep;
+    sides.filter = filter;
     sides
         .run(run, true, |plan| backup_refusal(plan, guard))
         .await
@@ -263,8 +272,20 @@ pub async fn restore_folder(
         remote = Arc::new(View::below(remote, scope.only.clone()));
         local = Arc::new(View::below(local, scope.only.clone()));
     }
+    // The folder's rules speak of paths below the folder: a restore of one path inside it
+    // takes all of that path.
+    let filter = if scope.only.is_empty() {
+        match job.filter(folder, run) {
+            Ok(filter) => filter,
+            Err(e) => return failed(&label, &e, "; nothing changed"),
+        }
+    } else {
+        Arc::default()
+    };
     let keys = &job.paths.rcloneconf;
-    Sides::new(remote, local, label, &folder.target, Direction::Restore)
+    let mut sides = Sides::new(remote, local, label, &folder.target, Direction::Restore);
+    sides.filter = filter;
+    sides
         .run(run, scope.to.is_none(), |plan| {
             restore_refusal(plan, guard, &folder.target, keys)
         })
@@ -290,6 +311,8 @@ struct Sides<'a> {
     /// Where replaced and deleted versions go, the run and the cloud folder (backups of a
     /// poof.conf with a history).
     history: Option<(Keep, RunName)>,
+    /// Which files the run takes: the folder's rules and the command line's.
+    filter: Arc<crate::filter::Filter>,
 }
 
 impl<'a> Sides<'a> {
@@ -307,6 +330,7 @@ impl<'a> Sides<'a> {
             target,
             direction,
             history: None,
+            filter: Arc::default(),
         }
     }
 
@@ -327,6 +351,7 @@ impl<'a> Sides<'a> {
         let opts = SyncOptions {
             delete,
             keep: self.history.as_ref().map(|(keep, _)| keep.clone()),
+            filter: Arc::clone(&self.filter),
             ..run.sync.clone()
         };
         let (src, dst) = (self.src.as_ref(), self.dst.as_ref());

@@ -64,6 +64,24 @@ impl Folder {
 }
 
 impl Job {
+    /// The filter of `folder` for a run: the command line's rules joined to poof.conf's
+    /// ([`PoofConfig::filter_spec`]), printed first with `--dump filters`.
+    ///
+    /// # Errors
+    /// A rule or a rules file that cannot be read or parsed.
+    pub fn filter(
+        &self,
+        folder: &Folder,
+        run: &super::folder::RunOptions,
+    ) -> Result<Arc<crate::filter::Filter>> {
+        let spec = self.conf.filter_spec(&folder.local, &run.filter);
+        let filter = crate::filter::Filter::new(&spec, std::time::SystemTime::now())?;
+        if run.dump_filters {
+            println!("{}:\n{}", folder.label(), filter.dump());
+        }
+        Ok(Arc::new(filter))
+    }
+
     /// Loads both config files and checks that poof.conf's remote is defined.
     ///
     /// # Errors

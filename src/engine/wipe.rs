@@ -8,7 +8,8 @@
 //! the target that do not decrypt keep every file too. The verified files are deleted — each
 //! only if it has not changed since it was listed — then the folders left empty, deepest
 //! first. The folder itself stays, empty; the config folder inside it (with the crypt keys) is
-//! never deleted.
+//! never deleted, nor is anything the folder's filter leaves out (it was never backed up):
+//! those files, and the folders holding them, stay.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +31,9 @@ pub struct Wiped {
     pub deleted: u64,
     /// Local files kept (not verified, changed meanwhile, or failed to delete).
     pub kept: u64,
+    /// Local files the folder's filter leaves out (those of folders it leaves out too):
+    /// never backed up, so never deleted.
+    pub excluded: u64,
 }
 
 /// Verifies every local file of `folder` on its target, then deletes the verified ones and the
@@ -54,7 +58,17 @@ pub async fn verify_and_wipe(
         entries: remote_list,
         problems: undecryptable,
     } = remote_list?.unwrap_or_default();
-    let local_list = local_list.entries;
+    let mut local_list = local_list.entries;
+    // What the filter leaves out was not backed up: not a candidate, and its folders stay.
+    let quiet = RunOptions {
+        dump_filters: false,
+        ..run.clone()
+    };
+    let filter = job.filter(folder, &quiet)?;
+    let files = |list: &[Entry]| list.iter().filter(|e| !e.is_dir()).count() as u64;
+    let before = files(&local_list);
+    filter.retain(&mut local_list);
+    let excluded = before - files(&local_list);
     if let Some(first) = undecryptable.first() {
         bail!(
             "{} names on {} do not decrypt ({first})",
@@ -68,6 +82,7 @@ pub async fn verify_and_wipe(
             local.as_ref(),
             remote.as_ref(),
             run.sync.checkers,
+            &filter,
             &progress,
         )
         .await?;
@@ -101,7 +116,10 @@ pub async fn verify_and_wipe(
             .collect()
             .await;
     checked.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-    let mut wiped = Wiped::default();
+    let mut wiped = Wiped {
+        excluded,
+        ..Wiped::default()
+    };
     let in_confdir = |path: &str| match folder.confdir_rel.as_deref() {
         Some("") => true,
         Some(rel) => path.strip_prefix(rel).is_some_and(|r| r.starts_with('/')),

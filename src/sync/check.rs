@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
 use tokio::io::AsyncReadExt;
 
+use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, ByteStream, Entry, Listing};
 
@@ -64,11 +65,12 @@ pub async fn check(
     src: &dyn Backend,
     dst: &dyn Backend,
     checkers: usize,
+    filter: &Filter,
     progress: &Progress,
 ) -> Result<CheckStats> {
     let (src_list, dst_list) = tokio::join!(src.list("", true), dst.list("", true));
-    let (src_files, mut problems) = files(src_list, src)?;
-    let (dst_files, more) = files(dst_list, dst)?;
+    let (src_files, mut problems) = files(src_list, src, filter)?;
+    let (dst_files, more) = files(dst_list, dst, filter)?;
     problems.extend(more);
     let mut stats = CheckStats::default();
     for problem in problems {
@@ -117,11 +119,13 @@ pub async fn check(
 fn files(
     listing: Result<Option<Listing>>,
     backend: &dyn Backend,
+    filter: &Filter,
 ) -> Result<(BTreeMap<String, Entry>, Vec<String>)> {
     let listing = listing.with_context(|| format!("cannot list {}", backend.describe()))?;
-    let Some(listing) = listing else {
+    let Some(mut listing) = listing else {
         bail!("{} does not exist", backend.describe());
     };
+    filter.retain(&mut listing.entries);
     let files = listing
         .entries
         .into_iter()
@@ -189,7 +193,9 @@ mod tests {
     use super::*;
 
     async fn run(src: &MemBackend, dst: &MemBackend) -> CheckStats {
-        check(src, dst, 2, &Progress::hidden()).await.unwrap()
+        check(src, dst, 2, &Filter::default(), &Progress::hidden())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -238,7 +244,9 @@ mod tests {
     async fn listing_problems_are_errors() {
         let src = MemBackend::local();
         let dst = MemBackend::local().problem("cannot decrypt name \"x\"");
-        let stats = check(&src, &dst, 1, &Progress::hidden()).await.unwrap();
+        let stats = check(&src, &dst, 1, &Filter::default(), &Progress::hidden())
+            .await
+            .unwrap();
         assert_eq!(stats.errors, 1);
     }
 
@@ -246,6 +254,10 @@ mod tests {
     async fn missing_side_is_refused() {
         let src = MemBackend::local();
         let dst = MemBackend::missing();
-        assert!(check(&src, &dst, 1, &Progress::hidden()).await.is_err());
+        assert!(
+            check(&src, &dst, 1, &Filter::default(), &Progress::hidden())
+                .await
+                .is_err()
+        );
     }
 }

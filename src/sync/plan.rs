@@ -23,6 +23,12 @@
 //! are read, `checkers` files at a time — cheap on local folders, a full download on object
 //! stores. As with rclone's `--checksum`, modification times are then not compared.
 //!
+//! With a filter ([`SyncOptions::filter`], rclone's rules), a folder it leaves out is never
+//! listed, and a path it leaves out on either side is neither copied nor deleted nor counted
+//! (the destination's folders holding such files are not removed), unless
+//! [`SyncOptions::delete_excluded`] deletes the destination's; `--exclude-if-present` leaves a
+//! folder out on both sides when either holds the marker.
+//!
 //! A file on one side where the other has a directory, or a `stat` that fails, is a *problem*:
 //! it is not copied, and since problems are errors of the run, nothing is deleted.
 
