@@ -473,3 +473,44 @@ fn backup_upload_and_download_keep_to_each_folders_rules() {
         "{err}"
     );
 }
+
+#[test]
+fn an_added_exclude_is_no_mass_delete_and_delete_excluded_is_guarded() {
+    let h = Home::configured();
+    let docs = h.home().join("docs");
+    let mut files = vec![("keep.md".to_owned(), b"k".to_vec())];
+    files.extend((1..=8).map(|i| (format!("{i}.log"), vec![b'l'; i])));
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    populate(&docs, &files);
+    h.add_path(&docs, "docs");
+    run_ok(h.poof().arg("backup"));
+    let on_target = || {
+        run_ok(h.rclone().args(["lsf", "--files-only", "poof-crypt:docs"]))
+            .lines()
+            .count()
+    };
+    assert_eq!(on_target(), 9);
+    let key = docs.display().to_string();
+    h.set_conf(
+        "filters",
+        serde_json::json!({ key: {"exclude": ["*.log"]} }),
+    );
+
+    // Eight of nine files left out: no delete, so no guard to pass.
+    let out = run(h.poof().arg("backup"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(on_target(), 9);
+
+    // Deleting them is a mass delete: refused unless forced.
+    let out = run(h.poof().args(["backup", "--delete-excluded"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("would delete 8 of the 9 files"), "{err}");
+    assert_eq!(on_target(), 9);
+    run_ok(h.poof().args(["backup", "--delete-excluded", "--force"]));
+    assert_eq!(on_target(), 1);
+}

@@ -20,7 +20,7 @@
 
 pub mod glob;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -247,15 +247,20 @@ impl Filter {
     /// Whether a folder holding `entries` (its listing) is left out by
     /// `--exclude-if-present`: one of them has a name given (a folder's with a closing `/`).
     pub fn marked(&self, entries: &[Entry]) -> bool {
-        !self.exclude_if_present.is_empty()
-            && entries.iter().any(|e| {
-                let name = e.path.rsplit('/').next().unwrap_or(&e.path);
-                self.exclude_if_present
-                    .iter()
-                    .any(|marker| match marker.strip_suffix('/') {
-                        Some(dir) => e.is_dir() && name == dir,
-                        None => name == marker,
-                    })
+        entries.iter().any(|e| self.is_marker(e))
+    }
+
+    /// Whether `entry` is a marker `--exclude-if-present` names.
+    fn is_marker(&self, entry: &Entry) -> bool {
+        if self.exclude_if_present.is_empty() {
+            return false;
+        }
+        let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+        self.exclude_if_present
+            .iter()
+            .any(|marker| match marker.strip_suffix('/') {
+                Some(dir) => entry.is_dir() && name == dir,
+                None => !entry.is_dir() && name == marker,
             })
     }
 
@@ -265,39 +270,43 @@ impl Filter {
         if self.is_empty() {
             return;
         }
-        let mut marked: HashSet<String> = HashSet::new();
-        if !self.exclude_if_present.is_empty() {
-            let mut by_dir: std::collections::HashMap<&str, Vec<Entry>> =
-                std::collections::HashMap::new();
-            for e in entries.iter() {
-                let parent = e.path.rsplit_once('/').map_or("", |(p, _)| p);
-                by_dir.entry(parent).or_default().push(e.clone());
-            }
-            marked = by_dir
-                .into_iter()
-                .filter(|(_, listed)| self.marked(listed))
-                .map(|(dir, _)| dir.to_owned())
-                .collect();
-        }
-        let listed = |path: &str| {
-            let mut dir = path;
+        let marked: HashSet<String> = entries
+            .iter()
+            .filter(|e| self.is_marker(e))
+            .map(|e| parent(&e.path).to_owned())
+            .collect();
+        // Whether each folder is listed: it and every folder above it taken and unmarked.
+        let mut listed: HashMap<String, bool> = HashMap::new();
+        let mut is_listed = |dir: &str| -> bool {
+            let mut chain = Vec::new();
+            let mut at = dir;
+            let mut answer = true;
             loop {
-                if marked.contains(dir) || !self.dir(dir) {
-                    return false;
+                if let Some(&known) = listed.get(at) {
+                    answer = known;
+                    break;
                 }
-                match dir.rsplit_once('/') {
-                    Some((parent, _)) => dir = parent,
-                    None if dir.is_empty() => return true,
-                    None => dir = "",
+                chain.push(at);
+                if marked.contains(at) || !self.dir(at) {
+                    answer = false;
+                    break;
                 }
+                if at.is_empty() {
+                    break;
+                }
+                at = parent(at);
             }
+            // Folders below one left out are left out; the rest take the answer found.
+            for folder in chain {
+                listed.insert(folder.to_owned(), answer);
+            }
+            answer
         };
         entries.retain(|e| {
-            let parent = e.path.rsplit_once('/').map_or("", |(p, _)| p);
             if e.is_dir() {
-                listed(&e.path)
+                is_listed(&e.path)
             } else {
-                listed(parent) && self.file(&e.path, e.size, e.mtime)
+                is_listed(parent(&e.path)) && self.file(&e.path, e.size, e.mtime)
             }
         });
     }
@@ -407,6 +416,11 @@ impl Filter {
             regex,
         })
     }
+}
+
+/// The folder a path is in (`""` for the root's entries).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// `+` or `-`, as rclone prints a rule.
