@@ -62,14 +62,21 @@ cat >"$RUN/rules" <<'EOF'
 + **
 EOF
 
-sync() { "$POOF" --rcloneconf "$RUN/rclone.conf" sync "$CORPUS" c:bench --no-progress "$@"; }
-sync >/dev/null 2>&1
-timed() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -1; }
+resync=("$POOF" --rcloneconf "$RUN/rclone.conf" sync "$CORPUS" c:bench --no-progress)
+"${resync[@]}" >/dev/null 2>&1
+# Wall seconds of one re-sync, to the millisecond.
+timed() {
+  local start end
+  start=$(date +%s%N)
+  "${resync[@]}" "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
+}
 : >"$RUN/plain"
 : >"$RUN/filtered"
 for _ in $(seq "$runs"); do
-  timed sync >>"$RUN/plain"
-  timed sync --filter-from "$RUN/rules" >>"$RUN/filtered"
+  timed >>"$RUN/plain"
+  timed --filter-from "$RUN/rules" >>"$RUN/filtered"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 plain=$(median "$RUN/plain")

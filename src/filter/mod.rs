@@ -26,7 +26,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::remote::backend::Entry;
 
@@ -95,6 +95,9 @@ struct Listed {
 pub struct Filter {
     files: Vec<Rule>,
     dirs: Vec<Rule>,
+    /// The expressions of `files` and of `dirs` in order, each list matched in one pass,
+    /// once complete.
+    sets: Option<(RegexSet, RegexSet)>,
     listed: Option<Listed>,
     min_size: Option<u64>,
     max_size: Option<u64>,
@@ -194,6 +197,7 @@ impl Filter {
         filter.newer_than = age(spec.max_age.as_deref(), now, "--max-age")?;
         filter.older_than = age(spec.min_age.as_deref(), now, "--min-age")?;
         filter.exclude_if_present = spec.exclude_if_present.clone();
+        filter.seal()?;
         Ok(filter)
     }
 
@@ -219,7 +223,9 @@ impl Filter {
     pub fn file(&self, path: &str, size: u64, mtime: Option<SystemTime>) -> bool {
         let by_name = match &self.listed {
             Some(listed) => listed.files.contains(path),
-            None => first_match(&self.files, path).unwrap_or(true),
+            None => {
+                first_match(&self.files, self.sets.as_ref().map(|s| &s.0), path).unwrap_or(true)
+            }
         };
         by_name
             && self.min_size.is_none_or(|min| size >= min)
@@ -241,7 +247,8 @@ impl Filter {
         if self.dirs.is_empty() {
             return true;
         }
-        first_match(&self.dirs, &format!("{path}/")).unwrap_or(true)
+        let dir = format!("{path}/");
+        first_match(&self.dirs, self.sets.as_ref().map(|s| &s.1), &dir).unwrap_or(true)
     }
 
     /// Whether a folder holding `entries` (its listing) is left out by
@@ -344,6 +351,16 @@ impl Filter {
         out
     }
 
+    /// Compiles each complete list of rules into one set of expressions.
+    fn seal(&mut self) -> Result<()> {
+        let set = |rules: &[Rule]| {
+            RegexSet::new(rules.iter().map(|r| r.regex.as_str()))
+                .context("cannot compile the filter rules")
+        };
+        self.sets = Some((set(&self.files)?, set(&self.dirs)?));
+        Ok(())
+    }
+
     /// Adds one `+ PATTERN`, `- PATTERN` or `!` rule.
     fn rule(&mut self, rule: &str) -> Result<()> {
         if rule == "!" {
@@ -423,6 +440,16 @@ fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
+/// What the first of `rules` that matches `path` says, if one does (`set`: their
+/// expressions, matched at once).
+fn first_match(rules: &[Rule], set: Option<&RegexSet>, path: &str) -> Option<bool> {
+    let first = match set {
+        Some(set) => set.matches(path).iter().next(),
+        None => rules.iter().position(|r| r.regex.is_match(path)),
+    };
+    first.and_then(|i| rules.get(i)).map(|r| r.include)
+}
+
 /// `+` or `-`, as rclone prints a rule.
 fn sign(include: bool) -> &'static str {
     if include {
@@ -430,14 +457,6 @@ fn sign(include: bool) -> &'static str {
     } else {
         "-"
     }
-}
-
-/// What the first rule that matches `path` says, if one does.
-fn first_match(rules: &[Rule], path: &str) -> Option<bool> {
-    rules
-        .iter()
-        .find(|r| r.regex.is_match(path))
-        .map(|r| r.include)
 }
 
 /// The expression with `\d`, `\s`, `\w` and their negations as the ASCII classes they are in
