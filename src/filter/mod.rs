@@ -153,40 +153,28 @@ impl Filter {
             filter.listed = Some(listed);
             return Ok(filter);
         }
-        for pattern in &spec.include {
-            filter
-                .add(true, pattern)
-                .with_context(|| format!("--include {pattern:?}"))?;
-        }
-        for file in &spec.include_from {
-            for (n, line) in lines(file)?.iter().enumerate() {
-                filter
-                    .add(true, line)
-                    .with_context(|| format!("{file}, line {}", n + 1))?;
-            }
-        }
-        for pattern in &spec.exclude {
-            filter
-                .add(false, pattern)
-                .with_context(|| format!("--exclude {pattern:?}"))?;
-        }
-        for file in &spec.exclude_from {
-            for (n, line) in lines(file)?.iter().enumerate() {
-                filter
-                    .add(false, line)
-                    .with_context(|| format!("{file}, line {}", n + 1))?;
-            }
-        }
-        for rule in &spec.filter {
-            filter
-                .rule(rule)
-                .with_context(|| format!("--filter {rule:?}"))?;
-        }
-        for file in &spec.filter_from {
-            for (n, line) in lines(file)?.iter().enumerate() {
-                filter
-                    .rule(line)
-                    .with_context(|| format!("{file}, line {}", n + 1))?;
+        // rclone's order; `None`: a `+ `/`- `/`!` rule rather than a bare pattern.
+        let given = [
+            (Some(true), &spec.include, "--include", false),
+            (Some(true), &spec.include_from, "--include-from", true),
+            (Some(false), &spec.exclude, "--exclude", false),
+            (Some(false), &spec.exclude_from, "--exclude-from", true),
+            (None, &spec.filter, "--filter", false),
+            (None, &spec.filter_from, "--filter-from", true),
+        ];
+        for (include, values, flag, from_file) in given {
+            for value in values {
+                if !from_file {
+                    filter
+                        .take(include, value)
+                        .with_context(|| format!("{flag} {value:?}"))?;
+                    continue;
+                }
+                for (n, line) in lines(value)?.iter().enumerate() {
+                    filter
+                        .take(include, line)
+                        .with_context(|| format!("{value}, line {}", n + 1))?;
+                }
             }
         }
         if !spec.include.is_empty() || !spec.include_from.is_empty() {
@@ -359,6 +347,14 @@ impl Filter {
         };
         self.sets = Some((set(&self.files)?, set(&self.dirs)?));
         Ok(())
+    }
+
+    /// Adds a pattern to include (`Some(true)`) or exclude (`Some(false)`), or a rule.
+    fn take(&mut self, include: Option<bool>, text: &str) -> Result<()> {
+        match include {
+            Some(include) => self.add(include, text),
+            None => self.rule(text),
+        }
     }
 
     /// Adds one `+ PATTERN`, `- PATTERN` or `!` rule.
