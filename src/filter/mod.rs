@@ -505,14 +505,17 @@ fn lines(file: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// A size flag's bytes.
+/// A size flag's bytes (`off`: none, rclone's default).
 fn size(text: Option<&str>, flag: &str) -> Result<Option<u64>> {
-    text.map(|t| {
-        crate::remote::opendal::parse_size(t).with_context(|| {
-            format!("{flag} {t:?} is not a size (a number with an optional unit: 100k, 1.5M, 2G)")
+    text.filter(|t| *t != "off")
+        .map(|t| {
+            crate::remote::opendal::parse_size(t).with_context(|| {
+                format!(
+                    "{flag} {t:?} is not a size (a number with an optional unit: 100k, 1.5M, 2G)"
+                )
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// The time an age flag points at, counted back from `now`.

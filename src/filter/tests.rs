@@ -190,6 +190,12 @@ fn sizes_and_ages_bound_files() {
     assert!(!f.file("x", 2048, ago(3 * 86_400)), "older than 2d");
     assert!(f.file("x", 2048, ago(2 * 86_400)));
     assert!(f.needs_mtime());
+    let off = Spec {
+        max_size: Some("off".into()),
+        max_age: Some("off".into()),
+        ..spec()
+    };
+    assert!(Filter::new(&off, now).unwrap().is_empty());
     // Dates: with an offset exact, without one in the local time zone.
     let day = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_601_600);
     assert_eq!(parse_age("2026-12-07T00:00:00Z", now), Some(day));

@@ -5,8 +5,10 @@
 //! ([`Features::walk_by_folder`]: a local folder, a server, an object store) is listed one
 //! folder at a time, the next folders listed ahead while one is compared (`checkers` of them,
 //! four times more over an HTTP store: [`requests_at_once`]); any other side (a past state, a
-//! view of one path) is listed whole at the start and handed out a folder at a time. Only the folders' listings in hand and the plan are in memory, and a
-//! long plan is on disk ([`super::spool`]): memory follows the largest folder, not the tree.
+//! view of one path) is listed whole at the start and handed out a folder at a time. Only the
+//! folders' listings in hand and the plan are in memory, and a long plan is on disk
+//! ([`super::spool`]): memory follows the largest folder, not the tree. Files whose times or
+//! contents must be read are checked while the walk goes on, a bounded number waiting.
 //!
 //! A source file is copied when the destination lacks it
 //! ([`CopyReason::New`]), when the sizes differ ([`CopyReason::SizeDiffers`]), or when the
