@@ -104,6 +104,26 @@ pub enum Command {
     Forget(ForgetArgs),
     /// List the versions of a file, or of the files below a folder: the current one and those in the history
     Versions(VersionsArgs),
+    /// The crypt keys: `keys export [FILE]` writes them as an rclone config to keep away from the vault
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// What `poof keys` does.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write the crypt remote (and the storage it rests on) as an rclone config file, with how to restore
+    Export(KeysExportArgs),
+}
+
+/// Arguments of `poof keys export`.
+#[derive(Debug, Args)]
+pub struct KeysExportArgs {
+    /// The file to write (new, mode 0600) [default: poof-keys.conf]
+    pub file: Option<PathBuf>,
+    /// Also write each crypt password in the clear, as a comment beside it (for paper)
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 /// Arguments of `poof config`.

@@ -29,6 +29,8 @@ mod hostile_flags;
 mod hostile_names;
 /// HTTP remotes against `rclone serve http`: listings, reads and syncs from index pages; writes refused.
 mod http;
+/// The keys kit: `poof keys export` restores the vault with rclone alone.
+mod keys;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// Azure Blob (Azurite) and GCS (fake-gcs-server) both ways with rclone: crypt, names, history.

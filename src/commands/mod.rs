@@ -7,6 +7,7 @@ mod cryptcheck;
 mod cryptdecode;
 mod download;
 mod forget;
+mod keys;
 mod ls;
 mod lsjson;
 mod obscure;
@@ -55,6 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify => verify::run(&cli.global.paths()?),
         Command::Forget(args) => forget::run(&cli.global.paths()?, &cli.global, &args),
         Command::Versions(args) => versions::run(&cli.global.paths()?, &args),
+        Command::Keys(crate::cli::KeysCommand::Export(args)) => {
+            keys::export(&cli.global.paths()?, &args)
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! remote reachable? - OK
 //! local path /home/ana/Documents exists? - OK
 //! crypt keys decrypt existing backup? - OK
+//! crypt keys exported? - OK (exported 2026-12-07 18:00:00 UTC)
 //! ```
 //!
 //! The remote is reachable when a listing of its root (the bucket of a plain remote, the root
@@ -17,7 +18,10 @@
 //! (`OK (empty)`), while a refused login is not. The crypt keys are right when every name at
 //! the root of the crypt remote decrypts (`NO_DATA_YET` before the first backup); when most
 //! do not, `WRONG_KEYS` (wrong keys still decrypt a name now and then, to noise); when a few
-//! do not, `OK, but` naming them. The exit status is 0 only when every answer says ready.
+//! do not, `OK, but` naming them. Until `poof keys export` wrote a kit, `crypt keys exported`
+//! warns that a lost machine loses the keys (their only other copy being inside the vault
+//! they encrypt, when the config folder is backed up). The exit status is 0 only when every
+//! answer says ready; that warning does not count.
 
 use std::process::ExitCode;
 
@@ -130,6 +134,18 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
             ("OK".to_owned(), true)
         };
         ready &= status("crypt keys decrypt existing backup", &answer, ok);
+        // A warning, not a failure: the backup works, but a lost machine loses the keys.
+        let exported = std::fs::read_to_string(paths.confdir.join(super::keys::EXPORTED));
+        let confdir = crate::engine::real(&paths.confdir);
+        let in_vault = conf
+            .local_paths()
+            .any(|(local, _)| confdir.starts_with(crate::engine::real(&local)));
+        let answer = match exported {
+            Ok(when) => format!("OK (exported {})", when.trim()),
+            Err(_) if in_vault => "NO: their only other copy is inside the vault they encrypt; run `poof keys export FILE` and keep the file elsewhere".to_owned(),
+            Err(_) => "NO: they are only on this machine; run `poof keys export FILE` and keep the file elsewhere".to_owned(),
+        };
+        status("crypt keys exported", &answer, true);
     }
     Ok(if ready {
         ExitCode::SUCCESS
