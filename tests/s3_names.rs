@@ -78,8 +78,17 @@ fn hostile_names_on_plain_s3_round_trip_with_rclone_both_ways() {
     assert_same_tree(&s.path("src"), &s.path("by-rclone"), "poof -> s3 -> rclone");
     assert_contains(&poof_sync(&s, s.path("src"), "s3:bucket/poof"), &unchanged);
 
-    // rclone writes, poof restores.
-    s.rclone_ok("copy", s.path("src"), "s3:bucket/rclone");
+    // rclone writes, poof restores. One upload at a time: under concurrent uploads `rclone
+    // serve s3` lists a key it has just stored from its folder cache in another form (a
+    // `‛FF` key as `‛‛FF`) until it reads the folder again (observed under load with
+    // listings by folder, rclone's own way of listing).
+    run_expect(
+        s.rclone()
+            .args(["copy", "--transfers", "1"])
+            .arg(s.path("src"))
+            .arg("s3:bucket/rclone"),
+        0,
+    );
     poof_sync(&s, "s3:bucket/rclone", s.path("by-poof"));
     assert_same_tree(&s.path("src"), &s.path("by-poof"), "rclone -> s3 -> poof");
     assert_contains(
