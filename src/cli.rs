@@ -187,11 +187,7 @@ impl RunArgs {
     /// # Errors
     /// `--dump` of something but `filters`.
     pub fn options(&self, global: &GlobalArgs) -> anyhow::Result<crate::engine::RunOptions> {
-        let dump_filters = match self.filter.dump.as_deref() {
-            None => false,
-            Some("filters") => true,
-            Some(other) => anyhow::bail!("--dump {other:?}: poof can dump only `filters`"),
-        };
+        let dump_filters = self.filter.dump_filters()?;
         Ok(crate::engine::RunOptions {
             sync: crate::sync::SyncOptions {
                 dry_run: self.dry_run,
@@ -442,12 +438,22 @@ impl FilterArgs {
     /// A rule or flag value that does not parse, or `--dump` of something else.
     pub fn build(&self) -> anyhow::Result<crate::filter::Filter> {
         let filter = crate::filter::Filter::new(&self.spec, std::time::SystemTime::now())?;
-        match self.dump.as_deref() {
-            None => {}
-            Some("filters") => print!("{}", filter.dump()),
-            Some(other) => anyhow::bail!("--dump {other:?}: poof can dump only `filters`"),
+        if self.dump_filters()? {
+            print!("{}", filter.dump());
         }
         Ok(filter)
+    }
+
+    /// Whether `--dump filters` was asked.
+    ///
+    /// # Errors
+    /// `--dump` of something else.
+    pub fn dump_filters(&self) -> anyhow::Result<bool> {
+        match self.dump.as_deref() {
+            None => Ok(false),
+            Some("filters") => Ok(true),
+            Some(other) => anyhow::bail!("--dump {other:?}: poof can dump only `filters`"),
+        }
     }
 }
 
