@@ -68,8 +68,19 @@ fn hostile_names_on_plain_s3_round_trip_with_rclone_both_ways() {
         2 * NAMES.len()
     );
 
-    // poof writes, rclone restores.
-    poof_sync(&s, s.path("src"), "s3:bucket/poof");
+    // poof writes, rclone restores. One upload at a time, for the reason given below for
+    // rclone's upload: `rclone serve s3` lists a key stored during concurrent uploads from its
+    // folder cache in another form (observed as well with poof's four transfers, 1 run in 20).
+    let out = run(s
+        .poof()
+        .args(["sync", "--no-progress", "--transfers", "1"])
+        .arg(s.path("src"))
+        .arg("s3:bucket/poof"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Not run_ok: the listing may hold bytes that are not UTF-8.
     let (listed, _) = run_expect(s.rclone().args(["lsf", "-R", "s3:bucket/poof"]), 0);
     assert!(listed.contains("sub/q\u{201b}\u{240a}uote\n"), "{listed}");
