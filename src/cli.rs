@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::exit::{Code, WithCode};
+
 /// Encrypted backup of local folders to cloud storage, compatible with rclone crypt.
 #[derive(Debug, Parser)]
 #[command(name = "poof", version, about, long_about = None)]
@@ -50,6 +52,7 @@ impl GlobalArgs {
             self.poofconf.as_deref(),
             self.rcloneconf.as_deref(),
         )
+        .coded(Code::Usage)
     }
 }
 
@@ -104,6 +107,8 @@ pub enum Command {
     Forget(ForgetArgs),
     /// List the versions of a file, or of the files below a folder: the current one and those in the history
     Versions(VersionsArgs),
+    /// The last backup, upload and download of each folder (when, result, counts) and the next scheduled backup
+    Status(StatusArgs),
     /// The crypt keys: `keys export [FILE]` writes them as an rclone config to keep away from the vault
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -114,6 +119,14 @@ pub enum Command {
 pub enum KeysCommand {
     /// Write the crypt remote (and the storage it rests on) as an rclone config file, with how to restore
     Export(KeysExportArgs),
+}
+
+/// Arguments of `poof status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as one JSON object (the last run of each command, as `--json` prints it)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `poof keys export`.
@@ -176,6 +189,9 @@ pub struct RunArgs {
     /// No progress bar or periodic progress lines (the summaries are still printed)
     #[arg(long)]
     pub no_progress: bool,
+    /// Print a summary of the run as one JSON object on stdout at the end (fields in the README)
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
 }
@@ -187,7 +203,7 @@ impl RunArgs {
     /// # Errors
     /// `--dump` of something but `filters`.
     pub fn options(&self, global: &GlobalArgs) -> anyhow::Result<crate::engine::RunOptions> {
-        let dump_filters = self.filter.dump_filters()?;
+        let dump_filters = self.filter.dump_filters().coded(Code::Usage)?;
         Ok(crate::engine::RunOptions {
             sync: crate::sync::SyncOptions {
                 dry_run: self.dry_run,
@@ -437,8 +453,9 @@ impl FilterArgs {
     /// # Errors
     /// A rule or flag value that does not parse, or `--dump` of something else.
     pub fn build(&self) -> anyhow::Result<crate::filter::Filter> {
-        let filter = crate::filter::Filter::new(&self.spec, std::time::SystemTime::now())?;
-        if self.dump_filters()? {
+        let filter = crate::filter::Filter::new(&self.spec, std::time::SystemTime::now())
+            .coded(Code::Usage)?;
+        if self.dump_filters().coded(Code::Usage)? {
             print!("{}", filter.dump());
         }
         Ok(filter)

@@ -22,6 +22,7 @@ mod cli;
 mod commands;
 pub mod config;
 mod engine;
+pub mod exit;
 pub mod filter;
 pub mod history;
 mod lock;

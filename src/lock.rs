@@ -15,7 +15,9 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+use crate::exit::{Code, WithCode};
 
 /// Name of the lock file inside the config folder.
 pub const LOCK_FILE: &str = ".poof.lock";
@@ -50,10 +52,11 @@ impl RunLock {
                 let _ = file.read_to_string(&mut text);
                 let pid = text.trim();
                 let pid = if pid.is_empty() { "unknown" } else { pid };
-                bail!(
+                return Err(anyhow::anyhow!(
                     "another poof is running on {} (pid {pid}); wait for it to finish",
                     confdir.display()
-                );
+                ))
+                .coded(Code::Locked);
             }
             Err(TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()))

@@ -1,5 +1,5 @@
-//! The `poof` binary: runs [`poof::run`] and turns the outcome into an exit code. An error
-//! prints once, as a one-line chain of causes; a broken pipe (`poof cat ... | head`) is success.
+//! The `poof` binary: runs [`poof::run`] and turns the outcome into an exit code
+//! ([`poof::exit`]). An error prints once, as a one-line chain of causes; a broken pipe (`poof cat ... | head`) is success.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("poof: error: {err:#}");
-            ExitCode::FAILURE
+            poof::exit::Code::of(&err).into()
         }
     }
 }

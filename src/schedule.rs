@@ -119,21 +119,25 @@ fn sh_quote(arg: &str) -> String {
 
 /// The current crontab without poof's line (empty when the user has none).
 fn current_crontab_without_poof() -> Result<String> {
+    Ok(current_crontab()?
+        .lines()
+        .filter(|l| !l.ends_with(CRON_MARKER))
+        .map(|l| format!("{l}\n"))
+        .collect())
+}
+
+/// The current crontab (empty when the user has none).
+fn current_crontab() -> Result<String> {
     let out = Command::new("crontab")
         .arg("-l")
         .stdin(Stdio::null())
         .output()
         .context("cannot run `crontab -l`: is cron installed?")?;
-    let text = if out.status.success() {
+    Ok(if out.status.success() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     } else {
         String::new() // "no crontab for user"
-    };
-    Ok(text
-        .lines()
-        .filter(|l| !l.ends_with(CRON_MARKER))
-        .map(|l| format!("{l}\n"))
-        .collect())
+    })
 }
 
 impl Scheduler {
@@ -245,6 +249,51 @@ impl Scheduler {
     }
 }
 
+/// The scheduled backup installed on this machine for `scheduler`, if any, and the next time
+/// it runs after `now`: systemd and cron start it at 00:00, 06:00, 12:00 and 18:00 local time
+/// (systemd up to 10 minutes later); launchd every 6 hours from when the agent was loaded,
+/// which poof cannot see (`None`).
+///
+/// # Errors
+/// The scheduler's folders or crontab cannot be read.
+pub fn installed(scheduler: Scheduler, now: &jiff::Zoned) -> Result<Option<Option<jiff::Zoned>>> {
+    let present = match scheduler {
+        Scheduler::Systemd => systemd_dir()?.join(format!("{JOB_NAME}.timer")).exists(),
+        Scheduler::Cron => {
+            let all = current_crontab()?;
+            all.lines().any(|l| l.ends_with(CRON_MARKER))
+        }
+        Scheduler::Launchd => home()?
+            .join(format!("Library/LaunchAgents/{LAUNCHD_LABEL}.plist"))
+            .exists(),
+    };
+    if !present {
+        return Ok(None);
+    }
+    Ok(Some(match scheduler {
+        Scheduler::Launchd => None,
+        Scheduler::Systemd | Scheduler::Cron => next_slot(now),
+    }))
+}
+
+/// The first start of a slot of [`INTERVAL_HOURS`] hours after `now` on the local wall clock
+/// (00:00, 06:00...), as systemd's `OnCalendar` and cron count.
+fn next_slot(now: &jiff::Zoned) -> Option<jiff::Zoned> {
+    let today = now.date();
+    for date in [today, today.tomorrow().ok()?] {
+        for hour in (0..24).step_by(INTERVAL_HOURS as usize) {
+            let slot = date
+                .at(i8::try_from(hour).ok()?, 0, 0, 0)
+                .to_zoned(now.time_zone().clone())
+                .ok()?;
+            if slot > *now {
+                return Some(slot);
+            }
+        }
+    }
+    None
+}
+
 fn svec(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -338,6 +387,22 @@ fn install_crontab(tab: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_slot_is_the_next_sixth_hour_from_local_midnight() {
+        let at = |s: &str| -> jiff::Zoned { format!("{s}[Europe/Paris]").parse().unwrap() };
+        let cases = [
+            ("2026-12-07T21:10:00+01:00", "2026-12-08T00:00:00+01:00"),
+            ("2026-12-07T00:00:00+01:00", "2026-12-07T06:00:00+01:00"),
+            ("2026-12-07T05:59:59+01:00", "2026-12-07T06:00:00+01:00"),
+            ("2026-12-07T12:00:01+01:00", "2026-12-07T18:00:00+01:00"),
+            // Summer time starts at 02:00 on 29 March 2026: 06:00 is still 06:00 local.
+            ("2026-03-29T01:30:00+01:00", "2026-03-29T06:00:00+02:00"),
+        ];
+        for (now, want) in cases {
+            assert_eq!(next_slot(&at(now)), Some(at(want)), "{now}");
+        }
+    }
 
     #[test]
     fn systemd_units_run_backup_with_the_confdir() {

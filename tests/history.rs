@@ -203,7 +203,7 @@ fn a_broken_history_policy_is_one_line_naming_the_key() {
     h.set_conf("history", serde_json::json!({"keep_daily": -1}));
     let out = run(h.poof().arg("backup"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("key \"history\""), "{err}");
     assert!(err.contains("keep_daily must be a whole number"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -434,7 +434,7 @@ fn download_of_one_path_at_a_time_changes_nothing_else() {
     // A path that did not exist then is refused, naming it; a path outside every folder too.
     let out = run(h.poof().args(["download", "--at", &runs[0], "docs/d.txt"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let out = run(h.poof().args(["download", "--at", &runs[0], "elsewhere/x"]));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is neither inside a folder"), "{err}");

@@ -15,10 +15,11 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Asserts exit status 1 and exactly one stderr line, an error containing every `needle`.
+/// Asserts exit status 2 (a config error) and exactly one stderr line, an error containing
+/// every `needle`.
 fn assert_one_line_error(out: &Output, needles: &[&str]) {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "not one line:\n{err}");
     assert!(lines[0].starts_with("poof: error: "), "{err}");

@@ -9,6 +9,8 @@ mod harness;
 mod cli_crypt;
 /// poof-crypt against the real rclone: content and names, both directions.
 mod crypt_interop;
+/// Exit codes 0-6, each provoked for real (a file unreadable to nobody, dead stores, a held lock).
+mod exit_codes;
 /// Fault injection: kill -9 at random points, storage dying mid-run, a full disk.
 mod faults;
 /// rclone's filter rules: poof and rclone choose the same files for every rule set.

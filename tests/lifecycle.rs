@@ -26,9 +26,9 @@ fn user_files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// `poof <command>`, which must exit 1 with one line on stderr; that line.
-fn one_line_error(h: &Home, command: &str) -> String {
-    let (_, err) = run_expect(h.poof().arg(command), 1);
+/// `poof <command>`, which must exit with `code` and one line on stderr; that line.
+fn one_line_error(h: &Home, command: &str, code: i32) -> String {
+    let (_, err) = run_expect(h.poof().arg(command), code);
     assert_eq!(err.lines().count(), 1, "{command}: {err}");
     err
 }
@@ -37,11 +37,11 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Asserts a refused run: exit status 1 and exactly one `poof: refused:` line containing
+/// Asserts a refused run: exit status 4 and exactly one `poof: refused:` line containing
 /// `needle`.
 fn assert_refused(out: &Output, needle: &str) {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(4), "{err}");
     let refusals = lines_starting(&err, "poof: refused:");
     assert_eq!(refusals.len(), 1, "{err}");
     assert!(refusals[0].contains(needle), "{err}");
@@ -206,7 +206,7 @@ fn download_with_wrong_keys_leaves_the_local_folder_untouched() {
 
     let out = run(h.poof().arg("download"));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(4), "{err}");
     let refusals = lines_starting(&err, "poof: refused:");
     assert_eq!(refusals.len(), 2, "{err}");
     assert!(
@@ -294,7 +294,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     lock.try_lock().unwrap();
     std::fs::write(h.confdir().join(LOCK_FILE), "4242\n").unwrap();
     for command in ["backup", "upload", "download"] {
-        let err = one_line_error(&h, command);
+        let err = one_line_error(&h, command, 5);
         assert!(
             err.starts_with(&format!(
                 "poof: error: another poof is running on {} (pid 4242)",
@@ -316,7 +316,8 @@ fn a_missing_folder_is_skipped_with_a_warning() {
     h.add_path(&gone, "usb");
     let out = run(h.poof().arg("backup"));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    // Done, but a source could not be read.
+    assert_eq!(out.status.code(), Some(3), "{err}");
     assert_contains(
         &err,
         &format!(
@@ -443,7 +444,15 @@ fn upload_neuter_removes_the_config_folder_only_after_every_folder_verified() {
         .poof()
         .env("POOF_SCHEDULER", "systemd")
         .args(["upload", "--neuter"]));
-    assert_refused(&out, "--neuter: not every folder was verified and emptied");
+    // The failed file (exit code 1) outranks the refusal (4).
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let refusals = lines_starting(&err, "poof: refused:");
+    assert_eq!(refusals.len(), 1, "{err}");
+    assert!(
+        refusals[0].contains("--neuter: not every folder was verified and emptied"),
+        "{err}"
+    );
     assert!(h.confdir().join("rclone-poof.conf").is_file());
     assert_eq!(snapshot(&docs).len(), files.len() + 1);
 
@@ -483,7 +492,7 @@ fn broken_config_is_one_line_and_nothing_is_synced() {
     ] {
         write_private(&path, text);
         for command in ["backup", "upload", "download"] {
-            let err = one_line_error(&h, command);
+            let err = one_line_error(&h, command, 2);
             assert!(
                 err.contains(&path.display().to_string()) && err.contains(needle),
                 "{command}: {err}"

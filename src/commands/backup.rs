@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::exit;
 use crate::cli::{BackupArgs, GlobalArgs};
 use crate::config::Paths;
 use crate::engine::{backup_folder, Outcome, Session};
+use crate::exit::Code;
 
 /// `poof backup`.
 ///
@@ -33,19 +33,20 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
         let outcome = session.runtime.block_on(backup);
         match &outcome {
             Outcome::Skipped => skipped += 1,
-            Outcome::Refused => refused += 1,
+            Outcome::Refused(_) => refused += 1,
             // A folder whose run had errors failed too: the counts agree with the exit code.
-            Outcome::Failed => failed += 1,
+            Outcome::Failed(..) => failed += 1,
             Outcome::Ran(stats) if stats.errors > 0 => failed += 1,
             Outcome::Ran(_) => {}
         }
-        session.count(&outcome);
+        session.count(folder, &outcome, true);
     }
     // The policy runs after a backup of every folder with no error (it removes nothing a kept
     // state needs, but a failed run is no state to keep).
     if let Some(policy) = session.job.conf.keep() {
         if session.totals.errors == 0 && !args.run.dry_run {
-            session.totals.errors += super::forget::after_backup(&session, &policy, global.quiet);
+            let errors = super::forget::after_backup(&session, &policy, global.quiet);
+            session.fail(Code::Error, errors);
         }
     }
     eprintln!(
@@ -53,5 +54,6 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
         folders.len(),
         session.summary()
     );
-    Ok(exit(session.totals.errors))
+    let report = session.report("backup", args.run.dry_run);
+    Ok(session.finish(&report, args.run.json))
 }

@@ -15,10 +15,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::exit;
 use crate::cli::{DownloadArgs, GlobalArgs};
 use crate::config::Paths;
 use crate::engine::{parse_time, restore_folder, Folder, Past, Restore, Session};
+use crate::exit::{Code, WithCode};
 
 /// `poof download`.
 ///
@@ -34,9 +34,10 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
         folders.map(|folder| (folder, String::new())).collect()
     } else {
         let located: Result<Vec<_>> = args.paths.iter().map(|p| session.job.locate(p)).collect();
-        located?
+        located.coded(Code::Usage)?
     };
-    let past = match args.at.as_deref().map(parse_time).transpose()? {
+    let at = args.at.as_deref().map(parse_time).transpose();
+    let past = match at.coded(Code::Usage)? {
         Some(at) => {
             let past = session.runtime.block_on(Past::load(&session.job, at))?;
             if !global.quiet {
@@ -60,7 +61,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
                     Ok(snapshot) => Some(snapshot),
                     Err(e) => {
                         eprintln!("poof: error: {}: {e:#}", folder.label());
-                        session.totals.errors += 1;
+                        session.fail(Code::of(&e), 1);
                         refused += 1;
                         continue;
                     }
@@ -76,7 +77,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
         let restore = restore_folder(&session.job, folder, &scope, &run, args.guard.guard());
         let outcome = session.runtime.block_on(restore);
         // A folder whose run had errors failed too: the count agrees with the exit code.
-        if !session.count(&outcome) {
+        if !session.count(folder, &outcome, false) {
             refused += 1;
         }
     }
@@ -85,5 +86,6 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
         scopes.len(),
         session.summary()
     );
-    Ok(exit(session.totals.errors))
+    let report = session.report("download", args.run.dry_run);
+    Ok(session.finish(&report, args.run.json))
 }

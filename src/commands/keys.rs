@@ -21,6 +21,7 @@ use crate::cli::KeysExportArgs;
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
+use crate::exit::{Code, WithCode};
 
 /// The file in the config folder that records when a kit was last exported (for `verify`).
 pub const EXPORTED: &str = "keys-exported";
@@ -37,8 +38,8 @@ const CRYPT_PASSWORDS: &[&str] = &["password", "password2"];
 /// Config files that cannot be read, a remote that is not a crypt remote (no keys), a file
 /// that exists already or cannot be written.
 pub fn export(paths: &Paths, args: &KeysExportArgs) -> Result<ExitCode> {
-    let conf = PoofConfig::load(&paths.poofconf)?;
-    let rclone = RcloneConfig::load(&paths.rcloneconf)?;
+    let conf = PoofConfig::load(&paths.poofconf).coded(Code::Usage)?;
+    let rclone = RcloneConfig::load(&paths.rcloneconf).coded(Code::Usage)?;
     let chain = sections_of(&rclone, &conf.remote)?;
     let is_crypt = chain
         .first()

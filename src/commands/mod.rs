@@ -13,6 +13,7 @@ mod lsjson;
 mod obscure;
 mod schedule;
 mod setup;
+mod status;
 mod sync;
 mod target;
 mod upload;
@@ -25,6 +26,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+use crate::exit::Code;
 
 /// Runs the command and returns the exit code it chose.
 ///
@@ -42,10 +44,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lsjson(args) => block_on(lsjson::run(&cli.global.paths()?, &args)),
         Command::Cat(args) => block_on(cat::run(&cli.global.paths()?, &args)),
         Command::Paths => setup::paths(&cli.global.paths()?),
-        Command::Config(args) => setup::config(&cli.global.paths()?, &args),
-        Command::Cconfig => setup::cconfig(&cli.global.paths()?),
-        Command::Econfig => setup::econfig(&cli.global.paths()?),
-        Command::Cryptoggle => setup::cryptoggle(&cli.global.paths()?),
+        Command::Config(args) => config_error(setup::config(&cli.global.paths()?, &args)),
+        Command::Cconfig => config_error(setup::cconfig(&cli.global.paths()?)),
+        Command::Econfig => config_error(setup::econfig(&cli.global.paths()?)),
+        Command::Cryptoggle => config_error(setup::cryptoggle(&cli.global.paths()?)),
         Command::Version => setup::version(),
         Command::Lconfig(args) => schedule::lconfig(&cli.global.paths()?, &args),
         Command::Lpurge(args) => schedule::lpurge(&args),
@@ -56,22 +58,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify => verify::run(&cli.global.paths()?),
         Command::Forget(args) => forget::run(&cli.global.paths()?, &cli.global, &args),
         Command::Versions(args) => versions::run(&cli.global.paths()?, &args),
+        Command::Status(args) => status::run(&cli.global.paths()?, &args),
         Command::Keys(crate::cli::KeysCommand::Export(args)) => {
             keys::export(&cli.global.paths()?, &args)
         }
     }
 }
 
+/// The outcome of a command that edits or prints the config files: its errors are config
+/// errors (exit code 2) unless they already carry a code.
+fn config_error(outcome: Result<ExitCode>) -> Result<ExitCode> {
+    outcome.map_err(|err| match Code::of(&err) {
+        Code::Error => crate::exit::mark(Code::Usage, err),
+        _ => err,
+    })
+}
+
 /// Runs an async command on the runtime ([`crate::engine::runtime`]).
 fn block_on<F: Future<Output = Result<ExitCode>>>(command: F) -> Result<ExitCode> {
     crate::engine::runtime()?.block_on(command)
-}
-
-/// Success only without errors.
-fn exit(errors: u64) -> ExitCode {
-    if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }

@@ -22,6 +22,8 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
+use crate::engine::{FolderReport, RunReport};
+use crate::exit::{Code, WithCode};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, Entry};
 use crate::remote::local::LocalBackend;
@@ -36,8 +38,8 @@ use crate::sync::{SyncOptions, SyncStats};
 /// fatal errors (missing source, failed listing). Per-file failures are not errors here: they
 /// make the exit code non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) -> Result<ExitCode> {
-    let src_loc = Location::parse(&args.source)?;
-    let dst_loc = Location::parse(&args.dest)?;
+    let src_loc = Location::parse(&args.source).coded(Code::Usage)?;
+    let dst_loc = Location::parse(&args.dest).coded(Code::Usage)?;
     if overlap(&src_loc, &dst_loc)? {
         bail!(
             "{} and {} overlap: cannot sync or copy a location into itself or a folder inside it",
@@ -75,6 +77,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         ..args.run.options(global)?.sync
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);
+    let started = jiff::Timestamp::now();
     let outcome = runtime.block_on(crate::sync::sync(
         src.as_ref(),
         dst.as_ref(),
@@ -82,6 +85,29 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         &progress,
     ));
     progress.finish();
+    if args.run.json {
+        let pair = FolderReport::of_pair(
+            &args.source,
+            &args.dest,
+            outcome.as_ref(),
+            progress.elapsed(),
+        );
+        let command = if delete { "sync" } else { "copy" };
+        let (code, errors) = match &outcome {
+            Ok(stats) => (stats.code(), stats.errors),
+            Err(err) => (Code::of(err), 1),
+        };
+        let report = RunReport::new(
+            command,
+            started,
+            progress.elapsed(),
+            args.run.dry_run,
+            code,
+            vec![pair],
+            errors,
+        );
+        println!("{}", report.to_json());
+    }
     let stats = match outcome {
         Ok(stats) => stats,
         Err(err) => {
@@ -97,7 +123,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         eprintln!("{}", stats.dry_run_notice(""));
     }
     eprintln!("{}", stats.summary(progress.elapsed()));
-    Ok(super::exit(stats.errors))
+    Ok(stats.code().into())
 }
 
 /// When `loc` names a single file (not a folder): the backend of its parent folder and the
@@ -195,7 +221,7 @@ fn load_config(paths: &Paths, locations: [&Location; 2]) -> Result<RcloneConfig>
         .iter()
         .any(|loc| matches!(loc, Location::Remote { .. }));
     if needs_remotes {
-        let mut config = RcloneConfig::load(&paths.rcloneconf)?;
+        let mut config = RcloneConfig::load(&paths.rcloneconf).coded(Code::Usage)?;
         config.apply_process_env_overrides();
         Ok(config)
     } else {

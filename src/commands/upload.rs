@@ -25,10 +25,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::exit;
 use crate::cli::{GlobalArgs, NeuterArgs, UploadArgs, DEFAULT_MAX_DELETE_PCT};
 use crate::config::Paths;
-use crate::engine::{backup_folder, verify_and_wipe, Guard, Outcome, Session, Wiped};
+use crate::engine::{backup_folder, verify_and_wipe, Guard, LocalFiles, Outcome, Session, Wiped};
+use crate::exit::Code;
 
 /// `poof upload`.
 ///
@@ -50,7 +50,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         let outcome = session
             .runtime
             .block_on(backup_folder(&session.job, &folder, &run, guard));
-        let ok = session.count(&outcome);
+        let ok = session.count(&folder, &outcome, true);
         backed_up &= ok;
         let label = folder.label();
         if folder.is_confdir {
@@ -92,7 +92,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 );
                 if wiped.kept > 0 {
                     all_clean = false;
-                    session.totals.errors += 1;
+                    session.fail(Code::Error, 1);
                 }
                 wiped_total.deleted += wiped.deleted;
                 wiped_total.kept += wiped.kept;
@@ -101,13 +101,14 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             Err(e) => {
                 eprintln!("poof: error: {label}: {e:#}; no local file deleted");
                 all_clean = false;
-                session.totals.errors += 1;
+                session.fail(Code::of(&e), 1);
             }
         }
     }
     if let Some(policy) = session.job.conf.keep() {
         if backed_up && !args.run.dry_run {
-            session.totals.errors += super::forget::after_backup(&session, &policy, global.quiet);
+            let errors = super::forget::after_backup(&session, &policy, global.quiet);
+            session.fail(Code::Error, errors);
         }
     }
     eprintln!(
@@ -117,6 +118,12 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         wiped_total.excluded,
         session.summary()
     );
+    let mut report = session.report("upload", args.run.dry_run);
+    report.local_files = Some(LocalFiles {
+        deleted: wiped_total.deleted,
+        kept: wiped_total.kept,
+        excluded: wiped_total.excluded,
+    });
     if args.neuter {
         let confdir_listed = session.job.folders().iter().any(|f| f.is_confdir);
         if !all_clean || (confdir_listed && !confdir_backed_up) {
@@ -124,13 +131,17 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 "poof: refused: --neuter: not every folder was verified and emptied; nothing changed in {}",
                 paths.confdir.display()
             );
-            return Ok(ExitCode::FAILURE);
+            session.code = session.code.worst(Code::Refused);
+            let report = session.report("upload", args.run.dry_run);
+            return Ok(session.finish(&report, args.run.json));
         }
         eprintln!(
             "poof: warning: --neuter removes {} with the crypt keys: the backup can only be restored with the passwords kept elsewhere (`poof econfig` showed them once)",
             paths.confdir.display()
         );
-        drop(session.lock);
+        // The config folder goes: no status file is written into it.
+        let code = session.code;
+        drop(session);
         let neutered = super::schedule::neuter(
             paths,
             &NeuterArgs {
@@ -138,9 +149,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 dry_run: args.run.dry_run,
             },
         )?;
+        if args.run.json {
+            println!("{}", report.to_json());
+        }
         if neutered != ExitCode::SUCCESS {
             return Ok(neutered);
         }
+        return Ok(code.into());
     }
-    Ok(exit(session.totals.errors))
+    Ok(session.finish(&report, args.run.json))
 }

@@ -30,6 +30,7 @@ use anyhow::Result;
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::{Paths, POOF_CONF, RCLONE_CONF};
+use crate::exit::{Code, WithCode};
 use crate::remote::{is_crypt, open_backend, Location};
 
 /// Answer of a file that does not exist.
@@ -58,8 +59,8 @@ pub fn run(paths: &Paths) -> Result<ExitCode> {
     if !has_poof || !has_rclone {
         return Ok(ExitCode::FAILURE);
     }
-    let conf = PoofConfig::load(&paths.poofconf)?;
-    let mut rclone = RcloneConfig::load(&paths.rcloneconf)?;
+    let conf = PoofConfig::load(&paths.poofconf).coded(Code::Usage)?;
+    let mut rclone = RcloneConfig::load(&paths.rcloneconf).coded(Code::Usage)?;
     rclone.apply_process_env_overrides();
     let mut ready = true;
     let Some(section) = rclone.section(&conf.remote) else {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::job::{real, Folder, Job};
+use crate::exit::Code;
 use crate::history::{record, record_path, RunName};
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, PutOptions};
@@ -59,10 +60,11 @@ pub struct Guard {
 pub enum Outcome {
     /// The local folder does not exist.
     Skipped,
-    /// A guard refused it; nothing changed.
-    Refused,
-    /// The run could not start (listing failed, remote unreachable); nothing changed.
-    Failed,
+    /// A guard refused it; nothing changed. Why, in one line.
+    Refused(String),
+    /// The run could not start (listing failed, remote unreachable); nothing changed. The
+    /// exit code and the error, in one line.
+    Failed(Code, String),
     /// The run happened (with `stats.errors` errors).
     Ran(SyncStats),
 }
@@ -75,10 +77,21 @@ impl Outcome {
                 totals.add(stats);
                 stats.errors == 0
             }
-            Outcome::Skipped | Outcome::Refused | Outcome::Failed => {
+            Outcome::Skipped | Outcome::Refused(_) | Outcome::Failed(..) => {
                 totals.errors += 1;
                 false
             }
+        }
+    }
+
+    /// The exit code of this folder ([`crate::exit`]): a folder that does not exist is a
+    /// source that could not be read.
+    pub fn code(&self) -> Code {
+        match self {
+            Outcome::Skipped => Code::Unreadable,
+            Outcome::Refused(_) => Code::Refused,
+            Outcome::Failed(code, _) => *code,
+            Outcome::Ran(stats) => stats.code(),
         }
     }
 }
@@ -428,13 +441,18 @@ async fn write_record((keep, run): &(Keep, RunName), added: &[String]) -> Result
 /// Prints a refusal in one line.
 fn refused(label: &str, why: &str, hint: &str) -> Outcome {
     eprintln!("poof: refused: {label}: {why}; nothing changed{hint}");
-    Outcome::Refused
+    Outcome::Refused(format!("{why}; nothing changed{hint}"))
 }
 
 /// Prints why a run could not start, in one line.
 fn failed(label: &str, err: &anyhow::Error, tail: &str) -> Outcome {
     eprintln!("poof: error: {label}: {err:#}{tail}");
-    Outcome::Failed
+    let code = match Code::of(err) {
+        // The local side unreadable as a whole: the run did not happen.
+        Code::Unreadable => Code::Error,
+        code => code,
+    };
+    Outcome::Failed(code, format!("{err:#}{tail}"))
 }
 
 /// Why a target does not exist: for a crypt remote whose root lists names that do not

@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
+use crate::exit::{Code, WithCode};
 use crate::history::{versions_dir, RunName, HISTORY_DIR};
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::remote::backend::Backend;
@@ -75,7 +76,8 @@ impl Job {
         run: &super::folder::RunOptions,
     ) -> Result<Arc<crate::filter::Filter>> {
         let spec = self.conf.filter_spec(&folder.local, &run.filter);
-        let filter = crate::filter::Filter::new(&spec, std::time::SystemTime::now())?;
+        let filter =
+            crate::filter::Filter::new(&spec, std::time::SystemTime::now()).coded(Code::Usage)?;
         if run.dump_filters {
             println!("{}:\n{}", folder.label(), filter.dump());
         }
@@ -88,6 +90,11 @@ impl Job {
     /// A missing or broken file (one line naming file, key and fix), or a `remote` of
     /// poof.conf that rclone-poof.conf does not define.
     pub fn load(paths: &Paths) -> Result<Job> {
+        Job::read(paths).coded(Code::Usage)
+    }
+
+    /// [`Job::load`], its errors unmarked.
+    fn read(paths: &Paths) -> Result<Job> {
         let conf = PoofConfig::load(&paths.poofconf)?;
         let mut rclone = RcloneConfig::load(&paths.rcloneconf)?;
         rclone.apply_process_env_overrides();
@@ -342,11 +349,17 @@ impl Job {
     }
 }
 
-/// `local`, with the run lock hidden when `dir` is the folder that holds poof's config.
+/// `local`, with the run lock and the status file hidden when `dir` is the folder that holds
+/// poof's config: the lock is never copied, and the status, rewritten at the end of each run,
+/// would be a new version in the history at every backup.
 fn hide_lock(folder: &Folder, dir: &Path, local: LocalBackend) -> Arc<dyn Backend> {
     match &folder.confdir_rel {
         Some(rel) if dir == folder.local => {
-            Arc::new(View::hiding(Arc::new(local), join_rel(rel, LOCK_FILE)))
+            let lock = View::hiding(Arc::new(local), join_rel(rel, LOCK_FILE));
+            Arc::new(View::hiding(
+                Arc::new(lock),
+                join_rel(rel, super::report::STATUS_FILE),
+            ))
         }
         _ => Arc::new(local),
     }

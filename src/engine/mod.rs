@@ -11,6 +11,7 @@ mod forget;
 mod job;
 mod listing;
 mod past;
+mod report;
 mod versions;
 mod wipe;
 
@@ -19,6 +20,7 @@ pub use forget::Forget;
 pub use job::{real, Folder, Job};
 pub use listing::fill_mtimes;
 pub use past::{parse_time, Past};
+pub use report::{FolderReport, LocalFiles, RunReport, Status, SCHEMA};
 pub use versions::{locate, versions, FileVersions, Version};
 pub use wipe::{verify_and_wipe, Wiped};
 
@@ -27,6 +29,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::config::Paths;
+use crate::exit::Code;
 use crate::lock::RunLock;
 use crate::sync::SyncStats;
 
@@ -35,13 +38,21 @@ use crate::sync::SyncStats;
 pub struct Session {
     /// poof.conf and rclone-poof.conf.
     pub job: Job,
-    /// The run lock of the config folder, held until the session ends (or is dropped early).
-    pub lock: RunLock,
+    /// The run lock of the config folder, held until the session ends.
+    _lock: RunLock,
     /// The runtime folder runs go on.
     pub runtime: tokio::runtime::Runtime,
     /// Counts summed over the folders run.
     pub totals: SyncStats,
+    /// The report of each folder counted so far.
+    pub folders: Vec<FolderReport>,
+    /// The exit code so far: the most serious of the folders' and of the errors met between
+    /// them ([`crate::exit`]).
+    pub code: Code,
     started: Instant,
+    started_at: jiff::Timestamp,
+    /// When the last folder was counted (or the session started).
+    last: Instant,
 }
 
 impl Session {
@@ -52,18 +63,65 @@ impl Session {
     pub fn start(paths: &Paths) -> Result<Session> {
         let job = Job::load(paths)?;
         let lock = job.lock()?;
+        let now = Instant::now();
         Ok(Session {
+            folders: Vec::new(),
+            started_at: jiff::Timestamp::now(),
+            last: now,
             job,
-            lock,
+            _lock: lock,
             runtime: runtime()?,
             totals: SyncStats::default(),
-            started: Instant::now(),
+            code: Code::Done,
+            started: now,
         })
     }
 
-    /// Counts a folder's outcome into the totals; true when the folder fully succeeded.
-    pub fn count(&mut self, outcome: &Outcome) -> bool {
+    /// Counts a folder's outcome into the totals and the report (`backup`: the folder was the
+    /// source); true when the folder fully succeeded.
+    pub fn count(&mut self, folder: &Folder, outcome: &Outcome, backup: bool) -> bool {
+        self.code = self.code.worst(outcome.code());
+        let elapsed = self.last.elapsed();
+        self.last = Instant::now();
+        self.folders
+            .push(FolderReport::of(folder, outcome, backup, elapsed));
         outcome.count_into(&mut self.totals)
+    }
+
+    /// The report of the run so far, as `command`.
+    pub fn report(&self, command: &str, dry_run: bool) -> RunReport {
+        RunReport::new(
+            command,
+            self.started_at,
+            self.started.elapsed(),
+            dry_run,
+            self.code,
+            self.folders.clone(),
+            self.totals.errors,
+        )
+    }
+
+    /// Ends the run: records `report` in the status file (unless a dry run), prints it on
+    /// stdout with `json`, and returns the exit code. A status file that cannot be written
+    /// is a warning: the run itself is over.
+    pub fn finish(&self, report: &RunReport, json: bool) -> std::process::ExitCode {
+        if !report.dry_run {
+            if let Err(e) = Status::record(&self.job.paths.confdir, report) {
+                eprintln!("poof: warning: {e:#}");
+            }
+        }
+        if json {
+            println!("{}", report.to_json());
+        }
+        self.code.into()
+    }
+
+    /// Counts `errors` errors met outside the folders' runs, each meaning `code`.
+    pub fn fail(&mut self, code: Code, errors: u64) {
+        if errors > 0 {
+            self.totals.errors += errors;
+            self.code = self.code.worst(code);
+        }
     }
 
     /// The summary line of the totals so far.

@@ -57,6 +57,7 @@ pub async fn verify_and_wipe(
     let Listing {
         entries: remote_list,
         problems: undecryptable,
+        ..
     } = remote_list?.unwrap_or_default();
     let mut local_list = local_list.entries;
     // What the filter leaves out was not backed up: not a candidate, and its folders stay.

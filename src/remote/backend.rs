@@ -73,6 +73,10 @@ pub struct Listing {
     /// impossible, two names that decrypt alike). Callers report each and count it as an
     /// error of the run, so that nothing is deleted while a file may be unseen.
     pub problems: Vec<String>,
+    /// Folders below the listed one that the local disk refused to read in a recursive
+    /// listing (path, why): their contents are unknown. Callers report each as an error of the
+    /// run and leave everything below them alone on both sides.
+    pub unreadable: Vec<(String, String)>,
 }
 
 impl Listing {
@@ -81,6 +85,7 @@ impl Listing {
         Listing {
             entries,
             problems: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 }

@@ -468,10 +468,18 @@ impl Backend for CryptBackend {
         let Some(Listing {
             entries: listed,
             mut problems,
+            unreadable,
         }) = self.inner.list(&enc_dir, recursive).await?
         else {
             return Ok(None);
         };
+        // A stored folder the disk refused: its contents are unknown, an error of the run.
+        for (path, why) in unreadable {
+            problems.push(format!(
+                "{}: cannot read the stored folder {path} ({why})",
+                self.inner.describe()
+            ));
+        }
         // Stored folder path (relative to `enc_dir`) -> its plaintext path and whether it or a
         // folder above is stored other than poof encrypts it; None when it did not decrypt
         // (its contents are then skipped: the folder is reported once).
@@ -573,7 +581,11 @@ impl Backend for CryptBackend {
                 map.extend(aliases);
             }
         }
-        Ok(Some(Listing { entries, problems }))
+        Ok(Some(Listing {
+            entries,
+            problems,
+            unreadable: Vec::new(),
+        }))
     }
 
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {

@@ -70,6 +70,7 @@ use super::local::{is_temp_name, temp_name};
 use super::webdav::{NO_MTIME_PRECISION, STALE_AFTER};
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
+use crate::exit::{Code, WithCode};
 
 /// Connections at once when the section sets no `concurrency` (rclone's 0, "unlimited").
 pub const DEFAULT_CONNECTIONS: usize = 16;
@@ -456,18 +457,19 @@ impl Pool {
         let what = format!("cannot connect to the FTP server {}", self.server);
         let addr = (s.host.as_str(), s.port);
         let mut ftp = match &s.tls {
-            Tls::Implicit(tls) => {
-                run(
-                    &what,
-                    ImplAsyncFtpStream::<AsyncRustlsStream>::connect_secure_implicit(
-                        addr,
-                        tls_clone(tls),
-                        &s.host,
-                    ),
-                )
-                .await?
-            }
-            _ => run(&what, Ftp::connect(addr)).await?,
+            Tls::Implicit(tls) => run(
+                &what,
+                ImplAsyncFtpStream::<AsyncRustlsStream>::connect_secure_implicit(
+                    addr,
+                    tls_clone(tls),
+                    &s.host,
+                ),
+            )
+            .await
+            .coded(Code::Unreachable)?,
+            _ => run(&what, Ftp::connect(addr))
+                .await
+                .coded(Code::Unreachable)?,
         };
         if let Tls::Explicit(tls) = &s.tls {
             ftp = run(

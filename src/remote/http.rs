@@ -34,6 +34,7 @@ use super::encoding;
 use super::opendal::Timeouts;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
+use crate::exit::{Code, WithCode};
 
 /// How a request proves who sends it.
 #[derive(Clone)]
@@ -177,10 +178,11 @@ impl Client {
     /// The server is known to be unreachable.
     pub(super) fn alive(&self) -> Result<()> {
         if self.unreachable.load(Ordering::Relaxed) {
-            bail!(
+            return Err(anyhow!(
                 "{}: giving up: the server did not answer an earlier request",
                 self.describe
-            );
+            ))
+            .coded(Code::Unreachable);
         }
         Ok(())
     }
@@ -226,7 +228,8 @@ impl Client {
             } else {
                 "cannot connect to the server"
             };
-            return anyhow!("{what}: {why} ({})", without_url(&err));
+            let err = anyhow!("{what}: {why} ({})", without_url(&err));
+            return crate::exit::mark(Code::Unreachable, err);
         }
         anyhow!("{what}: {}", without_url(&err))
     }

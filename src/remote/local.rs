@@ -61,6 +61,7 @@ use tokio::io::AsyncReadExt;
 use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole};
 use super::encoding;
 use super::{Below, StorageType};
+use crate::exit::{Code, WithCode};
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -457,14 +458,15 @@ fn read_dir_sorted(
 }
 
 /// Lists `dir` below `root` breadth first; `None` when it is not a folder. Temporary files of
-/// puts go to `temps`.
+/// puts go to `temps`. A folder below `root` the disk refuses to list is returned in
+/// [`Listing::unreadable`] and the walk goes on; `root` itself unreadable is an error.
 fn walk(
     root: &Path,
     rel: &str,
     recursive: bool,
     follow_links: bool,
     temps: &mut Vec<PathBuf>,
-) -> Result<Option<Vec<Entry>>> {
+) -> Result<Option<Listing>> {
     match fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Ok(None),
@@ -478,9 +480,17 @@ fn walk(
     if follow_links {
         seen.insert(dir_id(root)?);
     }
+    let mut unreadable = Vec::new();
     let mut queue = VecDeque::from([(root.to_path_buf(), rel.to_owned())]);
     while let Some((path, rel)) = queue.pop_front() {
-        let mut entries = read_dir_sorted(&path, &rel, follow_links, temps)?;
+        let mut entries = match read_dir_sorted(&path, &rel, follow_links, temps) {
+            Ok(entries) => entries,
+            Err(err) if path != root => {
+                unreadable.push((rel, err.root_cause().to_string()));
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         if follow_links {
             entries.retain(|e| {
                 if !e.is_dir() {
@@ -507,7 +517,11 @@ fn walk(
         }
         out.extend(entries);
     }
-    Ok(Some(out))
+    Ok(Some(Listing {
+        entries: out,
+        problems: Vec::new(),
+        unreadable,
+    }))
 }
 
 /// A folder's identity: (device, inode) of what the path points to.
@@ -731,7 +745,8 @@ impl Backend for LocalBackend {
             if let Ok(mut all) = seen.lock() {
                 all.extend(temps);
             }
-            listed.map(|entries| entries.map(Listing::of))
+            // What the disk refuses to read is the source's problem, not the storage's.
+            listed.coded(Code::Unreadable)
         })
         .await
     }
@@ -812,7 +827,8 @@ impl Backend for LocalBackend {
             }
             Ok(Opened::File(file))
         })
-        .await?;
+        .await
+        .coded(Code::Unreadable)?;
         let file = match opened {
             Opened::Read(bytes) => return Ok(Box::pin(std::io::Cursor::new(bytes))),
             Opened::File(file) => tokio::fs::File::from_std(file),
@@ -825,7 +841,7 @@ impl Backend for LocalBackend {
 
     fn read_whole(&self, file: &Entry) -> Result<Whole> {
         Ok(Whole {
-            data: read_file(&self.full(&file.path)?, file.size)?,
+            data: read_file(&self.full(&file.path)?, file.size).coded(Code::Unreadable)?,
             mtime: file.mtime,
         })
     }

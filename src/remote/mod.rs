@@ -38,6 +38,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 
 use crate::config::rclone::{RcloneConfig, Section};
+use crate::exit::Code;
 use backend::Backend;
 use local::LocalBackend;
 
@@ -190,7 +191,12 @@ pub fn open_backend_with_warnings(config: &RcloneConfig, loc: &Location) -> Resu
         chain: Vec::new(),
         warnings: Vec::new(),
     };
-    let backend = resolver.open(loc)?;
+    // Opening reads the config (a missing section or key, an unknown type: a config error);
+    // a store it already had to reach keeps its own code.
+    let backend = resolver.open(loc).map_err(|err| match Code::of(&err) {
+        Code::Error => crate::exit::mark(Code::Usage, err),
+        _ => err,
+    })?;
     Ok(Opened {
         backend,
         warnings: resolver.warnings,

@@ -58,6 +58,7 @@ use super::backend::{
 };
 use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
 use super::mtime_cache::MtimeCache;
+use crate::exit::{Code, WithCode};
 
 /// User metadata key of rclone's modification time.
 pub const MTIME_KEY: &str = "mtime";
@@ -1033,6 +1034,7 @@ impl ObjectBackend {
         Ok(Some(Listing {
             entries: out.into_values().collect(),
             problems,
+            unreadable: Vec::new(),
         }))
     }
 
@@ -1328,11 +1330,12 @@ impl ObjectBackend {
     /// endpoint ends after one request's retries instead of retrying every remaining file.
     fn alive(&self) -> Result<()> {
         if self.unreachable.load(Ordering::Relaxed) {
-            bail!(
+            return Err(anyhow!(
                 "{}: giving up: the storage did not answer after {RETRY_MAX_TIMES} retries \
                  of an earlier request",
                 self.describe
-            );
+            ))
+            .coded(Code::Unreachable);
         }
         Ok(())
     }
@@ -1347,14 +1350,15 @@ impl ObjectBackend {
                 self.unreachable.store(true, Ordering::Relaxed);
                 if err.chain().any(is_timed_out) {
                     let attempts = RETRY_MAX_TIMES.saturating_add(1);
-                    return Err(err.context(format!(
+                    let err = err.context(format!(
                         "{}: timeout: no answer to {attempts} attempts in a row (the server \
                          accepts connections but does not respond; {TIMEOUT_ENV} sets the \
                          deadline in seconds)",
                         self.describe
-                    )));
+                    ));
+                    return Err(crate::exit::mark(Code::Unreachable, err));
                 }
-                Err(err)
+                Err(crate::exit::mark(Code::Unreachable, err))
             }
             other => other,
         }

@@ -93,6 +93,7 @@ use super::local::{is_temp_name, temp_name};
 use super::opendal::StreamReader;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
+use crate::exit::{Code, WithCode};
 
 /// What an SFTP server can do: listings carry sizes and modification times (whole seconds),
 /// folders are real, and a rename moves a file on the server.
@@ -645,7 +646,8 @@ impl SftpBackend {
         };
         let socket = tokio::net::TcpStream::connect((login.host.as_str(), login.port))
             .await
-            .map_err(|e| anyhow!("{}: cannot connect to {server}: {e}", self.label))?;
+            .map_err(|e| anyhow!("{}: cannot connect to {server}: {e}", self.label))
+            .coded(Code::Unreachable)?;
         // Without Nagle's delay, as OpenSSH and rclone: the tail of a write request that spills
         // over an SSH packet leaves at once instead of waiting for the previous packet's ACK.
         socket

@@ -60,6 +60,17 @@ pub fn request_failed(service: &str, err: &reqwest::Error) -> String {
     format!("{service} request {kind}")
 }
 
+/// [`request_failed`] as an error, marked as a store that could not be reached
+/// ([`crate::exit::Code::Unreachable`]) when the request could not connect or timed out.
+pub fn request_error(service: &str, err: &reqwest::Error) -> anyhow::Error {
+    let failed = anyhow::anyhow!("{}", request_failed(service, err));
+    if err.is_connect() || err.is_timeout() {
+        crate::exit::mark(crate::exit::Code::Unreachable, failed)
+    } else {
+        failed
+    }
+}
+
 /// reqsign's HTTP sender over poof's client, its errors told for `.1` (the service).
 #[derive(Debug)]
 pub struct Transport(pub reqwest::Client, pub &'static str);

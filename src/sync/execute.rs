@@ -354,6 +354,9 @@ fn record(
         }
         Err(e) => {
             stats.errors += 1;
+            if crate::exit::Code::of(&e) == crate::exit::Code::Unreadable {
+                stats.unreadable += 1;
+            }
             progress.log(&format!("{ERROR}{}: Failed to copy: {e:#}", entry.path));
         }
     }

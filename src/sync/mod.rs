@@ -193,6 +193,9 @@ pub struct SyncStats {
     /// Errors of the run: failed files, problems of the listing. Non-zero means the run did not
     /// fully succeed and deleted nothing.
     pub errors: u64,
+    /// Of the errors, source files and folders the local disk could not read (exit code 3
+    /// when they are all the errors of a run).
+    pub unreadable: u64,
     /// The delete phase had work and was skipped because of errors.
     pub deletes_skipped: bool,
     /// With [`SyncOptions::keep`]: the paths whose current version this run wrote (new and
@@ -209,6 +212,18 @@ impl SyncStats {
         self.excluded += other.excluded;
         self.deleted += other.deleted;
         self.errors += other.errors;
+        self.unreadable += other.unreadable;
+    }
+
+    /// The exit code of this run: done, done but for source files the disk could not read,
+    /// or an error.
+    pub fn code(&self) -> crate::exit::Code {
+        use crate::exit::Code;
+        match self.errors {
+            0 => Code::Done,
+            n if n == self.unreadable => Code::Unreadable,
+            _ => Code::Error,
+        }
     }
 
     /// The summary line of this run ([`crate::progress::summary_line`]).
@@ -234,6 +249,7 @@ impl SyncStats {
             planned_deletes: plan.deletes.len(),
             checked: plan.stats.checked,
             excluded: plan.stats.excluded,
+            unreadable: plan.unreadable,
             ..SyncStats::default()
         };
         for problem in plan.listing_problems.iter().chain(&plan.problems) {

@@ -47,6 +47,7 @@ use super::check::{compare, Compared};
 use super::execute::{SMALL_FILES_FACTOR, WHOLE_FILE_SIZE};
 use super::spool::Spool;
 use super::{SyncOptions, MAX_CHECKERS};
+use crate::exit::Code;
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, Entry, EntryKind, Features, Listing};
 
@@ -118,6 +119,8 @@ pub struct Plan {
     /// not decrypt...): errors of the run too, kept apart so that guards can tell wrong keys
     /// from a folder never backed up.
     pub listing_problems: Vec<String>,
+    /// Of the problems, source folders the local disk could not read.
+    pub unreadable: u64,
     /// Counts.
     pub stats: PlanStats,
 }
@@ -191,7 +194,11 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         by_content: Vec::new(),
         stack: Vec::new(),
         kept: HashSet::new(),
+        unreadable: HashMap::new(),
     };
+    for (path, why) in src_root.unreadable {
+        walk.unreadable.insert(path, (why, true));
+    }
     let window = walk.window;
     walk.plan.listing_problems = src_root.problems;
     walk.plan.stats.dst_existed = dst_tree.is_some();
@@ -203,6 +210,9 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
         None => (Tree::absent(dst), Listing::default()),
     };
     walk.plan.listing_problems.extend(dst_root.problems);
+    for (path, why) in dst_root.unreadable {
+        walk.unreadable.entry(path).or_insert((why, false));
+    }
     let src_root = dated(src, src_root.entries, opts).await;
     let dst_root = dated(dst, dst_root.entries, opts).await;
     walk.folder("", src_root, dst_root);
@@ -297,6 +307,7 @@ impl<'a> Tree<'a> {
         let root = Listing {
             entries: folders.remove("").unwrap_or_default(),
             problems: listing.problems,
+            unreadable: listing.unreadable,
         };
         let tree = Tree {
             backend,
@@ -438,6 +449,9 @@ struct Walk<'o> {
     /// Destination folders holding something the filter leaves out (and their parents):
     /// never removed, whatever else they held.
     kept: HashSet<String>,
+    /// Folders a whole listing could not read, with why and whether on the source
+    /// ([`Listing::unreadable`]): left alone on both sides when the walk reaches them.
+    unreadable: HashMap<String, (String, bool)>,
 }
 
 impl Walk<'_> {
@@ -471,9 +485,28 @@ impl Walk<'_> {
             let Some(folder) = self.stack.pop() else {
                 return Ok(());
             };
-            let src_entries = self.entries(&mut src, &mut ahead, &folder, true).await?;
+            // A folder below the root the disk refuses to read: an error of the run, and the
+            // rest goes on; nothing below it is copied, deleted or removed.
+            let mut readable = true;
+            if let Some((why, on_src)) = self.unreadable.remove(&folder.path) {
+                self.unreadable_folder(&folder.path, &why, on_src);
+                readable = false;
+            }
+            let src_entries = match self.entries(&mut src, &mut ahead, &folder, true).await {
+                Ok(entries) => entries,
+                Err(err) if !folder.path.is_empty() && Code::of(&err) == Code::Unreadable => {
+                    self.unreadable_folder(&folder.path, &err.root_cause().to_string(), true);
+                    readable = false;
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            };
             let dst_entries = self.entries(&mut dst, &mut ahead, &folder, false).await?;
-            self.folder(&folder.path, src_entries, dst_entries);
+            if readable {
+                self.folder(&folder.path, src_entries, dst_entries);
+            } else if !dst_entries.is_empty() {
+                self.keep(&folder.path);
+            }
         }
     }
 
@@ -603,6 +636,19 @@ impl Walk<'_> {
             self.keep(parent(&d.path));
         }
         (None, None)
+    }
+
+    /// Reports a folder the disk could not read (`on_src`: on the source side).
+    fn unreadable_folder(&mut self, path: &str, why: &str, on_src: bool) {
+        let side = if on_src { "" } else { "destination " };
+        self.plan.problems.push(format!(
+            "{path}: cannot read the {side}folder ({why}); nothing below it was copied or deleted"
+        ));
+        if on_src {
+            self.plan.unreadable += 1;
+        }
+        // Nor is it made on the destination.
+        self.plan.mkdirs.retain(|dir| dir != path);
     }
 
     /// Notes that the destination folder `dir` holds something the filter leaves out: it and

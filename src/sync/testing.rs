@@ -336,6 +336,7 @@ impl Backend for MemBackend {
         Ok(Some(Listing {
             entries: out,
             problems,
+            unreadable: Vec::new(),
         }))
     }
 

@@ -13,6 +13,9 @@ use super::{rclone_bin, Scratch};
 /// Name of poof's run-lock file, which every run rewrites (left out of snapshots).
 pub const LOCK_FILE: &str = ".poof.lock";
 
+/// Name of poof's status file, which every run rewrites (left out of snapshots).
+pub const STATUS_FILE: &str = "status.json";
+
 /// A fresh HOME with nothing of poof in it.
 pub struct Home {
     pub scratch: Scratch,
@@ -105,7 +108,7 @@ pub fn snapshot(root: &Path) -> Snapshot {
     }
     super::files_below(root)
         .into_iter()
-        .filter(|rel| rel != LOCK_FILE)
+        .filter(|rel| rel != LOCK_FILE && rel != STATUS_FILE)
         .map(|rel| {
             let path = root.join(&rel);
             let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();

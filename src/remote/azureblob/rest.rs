@@ -30,7 +30,7 @@ use reqsign_core::{Context, OsEnv, Signer};
 use reqwest::{Method, StatusCode, Url};
 
 use crate::remote::opendal::{ListedObject, ObjectExtras, Timeouts};
-use crate::remote::signed::{request_failed, retried, Transport};
+use crate::remote::signed::{request_error, request_failed, retried, Transport};
 use crate::remote::webdav::{parse_http_date, push_text};
 use quick_xml::events::Event;
 
@@ -176,7 +176,7 @@ impl BlobRest {
         self.client
             .execute(req)
             .await
-            .map_err(|e| anyhow!("{}", without_url(&e)))
+            .map_err(|e| request_error("Azure Blob", &e))
     }
 
     /// Sets the Content-MD5 of the blob at `key` (Set Blob Properties, which also resets its

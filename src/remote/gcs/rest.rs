@@ -39,7 +39,7 @@ use crate::remote::opendal::{
     fill, parse_rfc3339_mtime, ListedObject, ObjectExtras, Timeouts, RETRY_MAX_DELAY,
     RETRY_MAX_TIMES, RETRY_MIN_DELAY,
 };
-use crate::remote::signed::{request_failed, retried, retryable, Transport};
+use crate::remote::signed::{request_error, request_failed, retried, retryable, Transport};
 
 /// The OAuth scope of poof's tokens (OpenDAL's and rclone's default: read and write objects).
 const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_write";
@@ -179,7 +179,7 @@ impl GcsRest {
         self.client
             .execute(req)
             .await
-            .map_err(|e| anyhow!("{}", request_failed("GCS", &e)))
+            .map_err(|e| request_error("GCS", &e))
     }
 
     /// [`GcsRest::send_once`] of what `make` builds, retried as OpenDAL retries (for the
