@@ -112,6 +112,10 @@ pub enum Command {
     /// The crypt keys: `keys export [FILE]` writes them as an rclone config to keep away from the vault
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the completion script of SHELL (bash, zsh, fish, powershell, elvish) to standard output
+    Completions(CompletionsArgs),
+    /// Print poof's man page in roff (or the page of COMMAND, as `backup` or `keys-export`) to standard output
+    Man(ManArgs),
 }
 
 /// What `poof keys` does.
@@ -137,6 +141,67 @@ pub struct KeysExportArgs {
     /// Also write each crypt password in the clear, as a comment beside it (for paper)
     #[arg(long)]
     pub reveal: bool,
+}
+
+/// Arguments of `poof completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `poof man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, named as its page is named after `poof-` (`backup`,
+    /// `keys-export` for `poof keys export`); none: poof's own page, which lists the commands
+    #[arg(value_name = "COMMAND", value_parser = PageName, hide_possible_values = true)]
+    pub command: Option<String>,
+}
+
+/// The names of the man pages of poof's commands below poof's own: each command's path
+/// joined by `-` (`backup`, `keys`, `keys-export`), as the page `poof-backup` is named.
+pub fn man_page_names() -> Vec<String> {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{prefix}{}", sub.get_name());
+            walk(sub, &format!("{name}-"), out);
+            out.push(name);
+        }
+    }
+    let mut names = Vec::new();
+    walk(&<Cli as clap::CommandFactory>::command(), "", &mut names);
+    names.sort();
+    names
+}
+
+/// `poof man COMMAND`: one of [`man_page_names`], offered by the shell completions. The names
+/// are read from the command line's definition only when a value is checked or completed, so
+/// building that definition never asks for it.
+#[derive(Debug, Clone)]
+struct PageName;
+
+impl clap::builder::TypedValueParser for PageName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::PossibleValuesParser::new(man_page_names()).parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            man_page_names()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 /// Arguments of `poof config`.

@@ -7,6 +7,8 @@ mod harness;
 
 /// `poof cryptdecode`, `poof obscure`, `poof reveal` against their rclone counterparts.
 mod cli_crypt;
+/// `poof completions` and `poof man`: scripts that complete in bash, man pages groff renders cleanly.
+mod completions;
 /// poof-crypt against the real rclone: content and names, both directions.
 mod crypt_interop;
 /// Exit codes 0-6, each provoked for real (a file unreadable to nobody, dead stores, a held lock).

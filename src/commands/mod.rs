@@ -3,6 +3,7 @@
 
 mod backup;
 mod cat;
+mod completions;
 mod cryptcheck;
 mod cryptdecode;
 mod download;
@@ -62,6 +63,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(crate::cli::KeysCommand::Export(args)) => {
             keys::export(&cli.global.paths()?, &args)
         }
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }
 
