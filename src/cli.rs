@@ -334,6 +334,10 @@ pub struct UploadArgs {
     /// Verify by reading every file back through the crypt layer, not just size and time
     #[arg(long)]
     pub verify_content: bool,
+    /// Overwrite each verified file in place with random bytes before deleting it (as
+    /// `"shred": true` in poof.conf; of little use on SSDs and copy-on-write file systems)
+    #[arg(long)]
+    pub shred: bool,
     /// Then remove the config folder too (with the crypt keys: keep them elsewhere!)
     #[arg(long)]
     pub neuter: bool,

@@ -49,6 +49,8 @@ mod security;
 mod setup;
 /// The sftp storage type against `rclone serve sftp` and OpenSSH's sshd, both ways with rclone.
 mod sftp;
+/// `upload --shred`: verified files overwritten in place with random bytes before the unlink.
+mod shred;
 /// `poof sync`, `copy`, `cryptcheck` against rclone on crypt over local and S3.
 mod sync_interop;
 /// Every crypt option both ways with rclone; plain S3 both ways; modification times kept.

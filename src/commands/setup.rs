@@ -103,6 +103,9 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
             eprintln!("poof: {} takes every file but: {rules}", local.display());
         }
     }
+    if conf.shred() {
+        eprintln!("poof: upload shreds each verified file (random bytes over it) before deleting it (\"shred\": true)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

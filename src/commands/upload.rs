@@ -11,7 +11,9 @@
 //!    layer ([`crate::sync::check::check`]), and any difference keeps every file. Names on the
 //!    target that do not decrypt keep every file too.
 //! 3. The verified files are deleted — each only if it has not changed since it was listed —
-//!    then the folders left empty, deepest first. The folder itself stays, empty.
+//!    then the folders left empty, deepest first. The folder itself stays, empty. With
+//!    `--shred` (or `"shred": true` in poof.conf) each file is first overwritten in place with
+//!    random bytes and synced; one that cannot be shredded is kept and counted as an error.
 //!
 //! When every folder was backed up with no error, poof.conf's history policy is applied, as
 //! after `poof backup`.
@@ -42,6 +44,8 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         force: false,
     };
     let run = args.run.options(global)?;
+    let shred = args.shred || session.job.conf.shred();
+    let shredded = if shred { " (shredded)" } else { "" };
     let mut wiped_total = Wiped::default();
     let mut all_clean = true;
     let mut confdir_backed_up = false;
@@ -72,13 +76,14 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         if args.run.dry_run {
             if let Outcome::Ran(stats) = &outcome {
                 eprintln!(
-                    "NOTICE: {label}: dry run: would verify the {} local files on the target and delete them",
-                    stats.src_files
+                    "NOTICE: {label}: dry run: would verify the {} local files on the target and delete them{}",
+                    stats.src_files,
+                    if shred { ", each shredded first" } else { "" }
                 );
             }
             continue;
         }
-        let wipe = verify_and_wipe(&session.job, &folder, &run, args.verify_content);
+        let wipe = verify_and_wipe(&session.job, &folder, &run, args.verify_content, shred);
         match session.runtime.block_on(wipe) {
             Ok(wiped) => {
                 let excluded = if wiped.excluded > 0 {
@@ -87,7 +92,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                     String::new()
                 };
                 eprintln!(
-                    "poof: {label}: {} local files verified and deleted, {} kept{excluded}",
+                    "poof: {label}: {} local files verified and deleted{shredded}, {} kept{excluded}",
                     wiped.deleted, wiped.kept
                 );
                 if wiped.kept > 0 {
@@ -95,6 +100,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                     session.fail(Code::Error, 1);
                 }
                 wiped_total.deleted += wiped.deleted;
+                wiped_total.shredded += wiped.shredded;
                 wiped_total.kept += wiped.kept;
                 wiped_total.excluded += wiped.excluded;
             }
@@ -112,7 +118,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         }
     }
     eprintln!(
-        "poof: upload: {} local files deleted, {} kept, {} left out by the filter; {}",
+        "poof: upload: {} local files deleted{shredded}, {} kept, {} left out by the filter; {}",
         wiped_total.deleted,
         wiped_total.kept,
         wiped_total.excluded,

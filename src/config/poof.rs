@@ -27,6 +27,10 @@
 //! `["CACHEDIR.TAG"]`: caches tagged as the Cache Directory Tagging specification says).
 //! What a folder's rules leave out is never backed up, deleted from the target, or deleted
 //! by `upload`.
+//!
+//! `"shred": true` makes every `upload` overwrite each verified local file with random bytes
+//! before deleting it, as `upload --shred` does ([`PoofConfig::shred`]); `false` or no key:
+//! files are only deleted.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +74,14 @@ pub struct PoofConfig {
     /// `"filters"`: rclone's rules per local folder (a key of `paths`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub filters: BTreeMap<String, FolderRules>,
+    /// `"shred"` as written: `true` or `false` once validated ([`PoofConfig::shred`] is what
+    /// it means).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shred: Option<serde_json::Value>,
 }
 
 /// The rules of one folder in poof.conf's `"filters"`, as rclone's flags take them.
@@ -111,6 +123,7 @@ impl PoofConfig {
             keep: Some(KeepPolicy::DEFAULT),
             exclude_if_present: vec![CACHEDIR_TAG.to_owned()],
             filters: BTreeMap::new(),
+            shred: None,
         }
     }
 
@@ -138,6 +151,12 @@ impl PoofConfig {
     /// does not say), or `None` for a mirror.
     pub fn keep(&self) -> Option<KeepPolicy> {
         self.keep
+    }
+
+    /// True when every `upload` shreds the verified files before deleting them
+    /// (`"shred": true`).
+    pub fn shred(&self) -> bool {
+        self.shred == Some(serde_json::Value::Bool(true))
     }
 
     /// Parses and validates poof.conf text; `origin` names the file in errors.
@@ -198,6 +217,9 @@ impl PoofConfig {
             Some(value) => history_policy(value)
                 .map_err(|why| anyhow::anyhow!("{o}: key \"history\" = {value}: {why}"))?,
         };
+        if let Some(value) = self.shred.as_ref().filter(|v| !v.is_boolean()) {
+            bail!("{o}: key \"shred\" = {value}: must be true or false");
+        }
         for (local, rules) in &self.filters {
             let known = self
                 .paths
@@ -344,6 +366,14 @@ fn history_policy(value: &serde_json::Value) -> std::result::Result<Option<KeepP
         *slot = Some(count);
     }
     Ok(Some(policy))
+}
+
+/// A key that is present, whatever its value: `null` too, so that validation refuses it
+/// rather than reading it as no key.
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// True when the chain of `e` ends in a file that does not exist.
@@ -513,6 +543,7 @@ mod tests {
             keep: None,
             exclude_if_present: Vec::new(),
             filters: BTreeMap::new(),
+            shred: None,
         };
         parse(&serde_json::to_string(&conf).unwrap())
     }
@@ -570,6 +601,30 @@ mod tests {
         assert!(text.contains(r#""history":{"keep_daily":30}"#), "{text}");
         let mirror = parse(&format!("{{{base}}}")).unwrap();
         assert!(!serde_json::to_string(&mirror).unwrap().contains("history"));
+    }
+
+    #[test]
+    fn shred_is_off_by_default_and_takes_only_a_boolean() {
+        let base = r#""bucket": "b", "confFile": "x", "paths": {}, "remote": "r""#;
+        let shred = |value: &str| parse(&format!("{{{base}, \"shred\": {value}}}"));
+        assert!(!parse(&format!("{{{base}}}")).unwrap().shred());
+        assert!(shred("true").unwrap().shred());
+        assert!(!shred("false").unwrap().shred());
+        for bad in ["1", "\"true\"", "null", "{}", "[true]"] {
+            let err = format!("{:#}", shred(bad).unwrap_err());
+            assert!(
+                err.starts_with(ORIGIN)
+                    && err.contains("key \"shred\"")
+                    && err.contains("must be true or false")
+                    && !err.contains('\n'),
+                "{bad}: {err}"
+            );
+        }
+        // Written back as it was given; absent stays absent.
+        let text = serde_json::to_string(&shred("true").unwrap()).unwrap();
+        assert!(text.contains(r#""shred":true"#), "{text}");
+        let text = serde_json::to_string(&parse(&format!("{{{base}}}")).unwrap()).unwrap();
+        assert!(!text.contains("shred"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The engines of poof's own commands: a [`Job`] (poof.conf and rclone-poof.conf) and its
 //! [`Folder`]s, one folder run in one direction with the guards ([`backup_folder`],
-//! [`restore_folder`]), and upload's verify-then-delete of local files ([`verify_and_wipe`]).
+//! [`restore_folder`]), and upload's verify-then-delete of local files ([`verify_and_wipe`]),
+//! each verified file shredded first on request.
 //!
 //! Commands parse their flags into [`RunOptions`] and a [`Guard`], load the job, call these
 //! and print the totals; the engines plan and execute through [`crate::sync`] and see storage
@@ -12,6 +13,7 @@ mod job;
 mod listing;
 mod past;
 mod report;
+mod shred;
 mod versions;
 mod wipe;
 

@@ -10,6 +10,10 @@
 //! first. The folder itself stays, empty; the config folder inside it (with the crypt keys) is
 //! never deleted, nor is anything the folder's filter leaves out (it was never backed up):
 //! those files, and the folders holding them, stay.
+//!
+//! With `shred`, each verified file is overwritten in place with random bytes before it is
+//! unlinked ([`super::shred`]); a file that cannot be shredded is kept and counted as such,
+//! never deleted unshredded.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,7 +33,9 @@ use crate::sync::plan::mtimes_differ;
 pub struct Wiped {
     /// Local files deleted.
     pub deleted: u64,
-    /// Local files kept (not verified, changed meanwhile, or failed to delete).
+    /// Of those, the files overwritten with random bytes before they were deleted (`shred`).
+    pub shredded: u64,
+    /// Local files kept (not verified, changed meanwhile, or failed to shred or delete).
     pub kept: u64,
     /// Local files the folder's filter leaves out (those of folders it leaves out too):
     /// never backed up, so never deleted.
@@ -37,7 +43,8 @@ pub struct Wiped {
 }
 
 /// Verifies every local file of `folder` on its target, then deletes the verified ones and the
-/// folders left empty (see the module docs); for a folder whose backup succeeded.
+/// folders left empty (see the module docs); for a folder whose backup succeeded. With
+/// `shred`, each file is shredded before it is deleted.
 ///
 /// # Errors
 /// A listing fails, names on the target do not decrypt, or `verify_content` finds a
@@ -47,6 +54,7 @@ pub async fn verify_and_wipe(
     folder: &Folder,
     run: &RunOptions,
     verify_content: bool,
+    shred: bool,
 ) -> Result<Wiped> {
     let local = job.local_backend(folder, &folder.local, false);
     let remote = job.remote_backend(folder)?;
@@ -137,8 +145,11 @@ pub async fn verify_and_wipe(
             continue;
         }
         match outcome {
-            Ok(()) => match delete_if_unchanged(&folder.local, file) {
-                Ok(()) => wiped.deleted += 1,
+            Ok(()) => match delete_if_unchanged(&folder.local, file, shred) {
+                Ok(()) => {
+                    wiped.deleted += 1;
+                    wiped.shredded += u64::from(shred);
+                }
                 Err(e) => {
                     eprintln!("ERROR : {}: kept: {e:#}", file.path);
                     wiped.kept += 1;
@@ -199,12 +210,16 @@ async fn verified(
     Ok(())
 }
 
-/// Deletes a local file only when its size and modification time are still those listed.
+/// Deletes a local file only when its size and modification time are still those listed;
+/// with `shred`, shreds it first ([`super::shred::shred_and_remove`]).
 ///
 /// # Errors
-/// The file changed since it was listed, or cannot be deleted.
-fn delete_if_unchanged(root: &Path, file: &Entry) -> Result<()> {
+/// The file changed since it was listed, or cannot be shredded or deleted.
+fn delete_if_unchanged(root: &Path, file: &Entry, shred: bool) -> Result<()> {
     let path = crate::remote::encoding::disk_path(root, &file.path).map_err(anyhow::Error::msg)?;
+    if shred {
+        return super::shred::shred_and_remove(&path, file.size, file.mtime);
+    }
     let meta = std::fs::symlink_metadata(&path)?;
     if !meta.is_file() || meta.len() != file.size || meta.modified().ok() != file.mtime {
         bail!("changed since it was uploaded");
