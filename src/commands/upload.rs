@@ -127,6 +127,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
     let mut report = session.report("upload", args.run.dry_run);
     report.local_files = Some(LocalFiles {
         deleted: wiped_total.deleted,
+        shredded: wiped_total.shredded,
         kept: wiped_total.kept,
         excluded: wiped_total.excluded,
     });

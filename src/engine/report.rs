@@ -190,6 +190,8 @@ pub struct RunReport {
 pub struct LocalFiles {
     /// Verified in the cloud and deleted.
     pub deleted: u64,
+    /// Of those, overwritten with random bytes first (`--shred`).
+    pub shredded: u64,
     /// Kept: not verified, or not deletable.
     pub kept: u64,
     /// Left out by the filter rules, kept.
