@@ -101,7 +101,7 @@ fn backup_summary_counts_a_folder_with_a_failed_transfer_as_failed() {
     let h = Home::configured();
     let docs = h.home().join("docs");
     // A 200-byte name encrypts to 333 base32 characters: more than the vault's file system
-    // takes (255), so that one file fails to copy.
+    // takes (255), so that one file is reported and not copied.
     let long = "n".repeat(200);
     populate(
         &docs,
@@ -116,7 +116,9 @@ fn backup_summary_counts_a_folder_with_a_failed_transfer_as_failed() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("ERROR : {long}: Failed to copy")),
+        err.contains(&format!(
+            "ERROR : {long}: name too long for the destination"
+        )),
         "{err}"
     );
     let summary = err

@@ -37,6 +37,8 @@ mod http;
 mod keys;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
+/// Names too long for the destination: reported before anything is sent, with the encoding that holds them.
+mod long_names;
 /// Azure Blob (Azurite) and GCS (fake-gcs-server) both ways with rclone: crypt, names, history.
 mod object_stores;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.

@@ -269,7 +269,7 @@ fn upload_with_one_file_the_vault_cannot_store_keeps_every_local_file() {
     let (h, _) = set_up();
     let docs = h.home().join("docs");
     // A 200-byte name encrypts to 333 base32 characters: more than the vault's file system
-    // takes (255), so that one file fails with ENAMETOOLONG.
+    // takes (255), so that one file is reported before anything is sent, and not copied.
     let long = "n".repeat(200);
     std::fs::write(docs.join(&long), b"cannot be stored").unwrap();
     let local = snapshot(&docs);
@@ -277,7 +277,9 @@ fn upload_with_one_file_the_vault_cannot_store_keeps_every_local_file() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("ERROR : {long}: Failed to copy")),
+        err.contains(&format!(
+            "ERROR : {long}: name too long for the destination"
+        )),
         "{err}"
     );
     assert!(

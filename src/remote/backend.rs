@@ -120,6 +120,141 @@ pub struct Features {
     /// many folders at once). Otherwise (a past state, a view of one path, a local folder that
     /// follows links, whose loop detection needs the whole walk) the tree is listed at once.
     pub walk_by_folder: bool,
+    /// The longest name of one path segment the storage keeps, as it stores it (a local disk:
+    /// 255 bytes). `None`: no limit known.
+    pub max_segment: Option<Length>,
+    /// The longest whole path the storage keeps, as it stores it, the root's own prefix
+    /// included (an S3 key: 1,024 bytes of UTF-8 below the bucket). `None`: no limit known.
+    pub max_key: Option<Length>,
+}
+
+/// A storage's limit on the length of a name, in the unit the storage counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// Bytes of UTF-8 (or the raw bytes of a disk name).
+    Bytes(usize),
+    /// Unicode characters.
+    Chars(usize),
+}
+
+impl Length {
+    /// The limit itself, in its unit.
+    pub fn max(self) -> usize {
+        match self {
+            Length::Bytes(max) | Length::Chars(max) => max,
+        }
+    }
+
+    /// The length of `stored` (a name as the storage stores it) in this unit.
+    pub fn of(self, stored: &[u8]) -> usize {
+        match self {
+            Length::Bytes(_) => stored.len(),
+            Length::Chars(_) => String::from_utf8_lossy(stored).chars().count(),
+        }
+    }
+
+    /// The unit, for messages.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Length::Bytes(_) => "bytes",
+            Length::Chars(_) => "characters",
+        }
+    }
+}
+
+impl Features {
+    /// Checks a path as this storage stores it against [`Features::max_segment`] and
+    /// [`Features::max_key`]: `stored` is the path (`/`-separated, relative to the root) in the
+    /// storage's own form, `prefix` what the storage puts before it in a key (the root's
+    /// prefix in a bucket, `""` elsewhere). A folder must leave room in the key for a `/`
+    /// and a name below it.
+    ///
+    /// # Errors
+    /// The first segment too long, else the whole key too long ([`TooLong`]).
+    pub fn check_stored(
+        &self,
+        prefix: &[u8],
+        stored: &[u8],
+        kind: EntryKind,
+    ) -> Result<(), TooLong> {
+        if let Some(limit) = self.max_segment {
+            for (index, segment) in stored.split(|&b| b == b'/').enumerate() {
+                let length = limit.of(segment);
+                if length > limit.max() {
+                    return Err(TooLong::new(Some(index), length, limit));
+                }
+            }
+        }
+        if let Some(limit) = self.max_key {
+            let length = limit.of(prefix) + limit.of(stored);
+            // A folder holds nothing unless a `/` and a name of at least one byte fit after it.
+            let room = if kind == EntryKind::Dir { 2 } else { 0 };
+            if length + room > limit.max() {
+                return Err(TooLong::new(None, length, limit));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A path whose name, as a storage would store it, is longer than the storage keeps
+/// ([`Backend::fits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLong {
+    /// The index of the segment too long (`0` for the first of the path), or `None` when the
+    /// whole path is (a key limit).
+    pub segment: Option<usize>,
+    /// Its length as stored, in the limit's unit.
+    pub length: usize,
+    /// The storage's limit.
+    pub limit: Length,
+    /// The stored name is encrypted (a crypt remote's): the message says so.
+    pub encrypted: bool,
+    /// What would let it fit, said after the message: another `filename_encoding` of a
+    /// crypt remote.
+    pub hint: Option<String>,
+}
+
+impl TooLong {
+    /// A name of `length` over `limit`, stored as it is named, without hint.
+    pub fn new(segment: Option<usize>, length: usize, limit: Length) -> TooLong {
+        TooLong {
+            segment,
+            length,
+            limit,
+            encrypted: false,
+            hint: None,
+        }
+    }
+
+    /// The one-line report of `path` (the path the caller asked about, as the user names
+    /// it): `docs/x: name too long for the destination (encrypted name of 333 bytes, limit
+    /// 255)`, the folder named when it is a folder of the path that is too long, and the hint.
+    pub fn message(&self, path: &str) -> String {
+        let stored = if self.encrypted { "encrypted " } else { "" };
+        let (unit, max) = (self.limit.unit(), self.limit.max());
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut line = match self.segment {
+            None => format!(
+                "{path}: path too long for the destination ({stored}path of {} {unit}, limit {max})",
+                self.length
+            ),
+            Some(i) if i + 1 < segments.len() => format!(
+                "{path}: name too long for the destination (its folder {:?}: {stored}name of {} {unit}, limit {max})",
+                segments.get(i).copied().unwrap_or_default(),
+                self.length
+            ),
+            Some(_) => format!(
+                "{path}: name too long for the destination ({stored}name of {} {unit}, limit {max})",
+                self.length
+            ),
+        };
+        if let Some(hint) = &self.hint {
+            line.push_str("; ");
+            line.push_str(hint);
+        }
+        line
+    }
 }
 
 /// A small file read whole: its bytes and its modification time.
@@ -235,6 +370,18 @@ pub trait Backend: Send + Sync {
             "{}: cannot move {from} to {to}: this storage cannot move files on its own",
             self.describe()
         )
+    }
+
+    /// Whether a file or folder can be written at `path` as far as the length of its name
+    /// goes: a name that would be cut or refused by the storage is found before anything is
+    /// sent. The default measures `path` as it is against [`Features::max_segment`] and
+    /// [`Features::max_key`]; a backend that stores names in another form (a disk's bytes, a
+    /// bucket's keys below a prefix, a crypt remote's encrypted names) measures that form.
+    ///
+    /// # Errors
+    /// The part of the path that is too long, as [`TooLong`].
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        self.features().check_stored(b"", path.as_bytes(), kind)
     }
 
     /// Housekeeping after a run that had no error: removes what interrupted writes left

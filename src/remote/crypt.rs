@@ -15,11 +15,14 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use poof_crypt::content::{self, BadBlocks};
 use poof_crypt::name::stored::{from_stored, to_stored};
+use poof_crypt::name::{longest_segment, MAX_SEGMENT_LEN};
 use poof_crypt::{ContentCipher, Keys, NameCipher, NameEncoding, NameMode};
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
+use super::backend::{
+    Backend, ByteStream, Entry, EntryKind, Features, Length, Listing, PutOptions, TooLong, Whole,
+};
 use super::encoding::{self, QUOTE};
 use super::{named_remote, Below, Resolver, StorageType};
 use crate::config::rclone::Section;
@@ -337,6 +340,59 @@ impl CryptBackend {
                 self.describe
             )
         })
+    }
+
+    /// Whether segment `index` of a path of `count` segments is stored encrypted.
+    fn encrypts(&self, index: usize, count: usize, file: bool) -> bool {
+        let names = &self.settings.names;
+        names.mode() != NameMode::Off
+            && ((file && index + 1 == count) || names.dir_name_encryption())
+    }
+
+    /// What to tell of a path too long once encrypted (`too_long`, the inner backend's
+    /// answer): how long a name fits in this encoding, when that is known exactly (a limit
+    /// per name counted in characters, or in bytes of base32 or base64), and another
+    /// `filename_encoding` that holds this path, if one does.
+    fn hint(&self, path: &str, kind: EntryKind, too_long: &TooLong) -> Option<String> {
+        let names = &self.settings.names;
+        let encoding = names.encoding();
+        let mut hints = Vec::new();
+        let chars = match too_long.limit {
+            Length::Chars(max) => Some(max),
+            Length::Bytes(max) => (encoding.max_char_bytes() == 1).then_some(max),
+        };
+        if let (Some(_), Some(max)) = (too_long.segment, chars) {
+            if let Some(longest) = longest_segment(max, encoding) {
+                hints.push(format!("names of up to {longest} bytes fit"));
+            }
+        }
+        // The most compact encoding for the storage's unit first.
+        let others = match too_long.limit {
+            Length::Chars(_) => [
+                NameEncoding::Base32768,
+                NameEncoding::Base64,
+                NameEncoding::Base32,
+            ],
+            Length::Bytes(_) => [
+                NameEncoding::Base64,
+                NameEncoding::Base32768,
+                NameEncoding::Base32,
+            ],
+        };
+        let file = kind == EntryKind::File;
+        let holds = others
+            .into_iter()
+            .filter(|&o| o != encoding)
+            .find(|&other| {
+                let stored = encrypt_path(&names.with_encoding(other), path, file);
+                self.inner.fits(&stored, kind).is_ok()
+            });
+        if let Some(other) = holds {
+            hints.push(format!(
+                "a new crypt remote with filename_encoding = {other} would hold it"
+            ));
+        }
+        (!hints.is_empty()).then(|| hints.join("; "))
     }
 
     /// The plaintext size of a file of `encrypted` bytes.
@@ -698,6 +754,44 @@ impl Backend for CryptBackend {
         self.inner.cleanup().await
     }
 
+    /// The path encrypted, as the storage below would be asked to store it, measured by that
+    /// storage; in `standard` mode a name of more than [`MAX_SEGMENT_LEN`] bytes is refused
+    /// first (rclone cannot encrypt it: its encrypted name would not decrypt).
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        let names = &self.settings.names;
+        let file = kind == EntryKind::File;
+        let count = path.split('/').count();
+        if names.mode() == NameMode::Standard {
+            for (index, segment) in path.split('/').enumerate() {
+                let len = encoding::to_wire(segment).len();
+                if len > MAX_SEGMENT_LEN && self.encrypts(index, count, file) {
+                    let limit = Length::Bytes(MAX_SEGMENT_LEN);
+                    return Err(TooLong {
+                        hint: Some("the most rclone's crypt format encrypts".to_owned()),
+                        ..TooLong::new(Some(index), len, limit)
+                    });
+                }
+            }
+        }
+        let below = self.inner.features();
+        if below.max_segment.is_none() && below.max_key.is_none() {
+            // Nothing to measure: no name is encrypted for nothing.
+            return Ok(());
+        }
+        let Err(mut too_long) = self.inner.fits(&self.enc_path(path, file), kind) else {
+            return Ok(());
+        };
+        too_long.encrypted = match too_long.segment {
+            Some(index) => self.encrypts(index, count, file),
+            None => (0..count).any(|index| self.encrypts(index, count, file)),
+        };
+        too_long.hint = None;
+        if names.mode() == NameMode::Standard && too_long.encrypted {
+            too_long.hint = self.hint(path, kind, &too_long);
+        }
+        Err(too_long)
+    }
+
     async fn remove(&self, path: &str) -> Result<()> {
         self.inner.remove(&self.enc_file(path)).await
     }
@@ -844,6 +938,134 @@ mod tests {
     async fn read_stream(mut s: ByteStream) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.map(|_| out)
+    }
+
+    /// A crypt remote of `extra` settings over a store of these limits.
+    fn limited(extra: &str, segment: Option<Length>, key: Option<Length>) -> CryptBackend {
+        let store = crate::sync::testing::MemBackend::local().limits(segment, key);
+        CryptBackend::new(Arc::new(store), settings(extra), "c:".into())
+    }
+
+    /// The stored path of `path` (a file) in a remote of `extra` settings.
+    fn stored(extra: &str, path: &str) -> String {
+        encrypt_path(&settings(extra).names, path, true)
+    }
+
+    #[test]
+    fn a_name_too_long_once_encrypted_is_measured_as_stored() {
+        let c = limited("", Some(Length::Bytes(255)), None);
+        for len in [1, 143, 144, 159, 160, 175, 176, 200, 255] {
+            let name = "n".repeat(len);
+            let path = format!("docs/{name}");
+            let real = stored("", &name).len();
+            let base64 = stored("filename_encoding = base64\n", &name).len();
+            match c.fits(&path, EntryKind::File) {
+                Ok(()) => assert!(real <= 255, "{len}"),
+                Err(too_long) => {
+                    assert!(real > 255, "{len}");
+                    assert_eq!(
+                        (too_long.segment, too_long.length, too_long.encrypted),
+                        (Some(1), real, true)
+                    );
+                    let hint = too_long.hint.unwrap_or_default();
+                    assert!(hint.starts_with("names of up to 143 bytes fit"), "{hint}");
+                    let holds = "a new crypt remote with filename_encoding = base64 would hold it";
+                    assert_eq!(hint.contains(holds), base64 <= 255, "{len}: {hint}");
+                    assert!(!hint.contains("base32768"), "{hint}");
+                }
+            }
+        }
+        // The same names as folders: the folder is the one too long.
+        let err = c.fits(&"n".repeat(144), EntryKind::Dir).unwrap_err();
+        assert_eq!((err.segment, err.length), (Some(0), 256));
+        let line = err.message(&"n".repeat(144));
+        assert!(
+            line.contains("(encrypted name of 256 bytes, limit 255)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_path_too_long_for_a_key_names_an_encoding_that_holds_it() {
+        // Eight folders of 100 bytes: 180 base32 characters each, 150 of base64, 60 of
+        // base32768 (2 or 3 bytes each).
+        let path = vec!["n".repeat(100); 8].join("/");
+        let real = |extra: &str| {
+            let stored = stored(extra, &path);
+            (stored.len(), stored.chars().count())
+        };
+        let base32 = real("");
+        let base64 = real("filename_encoding = base64\n");
+        let base32768 = real("filename_encoding = base32768\n");
+        assert!(base32.1 > 1024 && base64.1 > 1024 && base32768.1 <= 1024);
+        // Blob names of 1,024 characters (Azure): base32768 holds it.
+        let azure = limited("", None, Some(Length::Chars(1024)));
+        let err = azure.fits(&path, EntryKind::File).unwrap_err();
+        assert_eq!((err.segment, err.length), (None, base32.1));
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("a new crypt remote with filename_encoding = base32768 would hold it")
+        );
+        assert!(err.message(&path).contains(
+            "path too long for the destination (encrypted path of 1447 characters, limit 1024)"
+        ));
+        // Keys of 1,024 bytes (S3): base32768 only if its bytes fit.
+        let s3 = limited("", None, Some(Length::Bytes(1024)));
+        let err = s3.fits(&path, EntryKind::File).unwrap_err();
+        assert_eq!(err.length, base32.0);
+        let holds = err.hint.is_some_and(|h| h.contains("base32768"));
+        assert_eq!(holds, base32768.0 <= 1024);
+        // A base32768 remote over Azure holds it.
+        let c = limited(
+            "filename_encoding = base32768\n",
+            None,
+            Some(Length::Chars(1024)),
+        );
+        assert_eq!(c.fits(&path, EntryKind::File), Ok(()));
+    }
+
+    #[test]
+    fn names_stored_plain_are_not_called_encrypted() {
+        let limit = Some(Length::Bytes(255));
+        // A folder name stored as it is.
+        let c = limited("directory_name_encryption = false\n", limit, None);
+        let path = format!("{}/f", "d".repeat(256));
+        let err = c.fits(&path, EntryKind::File).unwrap_err();
+        assert_eq!(
+            err.message(&path),
+            format!(
+                "{path}: name too long for the destination (its folder {:?}: name of 256 bytes, limit 255)",
+                "d".repeat(256)
+            )
+        );
+        // `off` mode: the name and its suffix.
+        let c = limited("filename_encryption = off\n", limit, None);
+        assert!(c.fits(&"n".repeat(251), EntryKind::File).is_ok());
+        let err = c.fits(&"n".repeat(252), EntryKind::File).unwrap_err();
+        assert_eq!((err.length, err.encrypted, err.hint), (256, false, None));
+    }
+
+    #[test]
+    fn names_longer_than_crypt_encrypts_are_refused_over_any_storage() {
+        let c = limited("", None, None);
+        assert!(c
+            .fits(&"n".repeat(MAX_SEGMENT_LEN), EntryKind::File)
+            .is_ok());
+        let err = c
+            .fits(
+                &format!("d/{}", "n".repeat(MAX_SEGMENT_LEN + 1)),
+                EntryKind::File,
+            )
+            .unwrap_err();
+        let path = format!("d/{}", "n".repeat(MAX_SEGMENT_LEN + 1));
+        assert_eq!(
+            err.message(&path),
+            format!("{path}: name too long for the destination (name of 2048 bytes, limit 2047); the most rclone's crypt format encrypts")
+        );
+        // What rclone cannot encrypt either: its name would not decrypt.
+        let names = &c.settings.names;
+        let enc = names.encrypt_segment(&"n".repeat(MAX_SEGMENT_LEN + 1));
+        assert!(names.decrypt_segment(&enc).is_err());
     }
 
     #[test]

@@ -63,7 +63,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
-use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions};
+use super::backend::{
+    Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, TooLong,
+};
 use super::encoding;
 use super::http::ignored;
 use super::local::{is_temp_name, temp_name};
@@ -1017,6 +1019,10 @@ impl Backend for FtpBackend {
             server_side_move: true,
             mtime_in_listing: true,
             mtime_precision: [NO_MTIME_PRECISION, Duration::from_secs(1)][usize::from(kept)],
+            // FTP servers (vsftpd, ProFTPD, Pure-FTPd, pyftpdlib) write to the file system
+            // of their host, as an SFTP server does: its 255 bytes a name.
+            max_segment: super::sftp::FEATURES.max_segment,
+            max_key: None,
         }
     }
 
@@ -1122,6 +1128,12 @@ impl Backend for FtpBackend {
             Err(e) if is_unavailable(&e) && self.list_one(path).await?.is_none() => Ok(()),
             Err(e) => Err(failed(&what, &e)),
         }
+    }
+
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        let on_server = encoding::to_ftp_path(path);
+        self.features()
+            .check_stored(b"", on_server.as_bytes(), kind)
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {

@@ -632,6 +632,9 @@ impl Backend for HttpBackend {
             writable: false,
             small_files_at_once: true,
             walk_by_folder: true,
+            // Never written.
+            max_segment: None,
+            max_key: None,
         }
     }
 

@@ -58,10 +58,16 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
-use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole};
+use super::backend::{
+    Backend, ByteStream, Entry, EntryKind, Features, Length, Listing, PutOptions, TooLong, Whole,
+};
 use super::encoding;
 use super::{Below, StorageType};
 use crate::exit::{Code, WithCode};
+
+/// The longest file name, in bytes, of the file systems poof writes to (Linux's `NAME_MAX`):
+/// a name of a local folder or of a server's folder longer than this cannot be written.
+pub const NAME_MAX: usize = 255;
 
 /// Suffix of the temporary files of [`Backend::put`].
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -723,7 +729,17 @@ impl Backend for LocalBackend {
             writable: true,
             small_files_at_once: false,
             walk_by_folder: !self.follow_links,
+            // NAME_MAX of Linux's file systems (ext4, XFS, Btrfs, ZFS) and of APFS.
+            max_segment: Some(Length::Bytes(NAME_MAX)),
+            max_key: None,
         }
+    }
+
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        // Measured on the disk names, which are shorter than their Standard form when they
+        // hold control characters or bytes that are not UTF-8.
+        let disk = encoding::to_disk(path.as_bytes());
+        self.features().check_stored(b"", &disk, kind)
     }
 
     async fn list(&self, dir: &str, recursive: bool) -> Result<Option<Listing>> {
@@ -1032,6 +1048,26 @@ mod tests {
             b.write_whole(&name, b"long".to_vec(), PutOptions::default())
                 .unwrap();
             assert_eq!(fs::read(dir.path().join(&name)).unwrap(), b"long");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn names_fit_by_their_bytes_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path());
+        // Five tabs: 15 bytes as their pictures in Standard form, 5 on disk.
+        for (len, fits) in [(250, true), (251, false)] {
+            let name = "n".repeat(len) + &"\u{2409}".repeat(5);
+            let written = b.write_whole(&format!("d/{name}"), b"x".to_vec(), PutOptions::default());
+            assert_eq!(written.is_ok(), fits, "{len}: {written:?}");
+            match b.fits(&format!("d/{name}"), EntryKind::File) {
+                Ok(()) => assert!(fits),
+                Err(too_long) => {
+                    assert!(!fits);
+                    let limit = Length::Bytes(NAME_MAX);
+                    assert_eq!(too_long, TooLong::new(Some(1), 256, limit));
+                }
+            }
         }
     }
 

@@ -54,7 +54,7 @@ use futures::{Stream, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::backend::{
-    block_on, Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
+    block_on, Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, TooLong, Whole,
 };
 use super::encoding::{from_foreign_s3_key, from_s3_key, to_s3_key};
 use super::mtime_cache::MtimeCache;
@@ -1322,6 +1322,15 @@ impl Backend for ObjectBackend {
 
     async fn rmdir(&self, _path: &str) -> Result<()> {
         Ok(())
+    }
+
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        // The whole key: the root's prefix in the bucket, then the path in the type's key
+        // encoding.
+        let root = self.op.info().root();
+        let prefix = root.trim_start_matches('/');
+        self.features
+            .check_stored(prefix.as_bytes(), self.key(path).as_bytes(), kind)
     }
 }
 

@@ -40,7 +40,7 @@ use std::time::Duration;
 use ::opendal::services::S3;
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::backend::Features;
+use super::backend::{Features, Length};
 use super::opendal::{build, finish, ObjectBackend, ObjectType, Timeouts, S3_MTIME, S3_NAMING};
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
@@ -74,6 +74,9 @@ pub const FEATURES: Features = Features {
     // One request per folder, many folders at once: memory follows the largest folder, and
     // over a distant store the listings overlap instead of paging through the tree in turn.
     walk_by_folder: true,
+    // S3 keys: at most 1,024 bytes of UTF-8, the prefix below the bucket included.
+    max_segment: None,
+    max_key: Some(Length::Bytes(1024)),
 };
 
 /// The `s3` line of [`super::TYPES`]: `name:bucket/prefix`.
@@ -280,6 +283,29 @@ mod tests {
     use super::*;
     use crate::config::rclone::RcloneConfig;
     use crate::remote::backend::Backend;
+
+    #[test]
+    fn keys_fit_in_1024_bytes_with_the_prefix() {
+        use crate::remote::backend::{EntryKind, TooLong};
+        let lines = "provider = Other\nendpoint = http://127.0.0.1:9\nenv_auth = true\n";
+        let (backend, _) = open_with(lines, "b/some/prefix").unwrap();
+        // "some/prefix/" before the path: 12 bytes.
+        let name = |len: usize| format!("d/{}", "n".repeat(len - 2));
+        assert_eq!(backend.fits(&name(1012), EntryKind::File), Ok(()));
+        let limit = Length::Bytes(1024);
+        assert_eq!(
+            backend.fits(&name(1013), EntryKind::File),
+            Err(TooLong::new(None, 1025, limit))
+        );
+        // A folder leaves room for a name below it.
+        assert!(backend.fits(&name(1011), EntryKind::Dir).is_err());
+        assert_eq!(backend.fits(&name(1010), EntryKind::Dir), Ok(()));
+        // Without a prefix, the path alone.
+        let (backend, _) = open_with(lines, "b").unwrap();
+        assert_eq!(backend.fits(&name(1024), EntryKind::File), Ok(()));
+        let err = backend.fits(&name(1025), EntryKind::File).unwrap_err();
+        assert_eq!(err.length, 1025);
+    }
 
     #[test]
     fn bucket_and_prefix_split() {

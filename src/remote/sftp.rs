@@ -87,9 +87,11 @@ use russh_sftp::protocol::{
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-use super::backend::{Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions};
+use super::backend::{
+    Backend, ByteStream, Entry, EntryKind, Features, Length, Listing, PutOptions, TooLong,
+};
 use super::encoding;
-use super::local::{is_temp_name, temp_name};
+use super::local::{self, is_temp_name, temp_name};
 use super::opendal::StreamReader;
 use super::{Below, StorageType};
 use crate::config::rclone::Section;
@@ -105,6 +107,11 @@ pub const FEATURES: Features = Features {
     writable: true,
     small_files_at_once: false,
     walk_by_folder: true,
+    // The server's file system: NAME_MAX of Linux's (ext4, XFS, Btrfs, ZFS), which serve
+    // almost every SFTP login. (NTFS counts 255 UTF-16 units: more bytes for names beyond
+    // ASCII, never fewer, so this refuses nothing that a Linux server would take.)
+    max_segment: Some(Length::Bytes(local::NAME_MAX)),
+    max_key: None,
 };
 
 /// The `sftp` line of [`super::TYPES`]: `name:path` (relative to the login folder) or
@@ -1273,6 +1280,17 @@ impl Backend for SftpBackend {
             .await
             .map(|_| ())
             .map_err(|e| self.fail("remove the folder", &full, &e))
+    }
+
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        // Measured on the names the server is asked for; a path that maps to none fails
+        // with its own reason when it is written.
+        match encoding::to_sftp_path(path) {
+            Ok(on_server) => self
+                .features()
+                .check_stored(b"", on_server.as_bytes(), kind),
+            Err(_) => Ok(()),
+        }
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {

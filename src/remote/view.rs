@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use async_trait::async_trait;
 
-use super::backend::{Backend, ByteStream, Entry, Features, Listing, PutOptions, Whole};
+use super::backend::{
+    Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, TooLong, Whole,
+};
 
 /// What a [`View`] lets through.
 enum Rule {
@@ -186,6 +188,10 @@ impl Backend for View {
     async fn rmdir(&self, path: &str) -> Result<()> {
         self.refuse(path)?;
         self.inner.rmdir(path).await
+    }
+
+    fn fits(&self, path: &str, kind: EntryKind) -> Result<(), TooLong> {
+        self.inner.fits(path, kind)
     }
 
     async fn cleanup(&self) -> Result<usize> {

@@ -666,6 +666,11 @@ impl Backend for WebdavBackend {
             writable: true,
             small_files_at_once: true,
             walk_by_folder: true,
+            // No limit assumed: WebDAV servers differ (Nextcloud and ownCloud keep names in
+            // a database, SharePoint counts characters of the whole path), and a server that
+            // refuses a name says so when the file is sent.
+            max_segment: None,
+            max_key: None,
         }
     }
 

@@ -32,7 +32,11 @@
 //! folder out on both sides when either holds the marker.
 //!
 //! A file on one side where the other has a directory, or a `stat` that fails, is a *problem*:
-//! it is not copied, and since problems are errors of the run, nothing is deleted.
+//! it is not copied, and since problems are errors of the run, nothing is deleted. So is a
+//! source file or folder new to the destination whose name the destination cannot hold
+//! ([`Backend::fits`]: a name longer than a disk's 255 bytes once encrypted, a key longer than
+//! an object store's 1,024 bytes): reported before anything is sent, once for a folder and
+//! nothing below it, while the rest of the folder is copied.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -185,6 +189,7 @@ pub async fn plan(src: &dyn Backend, dst: &dyn Backend, opts: &SyncOptions) -> R
     let mut walk = Walk {
         plan: Plan::default(),
         opts,
+        dst,
         window: src_features
             .mtime_precision
             .max(dst_features.mtime_precision),
@@ -437,6 +442,8 @@ impl<'a> Ahead<'a> {
 struct Walk<'o> {
     plan: Plan,
     opts: &'o SyncOptions,
+    /// The destination, asked whether the names new to it fit ([`Backend::fits`]).
+    dst: &'o dyn Backend,
     window: Duration,
     src_features: Features,
     dst_features: Features,
@@ -593,6 +600,7 @@ impl Walk<'_> {
                 Ordering::Equal => (src.next(), dst.next()),
             };
             let pair = self.filtered(pair);
+            let pair = self.fitting(pair);
             if let Some(folder) = Folder::of(&pair) {
                 subfolders.push(folder);
             }
@@ -649,6 +657,22 @@ impl Walk<'_> {
         }
         // Nor is it made on the destination.
         self.plan.mkdirs.retain(|dir| dir != path);
+    }
+
+    /// A source file or folder the destination lacks, whose name it cannot hold, is a problem
+    /// of the plan and is left out (a folder with everything below it: reported once).
+    fn fitting(&mut self, pair: (Option<Entry>, Option<Entry>)) -> (Option<Entry>, Option<Entry>) {
+        let (Some(src), None) = &pair else {
+            return pair;
+        };
+        let Err(too_long) = self.dst.fits(&src.path, src.kind) else {
+            return pair;
+        };
+        if !src.is_dir() {
+            self.count_src(src);
+        }
+        self.plan.problems.push(too_long.message(&src.path));
+        (None, None)
     }
 
     /// Notes that the destination folder `dir` holds something the filter leaves out: it and

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
 use crate::remote::backend::{
-    Backend, ByteStream, Entry, EntryKind, Features, Listing, PutOptions, Whole,
+    Backend, ByteStream, Entry, EntryKind, Features, Length, Listing, PutOptions, Whole,
 };
 
 /// Contents of a [`MemBackend`].
@@ -73,6 +73,8 @@ impl MemBackend {
             writable: true,
             small_files_at_once: false,
             walk_by_folder: true,
+            max_segment: None,
+            max_key: None,
         })
     }
 
@@ -86,6 +88,8 @@ impl MemBackend {
             writable: true,
             small_files_at_once: true,
             walk_by_folder: true,
+            max_segment: None,
+            max_key: None,
         })
     }
 
@@ -100,6 +104,13 @@ impl MemBackend {
         let b = MemBackend::local();
         b.lock().missing = true;
         b
+    }
+
+    /// Sets the limits of name lengths ([`Features::max_segment`], [`Features::max_key`]).
+    pub fn limits(mut self, max_segment: Option<Length>, max_key: Option<Length>) -> MemBackend {
+        self.features.max_segment = max_segment;
+        self.features.max_key = max_key;
+        self
     }
 
     /// Sets the precision of modification times.

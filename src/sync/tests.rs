@@ -206,6 +206,70 @@ async fn failed_open_is_counted_not_fatal() {
     assert_eq!((stats.transferred, stats.errors), (1, 1));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_the_destination_cannot_hold_are_reported_and_the_rest_is_copied() {
+    use crate::remote::backend::Length;
+    let long = "n".repeat(256);
+    let kept = "k".repeat(300);
+    let src = MemBackend::local()
+        .file("ok", b"1", at(0))
+        .file(&long, b"2", at(0))
+        .file(&format!("sub/{long}"), b"3", at(0))
+        .file(&format!("{long}x/a"), b"4", at(0))
+        .file(&format!("{long}x/deeper/b"), b"5", at(0))
+        .file(&kept, b"6", at(0))
+        .file(&"f".repeat(255), b"7", at(0));
+    // A name already there (written when the limit was another) is compared, not refused.
+    let dst = MemBackend::local()
+        .limits(Some(Length::Bytes(255)), None)
+        .file("extra", b"x", at(0))
+        .file(&kept, b"6", at(0));
+    let plan = plan_of(&src, &dst).await;
+    // Once each: the folder, not the files below it.
+    assert_eq!(
+        plan.problems,
+        [
+            format!("{long}: name too long for the destination (name of 256 bytes, limit 255)"),
+            format!("{long}x: name too long for the destination (name of 257 bytes, limit 255)"),
+            format!("sub/{long}: name too long for the destination (name of 256 bytes, limit 255)"),
+        ]
+    );
+    let f = "f".repeat(255);
+    assert_eq!(
+        copied(&plan),
+        owned(&[(f.as_str(), CopyReason::New), ("ok", CopyReason::New)])
+    );
+    assert_eq!(plan.mkdirs, ["sub"]);
+    let stats = run(&src, &dst, &SyncOptions::default()).await;
+    assert_eq!((stats.transferred, stats.errors, stats.deleted), (2, 3, 0));
+    assert!(stats.deletes_skipped);
+    assert_eq!(dst.paths(), ["extra", f.as_str(), &kept, "ok"]);
+}
+
+#[tokio::test]
+async fn a_key_too_long_is_reported_and_a_folder_without_room_once() {
+    use crate::remote::backend::Length;
+    let dir = "d".repeat(20);
+    let src = MemBackend::local()
+        .file(&format!("{dir}/{}", "a".repeat(10)), b"1", at(0))
+        .file(&format!("{dir}/{}", "b".repeat(11)), b"2", at(0))
+        .file(&format!("{}/c", "e".repeat(31)), b"3", at(0));
+    let dst = MemBackend::object_store().limits(None, Some(Length::Bytes(31)));
+    let plan = plan_of(&src, &dst).await;
+    let b = format!("{dir}/{}", "b".repeat(11));
+    assert_eq!(
+        plan.problems,
+        [
+            format!("{b}: path too long for the destination (path of 32 bytes, limit 31)"),
+            format!(
+                "{}: path too long for the destination (path of 31 bytes, limit 31)",
+                "e".repeat(31)
+            ),
+        ]
+    );
+    assert_eq!(copied(&plan).len(), 1);
+}
+
 #[tokio::test]
 async fn single_thread_runtime_is_an_error_not_a_hang() {
     // The copy threads need a multi-thread runtime (poof always builds one): on another, the

@@ -35,6 +35,33 @@ option_values!(NameEncoding, "filename_encoding", "encoding", {
     Base32768 => "base32768",
 });
 
+impl NameEncoding {
+    /// The bits one character carries: 5 (base32), 6 (base64), 15 (base32768).
+    pub fn bits_per_char(self) -> u32 {
+        match self {
+            NameEncoding::Base32 => BASE32_BITS,
+            NameEncoding::Base64 => BASE64_BITS,
+            NameEncoding::Base32768 => BASE32768_BITS,
+        }
+    }
+
+    /// The characters `len` bytes of data take: `ceil(8 * len / bits)`, without padding
+    /// (base32768 ends in one character of its short repertoire when 7 bits or fewer are
+    /// left over).
+    pub fn encoded_chars(self, len: usize) -> usize {
+        (len * BITS_PER_BYTE as usize).div_ceil(self.bits_per_char() as usize)
+    }
+
+    /// The most bytes of UTF-8 one character takes: 1 for base32 and base64 (ASCII), 3 for
+    /// base32768 (whose characters take 2 or 3, depending on the data).
+    pub fn max_char_bytes(self) -> usize {
+        match self {
+            NameEncoding::Base32 | NameEncoding::Base64 => 1,
+            NameEncoding::Base32768 => 3,
+        }
+    }
+}
+
 /// Encodes binary data (an encrypted name) as text.
 pub(crate) fn encode(encoding: NameEncoding, data: &[u8]) -> String {
     match encoding {

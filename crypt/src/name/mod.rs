@@ -102,6 +102,28 @@ pub use encoding::NameEncoding;
 /// rclone nor [`NameCipher::decrypt_segment`] will decrypt it.
 pub const MAX_SEGMENT_LEN: usize = eme::MAX_LEN - 1;
 
+/// The characters of the `standard`-mode encrypted name of a segment of `len` bytes: PKCS#7
+/// pads the segment to the next whole 16-byte block (a whole block more when it fills its
+/// last one), EME keeps that length, and `encoding` writes it
+/// ([`NameEncoding::encoded_chars`]). A segment of 200 bytes pads to 208 and takes 333
+/// base32 characters, 278 of base64, 111 of base32768.
+pub fn encrypted_chars(len: usize, encoding: NameEncoding) -> usize {
+    let padded = (len / eme::BLOCK_SIZE + 1) * eme::BLOCK_SIZE;
+    encoding.encoded_chars(padded)
+}
+
+/// The longest segment, in bytes, whose `standard`-mode encrypted name takes at most
+/// `max_chars` characters of `encoding` ([`encrypted_chars`]), and no more than
+/// [`MAX_SEGMENT_LEN`]; `None` when not even one byte fits. A name of 255 characters holds a
+/// segment of up to 143 bytes in base32, 175 in base64.
+pub fn longest_segment(max_chars: usize, encoding: NameEncoding) -> Option<usize> {
+    (1..=eme::MAX_BLOCKS)
+        .map(|blocks| blocks * eme::BLOCK_SIZE)
+        .take_while(|&padded| encoding.encoded_chars(padded) <= max_chars)
+        .last()
+        .map(|padded| padded - 1)
+}
+
 /// The file suffix of `off` mode when none is configured (rclone's default).
 pub const DEFAULT_SUFFIX: &str = ".bin";
 /// The `suffix` value that means "no suffix at all" (compared ignoring case, as rclone does).
@@ -203,6 +225,20 @@ impl NameCipher {
             encoding,
             dir_name_encryption,
             suffix,
+        }
+    }
+
+    /// This cipher (the same keys, mode, directory setting and suffix) writing `standard`
+    /// names in `encoding`: the names a remote with another `filename_encoding` would store.
+    pub fn with_encoding(&self, encoding: NameEncoding) -> NameCipher {
+        NameCipher {
+            cipher: self.cipher.clone(),
+            tweak: self.tweak.clone(),
+            key_sum: self.key_sum.clone(),
+            mode: self.mode,
+            encoding,
+            dir_name_encryption: self.dir_name_encryption,
+            suffix: self.suffix.clone(),
         }
     }
 
@@ -512,6 +548,51 @@ mod tests {
         "0123456789",
         "UPPER lower",
     ];
+
+    #[test]
+    fn encrypted_lengths_are_those_of_real_encrypted_names() {
+        for encoding in ENCODINGS {
+            let c = standard(encoding);
+            for len in 1..=MAX_SEGMENT_LEN {
+                let name = "n".repeat(len);
+                let enc = c.encrypt_segment(&name);
+                assert_eq!(
+                    enc.chars().count(),
+                    encrypted_chars(len, encoding),
+                    "{encoding}, {len} bytes"
+                );
+                assert!(enc.len() <= encrypted_chars(len, encoding) * encoding.max_char_bytes());
+            }
+        }
+        // Another cipher of the same keys in another encoding: what that remote would store.
+        let base64 = standard(NameEncoding::Base32).with_encoding(NameEncoding::Base64);
+        assert_eq!(
+            base64.encrypt_segment("photo.jpg"),
+            standard(NameEncoding::Base64).encrypt_segment("photo.jpg")
+        );
+    }
+
+    #[test]
+    fn the_longest_segment_is_the_last_whose_real_name_fits() {
+        for encoding in ENCODINGS {
+            let c = standard(encoding);
+            for max_chars in [0, 25, 26, 255, 1024, 4000] {
+                let chars = |len: usize| c.encrypt_segment(&"n".repeat(len)).chars().count();
+                match longest_segment(max_chars, encoding) {
+                    Some(longest) => {
+                        assert!(chars(longest) <= max_chars, "{encoding} {max_chars}");
+                        if longest < MAX_SEGMENT_LEN {
+                            assert!(chars(longest + 1) > max_chars, "{encoding} {max_chars}");
+                        }
+                    }
+                    None => assert!(chars(1) > max_chars, "{encoding} {max_chars}"),
+                }
+            }
+        }
+        // A 255-byte name (a local disk's): 143 bytes of base32, 175 of base64.
+        assert_eq!(longest_segment(255, NameEncoding::Base32), Some(143));
+        assert_eq!(longest_segment(255, NameEncoding::Base64), Some(175));
+    }
 
     #[test]
     fn standard_round_trips_segments_in_every_encoding() {

@@ -36,7 +36,7 @@ use ::opendal::services::Azblob;
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
 
-use super::backend::Features;
+use super::backend::{Features, Length};
 use super::encoding::{from_azure_key, from_foreign_azure_key, to_azure_key};
 use super::opendal::{
     build, format_rfc3339_mtime, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
@@ -76,6 +76,9 @@ pub const FEATURES: Features = Features {
     // One request per folder, many folders at once: memory follows the largest folder, and
     // over a distant store the listings overlap instead of paging through the tree in turn.
     walk_by_folder: true,
+    // Blob names: at most 1,024 characters, the prefix in the container included.
+    max_segment: None,
+    max_key: Some(Length::Chars(1024)),
 };
 
 /// The blob names of rclone's azureblob backend.

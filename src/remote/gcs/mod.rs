@@ -35,7 +35,7 @@ use ::opendal::services::Gcs;
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
 
-use super::backend::Features;
+use super::backend::{Features, Length};
 use super::encoding::{from_foreign_gcs_key, from_gcs_key, to_gcs_key};
 use super::opendal::{
     build, format_rfc3339_mtime, parse_rfc3339_mtime, KeyNaming, MtimeMeta, ObjectBackend,
@@ -59,7 +59,11 @@ pub const DEFAULT_UPLOAD_CONCURRENCY: usize = 4;
 /// What a GCS bucket can do, as an Azure container: nanosecond precision, directories only as
 /// prefixes, moves by a server-side rewrite; listings carry the metadata once [`rest`] lists
 /// ([`ObjectBackend::with_extras`]).
-pub const FEATURES: Features = super::azureblob::FEATURES;
+pub const FEATURES: Features = Features {
+    // Object names: at most 1,024 bytes of UTF-8, the prefix in the bucket included.
+    max_key: Some(Length::Bytes(1024)),
+    ..super::azureblob::FEATURES
+};
 
 /// The object names of rclone's gcs backend.
 pub const NAMING: KeyNaming = KeyNaming {
