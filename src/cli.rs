@@ -176,6 +176,11 @@ pub struct RunArgs {
     /// No progress bar or periodic progress lines (the summaries are still printed)
     #[arg(long)]
     pub no_progress: bool,
+    /// Bandwidth limit in bytes/s, as rclone's: 10M, 512k (KiB/s without a suffix), off;
+    /// UP:DOWN (10M:100k); or a timetable "08:00,512k Sat-00:00,off" [default: poof.conf's
+    /// "bwlimit", else off]
+    #[arg(long, value_name = "SPEC")]
+    pub bwlimit: Option<crate::bwlimit::Spec>,
     #[command(flatten)]
     pub filter: FilterArgs,
 }
@@ -194,6 +199,7 @@ impl RunArgs {
                 transfers: self.transfers,
                 checkers: self.checkers,
                 verbose: global.verbose > 0,
+                bwlimit: self.bwlimit.as_ref().map(crate::bwlimit::Limiter::new),
                 ..crate::sync::SyncOptions::default()
             },
             quiet: global.quiet,

@@ -5,6 +5,8 @@
 
 mod harness;
 
+/// `--bwlimit` and poof.conf's `"bwlimit"`: limited runs keep to the rate, bad specs refused.
+mod bwlimit;
 /// `poof cryptdecode`, `poof obscure`, `poof reveal` against their rclone counterparts.
 mod cli_crypt;
 /// poof-crypt against the real rclone: content and names, both directions.

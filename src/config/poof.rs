@@ -27,6 +27,10 @@
 //! `["CACHEDIR.TAG"]`: caches tagged as the Cache Directory Tagging specification says).
 //! What a folder's rules leave out is never backed up, deleted from the target, or deleted
 //! by `upload`.
+//!
+//! `"bwlimit"` limits the bandwidth of `backup`, `upload` and `download` when the command line
+//! gives no `--bwlimit`: rclone's spec, e.g. `"08:00,512k 18:00,off"` ([`crate::bwlimit`]),
+//! checked when the file is read.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::files;
+use crate::bwlimit::Spec;
 use crate::history::policy::KeepPolicy;
 
 /// Cloud folder name of the config folder itself in a new poof.conf.
@@ -70,6 +75,13 @@ pub struct PoofConfig {
     /// `"filters"`: rclone's rules per local folder (a key of `paths`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub filters: BTreeMap<String, FolderRules>,
+    /// `"bwlimit"` as written: the bandwidth limit of backups, uploads and downloads when the
+    /// command line gives no `--bwlimit` (rclone's syntax, [`crate::bwlimit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bwlimit: Option<String>,
+    /// The spec `bwlimit` says, set when the file is read and validated.
+    #[serde(skip)]
+    pub bandwidth: Option<Spec>,
 }
 
 /// The rules of one folder in poof.conf's `"filters"`, as rclone's flags take them.
@@ -111,6 +123,8 @@ impl PoofConfig {
             keep: Some(KeepPolicy::DEFAULT),
             exclude_if_present: vec![CACHEDIR_TAG.to_owned()],
             filters: BTreeMap::new(),
+            bwlimit: None,
+            bandwidth: None,
         }
     }
 
@@ -197,6 +211,13 @@ impl PoofConfig {
             None => Some(KeepPolicy::DEFAULT),
             Some(value) => history_policy(value)
                 .map_err(|why| anyhow::anyhow!("{o}: key \"history\" = {value}: {why}"))?,
+        };
+        self.bandwidth = match &self.bwlimit {
+            None => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|why| anyhow::anyhow!("{o}: key \"bwlimit\" = {text:?}: {why}"))?,
+            ),
         };
         for (local, rules) in &self.filters {
             let known = self
@@ -513,6 +534,8 @@ mod tests {
             keep: None,
             exclude_if_present: Vec::new(),
             filters: BTreeMap::new(),
+            bwlimit: None,
+            bandwidth: None,
         };
         parse(&serde_json::to_string(&conf).unwrap())
     }
@@ -570,6 +593,32 @@ mod tests {
         assert!(text.contains(r#""history":{"keep_daily":30}"#), "{text}");
         let mirror = parse(&format!("{{{base}}}")).unwrap();
         assert!(!serde_json::to_string(&mirror).unwrap().contains("history"));
+    }
+
+    #[test]
+    fn bwlimit_is_validated_on_load_and_written_back_as_given() {
+        let base = r#""bucket":"b","confFile":"x","paths":{},"remote":"r""#;
+        let with = |value: &str| parse(&format!(r#"{{{base}, "bwlimit": {value}}}"#));
+        let conf = with(r#""08:00,512k 18:00,off""#).unwrap();
+        let spec = conf.bandwidth.as_ref().unwrap();
+        let nine = jiff::civil::date(2024, 1, 1).at(9, 0, 0, 0);
+        assert_eq!(spec.rates_at(nine).upload, Some(512 * 1024));
+        let text = serde_json::to_string(&conf).unwrap();
+        assert!(
+            text.contains(r#""bwlimit":"08:00,512k 18:00,off""#),
+            "{text}"
+        );
+        assert!(parse(&format!("{{{base}}}")).unwrap().bandwidth.is_none());
+        for (bad, why) in [
+            (r#""10X""#, r#"key "bwlimit" = "10X": "10X" is not a rate"#),
+            (r#""25:00,1M""#, r#""25:00" is not a time of day"#),
+            (r#""""#, "empty"),
+            ("10", "expected a string"),
+        ] {
+            let err = format!("{:#}", with(bad).unwrap_err());
+            assert!(err.contains(ORIGIN) && err.contains(why), "{bad}: {err}");
+            assert!(!err.contains('\n'), "{bad}: {err}");
+        }
     }
 
     #[test]
