@@ -257,6 +257,11 @@ pub struct RunArgs {
     /// Print a summary of the run as one JSON object on stdout at the end (fields in the README)
     #[arg(long)]
     pub json: bool,
+    /// Bandwidth limit in bytes/s, as rclone's: 10M, 512k (KiB/s without a suffix), off;
+    /// UP:DOWN (10M:100k); or a timetable "08:00,512k Sat-00:00,off" [default: poof.conf's
+    /// "bwlimit", else off]
+    #[arg(long, value_name = "SPEC")]
+    pub bwlimit: Option<crate::bwlimit::Spec>,
     #[command(flatten)]
     pub filter: FilterArgs,
 }
@@ -275,6 +280,7 @@ impl RunArgs {
                 transfers: self.transfers,
                 checkers: self.checkers,
                 verbose: global.verbose > 0,
+                bwlimit: self.bwlimit.as_ref().map(crate::bwlimit::Limiter::new),
                 ..crate::sync::SyncOptions::default()
             },
             quiet: global.quiet,

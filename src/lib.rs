@@ -11,6 +11,8 @@
 //!   resolves a location through the config's local, alias, crypt and s3 sections;
 //! - [`filter`]: rclone's filter rules (`--include`, `--exclude`, `--filter`...) compiled once
 //!   and asked per path;
+//! - [`bwlimit`]: rclone's `--bwlimit` spec (rates, `UP:DOWN`, timetables) and the token
+//!   buckets a run's transfers draw from;
 //! - [`history`]: run names and the retention policy of the history of replaced and deleted
 //!   files (restic's `forget` rules over the times of past states).
 //!
@@ -18,6 +20,7 @@
 //! crate.
 #![forbid(unsafe_code)]
 
+pub mod bwlimit;
 mod cli;
 mod commands;
 pub mod config;

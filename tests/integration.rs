@@ -5,6 +5,8 @@
 
 mod harness;
 
+/// `--bwlimit` and poof.conf's `"bwlimit"`: limited runs keep to the rate, bad specs refused.
+mod bwlimit;
 /// `poof cryptdecode`, `poof obscure`, `poof reveal` against their rclone counterparts.
 mod cli_crypt;
 /// `poof completions` and `poof man`: scripts that complete in bash, man pages groff renders cleanly.

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
+use crate::bwlimit::Flow;
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
@@ -74,6 +75,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
         delete,
         filter: Arc::new(args.run.filter.build()?),
         delete_excluded: args.delete_excluded,
+        flow: Flow::between(is_remote(&src_loc), is_remote(&dst_loc)),
         ..args.run.options(global)?.sync
     };
     let progress = Progress::for_run(args.run.no_progress, global.quiet);
@@ -173,6 +175,12 @@ async fn single_file(
         Some(entry) if !entry.is_dir() => Ok(Some((parent, entry))),
         _ => Ok(None),
     }
+}
+
+/// A location names a remote (`name:path`): copies towards it are uploads, from it
+/// downloads, as `--bwlimit` counts them.
+fn is_remote(loc: &Location) -> bool {
+    matches!(loc, Location::Remote { .. })
 }
 
 /// One location is the other or inside it (as rclone, poof refuses to sync those): two local

@@ -31,6 +31,10 @@
 //! `"shred": true` makes every `upload` overwrite each verified local file with random bytes
 //! before deleting it, as `upload --shred` does ([`PoofConfig::shred`]); `false` or no key:
 //! files are only deleted.
+//!
+//! `"bwlimit"` limits the bandwidth of `backup`, `upload` and `download` when the command line
+//! gives no `--bwlimit`: rclone's spec, e.g. `"08:00,512k 18:00,off"` ([`crate::bwlimit`]),
+//! checked when the file is read.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +43,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::files;
+use crate::bwlimit::Spec;
 use crate::history::policy::KeepPolicy;
 
 /// Cloud folder name of the config folder itself in a new poof.conf.
@@ -82,6 +87,13 @@ pub struct PoofConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub shred: Option<serde_json::Value>,
+    /// `"bwlimit"` as written: the bandwidth limit of backups, uploads and downloads when the
+    /// command line gives no `--bwlimit` (rclone's syntax, [`crate::bwlimit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bwlimit: Option<String>,
+    /// The spec `bwlimit` says, set when the file is read and validated.
+    #[serde(skip)]
+    pub bandwidth: Option<Spec>,
 }
 
 /// The rules of one folder in poof.conf's `"filters"`, as rclone's flags take them.
@@ -124,6 +136,8 @@ impl PoofConfig {
             exclude_if_present: vec![CACHEDIR_TAG.to_owned()],
             filters: BTreeMap::new(),
             shred: None,
+            bwlimit: None,
+            bandwidth: None,
         }
     }
 
@@ -220,6 +234,13 @@ impl PoofConfig {
         if let Some(value) = self.shred.as_ref().filter(|v| !v.is_boolean()) {
             bail!("{o}: key \"shred\" = {value}: must be true or false");
         }
+        self.bandwidth = match &self.bwlimit {
+            None => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|why| anyhow::anyhow!("{o}: key \"bwlimit\" = {text:?}: {why}"))?,
+            ),
+        };
         for (local, rules) in &self.filters {
             let known = self
                 .paths
@@ -544,6 +565,8 @@ mod tests {
             exclude_if_present: Vec::new(),
             filters: BTreeMap::new(),
             shred: None,
+            bwlimit: None,
+            bandwidth: None,
         };
         parse(&serde_json::to_string(&conf).unwrap())
     }
@@ -625,6 +648,32 @@ mod tests {
         assert!(text.contains(r#""shred":true"#), "{text}");
         let text = serde_json::to_string(&parse(&format!("{{{base}}}")).unwrap()).unwrap();
         assert!(!text.contains("shred"), "{text}");
+    }
+
+    #[test]
+    fn bwlimit_is_validated_on_load_and_written_back_as_given() {
+        let base = r#""bucket":"b","confFile":"x","paths":{},"remote":"r""#;
+        let with = |value: &str| parse(&format!(r#"{{{base}, "bwlimit": {value}}}"#));
+        let conf = with(r#""08:00,512k 18:00,off""#).unwrap();
+        let spec = conf.bandwidth.as_ref().unwrap();
+        let nine = jiff::civil::date(2024, 1, 1).at(9, 0, 0, 0);
+        assert_eq!(spec.rates_at(nine).upload, Some(512 * 1024));
+        let text = serde_json::to_string(&conf).unwrap();
+        assert!(
+            text.contains(r#""bwlimit":"08:00,512k 18:00,off""#),
+            "{text}"
+        );
+        assert!(parse(&format!("{{{base}}}")).unwrap().bandwidth.is_none());
+        for (bad, why) in [
+            (r#""10X""#, r#"key "bwlimit" = "10X": "10X" is not a rate"#),
+            (r#""25:00,1M""#, r#""25:00" is not a time of day"#),
+            (r#""""#, "empty"),
+            ("10", "expected a string"),
+        ] {
+            let err = format!("{:#}", with(bad).unwrap_err());
+            assert!(err.contains(ORIGIN) && err.contains(why), "{bad}: {err}");
+            assert!(!err.contains('\n'), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::job::{real, Folder, Job};
+use crate::bwlimit::Flow;
 use crate::exit::Code;
 use crate::history::{record, record_path, RunName};
 use crate::progress::Progress;
@@ -208,6 +209,7 @@ pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: 
     let mut sides = Sides::new(local, remote, label, &folder.target, Direction::Backup);
     sides.history = keep;
     sides.filter = filter;
+    sides.bwlimit = job.bwlimit(run);
     sides
         .run(run, true, |plan| backup_refusal(plan, guard))
         .await
@@ -298,6 +300,7 @@ pub async fn restore_folder(
     let keys = &job.paths.rcloneconf;
     let mut sides = Sides::new(remote, local, label, &folder.target, Direction::Restore);
     sides.filter = filter;
+    sides.bwlimit = job.bwlimit(run);
     sides
         .run(run, scope.to.is_none(), |plan| {
             restore_refusal(plan, guard, &folder.target, keys)
@@ -326,6 +329,8 @@ struct Sides<'a> {
     history: Option<(Keep, RunName)>,
     /// Which files the run takes: the folder's rules and the command line's.
     filter: Arc<crate::filter::Filter>,
+    /// The run's bandwidth limits ([`Job::bwlimit`]).
+    bwlimit: Option<crate::bwlimit::Limiter>,
 }
 
 impl<'a> Sides<'a> {
@@ -344,6 +349,7 @@ impl<'a> Sides<'a> {
             direction,
             history: None,
             filter: Arc::default(),
+            bwlimit: None,
         }
     }
 
@@ -365,6 +371,11 @@ impl<'a> Sides<'a> {
             delete,
             keep: self.history.as_ref().map(|(keep, _)| keep.clone()),
             filter: Arc::clone(&self.filter),
+            bwlimit: self.bwlimit.clone(),
+            flow: match self.direction {
+                Direction::Backup => Flow::Upload,
+                Direction::Restore => Flow::Download,
+            },
             ..run.sync.clone()
         };
         let (src, dst) = (self.src.as_ref(), self.dst.as_ref());

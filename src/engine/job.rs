@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use jiff::Timestamp;
 use tokio::sync::OnceCell;
 
+use crate::bwlimit::Limiter;
 use crate::config::poof::PoofConfig;
 use crate::config::rclone::RcloneConfig;
 use crate::config::Paths;
@@ -39,6 +40,8 @@ pub struct Job {
     started: Timestamp,
     /// The root the history lives in and the run's name in it, once chosen ([`Job::keep`]).
     history: OnceCell<(Arc<dyn Backend>, RunName)>,
+    /// The buckets of poof.conf's `"bwlimit"`, shared by every folder of the run.
+    bwlimit: Option<Limiter>,
 }
 
 /// One folder of poof.conf's `paths`.
@@ -65,6 +68,12 @@ impl Folder {
 }
 
 impl Job {
+    /// The bandwidth limits of a folder run: `--bwlimit` when given (even `off`), else
+    /// poof.conf's `"bwlimit"`; the same buckets for every folder of the run.
+    pub fn bwlimit(&self, run: &super::folder::RunOptions) -> Option<Limiter> {
+        run.sync.bwlimit.clone().or_else(|| self.bwlimit.clone())
+    }
+
     /// The filter of `folder` for a run: the command line's rules joined to poof.conf's
     /// ([`PoofConfig::filter_spec`]), printed first with `--dump filters`.
     ///
@@ -107,6 +116,7 @@ impl Job {
             );
         };
         let is_crypt = is_crypt(section);
+        let bwlimit = conf.bandwidth.as_ref().map(Limiter::new);
         Ok(Job {
             paths: paths.clone(),
             conf,
@@ -114,6 +124,7 @@ impl Job {
             is_crypt,
             started: Timestamp::now(),
             history: OnceCell::new(),
+            bwlimit,
         })
     }
 

@@ -42,6 +42,7 @@ use super::spool::{SpoolIter, MEMORY_ITEMS};
 use super::{
     shown, CopyReason, Keep, Plan, SyncOptions, SyncStats, ERROR, INFO, MAX_TRANSFERS, NOTICE,
 };
+use crate::bwlimit::Throttle;
 use crate::progress::Progress;
 use crate::remote::backend::{Backend, ByteStream, Entry, PutOptions};
 
@@ -118,6 +119,13 @@ pub(super) async fn transfer_all(
     }
     if opts.verbose {
         progress.log(&format!("{INFO}copying {files} files on {threads} threads"));
+        if let Some(limiter) = opts.bwlimit.as_ref() {
+            progress.log(&format!(
+                "{INFO}bandwidth limit {:?} for {}",
+                limiter.spec().to_string(),
+                opts.flow
+            ));
+        }
     }
     // One at a time, nothing contends: keep the plan's order then.
     let feed = Feed::new(plan, opts.transfers > 1);
@@ -203,13 +211,15 @@ fn copy_on_threads(
 ) {
     let handle = Handle::current();
     let large = LargeSlots::new(large);
+    let throttle = opts.bwlimit.as_ref().and_then(|l| l.throttle(opts.flow));
+    let throttle = throttle.as_ref();
     // Takes files until none is left, sending each outcome back.
     let work = |sender: mpsc::Sender<((Entry, CopyReason), Result<u64>)>| {
         let _runtime = handle.enter();
         while let Some(copy) = feed.next() {
             let keep = opts.keep.as_ref().filter(|_| copy.1 != CopyReason::New);
             let _slot = (copy.0.size > WHOLE_FILE_SIZE).then(|| large.take());
-            let outcome = transfer(src, dst, &copy.0, keep, progress, &handle);
+            let outcome = transfer(src, dst, &copy.0, keep, throttle, progress, &handle);
             if sender.send((copy, outcome)).is_err() {
                 break;
             }
@@ -438,12 +448,15 @@ fn copy_done(entry: &Entry, written: u64, progress: &Progress) -> Result<u64> {
 /// Copies one file on the calling thread (one of the engine's) and returns the bytes written:
 /// a small file whole, a larger one as a stream driven through `handle`.
 /// With `keep`, the version being replaced is first moved into history (see [`Keep`]), just
-/// before the new one is written; when that move fails, nothing is written.
+/// before the new one is written; when that move fails, nothing is written. With a
+/// `throttle` (`--bwlimit`), the file's bytes are drawn from it: a small file's once read,
+/// before it is written (the thread waits), a stream's as they are read.
 fn transfer(
     src: &dyn Backend,
     dst: &dyn Backend,
     entry: &Entry,
     keep: Option<&Keep>,
+    throttle: Option<&Throttle>,
     progress: &Progress,
     handle: &Handle,
 ) -> Result<u64> {
@@ -451,13 +464,16 @@ fn transfer(
         // Small files go through memory whole: one read and one write, without a stream's
         // tasks and buffers (most of a backup's files, and most of its time).
         let whole = src.read_whole(entry).context("cannot read the source")?;
+        if let Some(throttle) = throttle {
+            throttle.wait(whole.data.len() as u64);
+        }
         let opts = whole_file_read(entry, whole.data.len(), whole.mtime, progress)?;
         if let Some(keep) = keep {
             handle.block_on(keep_old(keep, &entry.path))?;
         }
         dst.write_whole(&entry.path, whole.data, opts)?
     } else {
-        handle.block_on(stream(src, dst, entry, keep, progress))?
+        handle.block_on(stream(src, dst, entry, keep, throttle, progress))?
     };
     copy_done(entry, written, progress)
 }
@@ -477,6 +493,7 @@ async fn stream(
     dst: &dyn Backend,
     entry: &Entry,
     keep: Option<&Keep>,
+    throttle: Option<&Throttle>,
     progress: &Progress,
 ) -> Result<u64> {
     // The modification time of an object store's file costs a request of its own (listings
@@ -497,6 +514,10 @@ async fn stream(
         .open(&entry.path, None)
         .await
         .context("cannot open the source")?;
+    let reader: ByteStream = match throttle {
+        Some(throttle) => Box::pin(throttle.clone().reader(reader)),
+        None => reader,
+    };
     let counted: ByteStream = Box::pin(Counted {
         inner: reader,
         progress: progress.clone(),

@@ -94,6 +94,11 @@ pub struct SyncOptions {
     /// Delete destination files the filter leaves out (rclone's `--delete-excluded`; only
     /// with [`SyncOptions::delete`]).
     pub delete_excluded: bool,
+    /// The run's bandwidth limits (`--bwlimit`), one set of buckets shared by every transfer;
+    /// `None`: not given (a folder run then takes poof.conf's `"bwlimit"`), no limit.
+    pub bwlimit: Option<crate::bwlimit::Limiter>,
+    /// Which of those limits the copies draw from: uploads, downloads or both.
+    pub flow: crate::bwlimit::Flow,
 }
 
 /// Where the versions a run replaces or deletes go, moved on the storage itself
@@ -159,6 +164,8 @@ impl Default for SyncOptions {
             keep: None,
             filter: std::sync::Arc::default(),
             delete_excluded: false,
+            bwlimit: None,
+            flow: crate::bwlimit::Flow::default(),
         }
     }
 }
