@@ -39,6 +39,20 @@ pub struct GlobalArgs {
     /// Less output: errors and the final summary only
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Format of the log on stderr: text, or json (one object per line, as rclone's
+    /// --use-json-log: level, msg, source, time)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The format of the log on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines of text.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl GlobalArgs {

@@ -21,6 +21,14 @@
 #![forbid(unsafe_code)]
 
 pub mod bwlimit;
+/// `eprintln!` in poof's log format: one line of the log on stderr ([`progress::line`]), as
+/// text or as JSON with `--log-format json`.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::progress::line(&format!($($arg)*))
+    };
+}
+
 mod cli;
 mod commands;
 pub mod config;
@@ -29,6 +37,7 @@ pub mod exit;
 pub mod filter;
 pub mod history;
 mod lock;
+mod notify;
 mod progress;
 pub mod remote;
 mod schedule;
@@ -45,5 +54,12 @@ use clap::Parser;
 /// Any failure of the command, for the caller to print once (as a one-line chain, `{:#}`) and
 /// turn into a failure exit code.
 pub fn run() -> anyhow::Result<ExitCode> {
-    commands::run(cli::Cli::parse())
+    let cli = cli::Cli::parse();
+    progress::set_json_log(cli.global.log_format == cli::LogFormat::Json);
+    commands::run(cli)
+}
+
+/// Writes one line of poof's log on stderr in the format chosen (`--log-format`).
+pub fn log_line(text: &str) {
+    progress::line(text);
 }

@@ -22,10 +22,10 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        poof::log_line(&format!(
             "poof: error: internal error{place}: {}",
             what.replace('\n', " ")
-        );
+        ));
     }));
     match poof::run() {
         Ok(code) => code,
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("poof: error: {err:#}");
+            poof::log_line(&format!("poof: error: {err:#}"));
             poof::exit::Code::of(&err).into()
         }
     }

@@ -14,13 +14,59 @@
 //! appears whatever reporter was chosen.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// `--log-format json`: every line poof writes on stderr is one JSON object.
+static JSON_LOG: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the format of the lines on stderr: `json` as rclone's `--use-json-log` writes them
+/// (`{"level", "msg", "source", "time"}`), else text. Set once, before the command runs.
+pub fn set_json_log(json: bool) {
+    JSON_LOG.store(json, Ordering::Relaxed);
+}
+
+/// Writes one line of poof's log on stderr, as text or (`--log-format json`) as a JSON object
+/// whose level comes from the line's prefix (`poof: error:`, `ERROR :`, `NOTICE:`...).
+pub fn line(text: &str) {
+    if JSON_LOG.load(Ordering::Relaxed) {
+        eprintln!("{}", json_line(text, &jiff::Timestamp::now().to_string()));
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// `text` as a JSON log line at `time`.
+fn json_line(text: &str, time: &str) -> String {
+    const LEVELS: [(&str, &str); 7] = [
+        ("poof: error: ", "error"),
+        ("poof: refused: ", "error"),
+        ("poof: warning: ", "warning"),
+        ("ERROR : ", "error"),
+        ("NOTICE: ", "notice"),
+        ("INFO  : ", "info"),
+        ("poof: ", "info"),
+    ];
+    let (level, msg) = LEVELS
+        .iter()
+        .find_map(|(prefix, level)| {
+            let rest = text.strip_prefix(prefix)?;
+            // A refusal keeps its word: the level alone says error.
+            let msg = if prefix.ends_with("refused: ") {
+                format!("refused: {rest}")
+            } else {
+                rest.to_owned()
+            };
+            Some((*level, msg))
+        })
+        .unwrap_or(("info", text.to_owned()));
+    serde_json::json!({"level": level, "msg": msg, "source": "poof", "time": time}).to_string()
+}
 
 /// How often the terminal bar redraws itself when nothing else moves it.
 const BAR_TICK: Duration = Duration::from_millis(200);
@@ -110,7 +156,7 @@ impl Progress {
         // system refuses the thread, the run goes on without them (its summary still prints).
         let spawned = std::thread::Builder::new().spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
-                eprintln!("{}", progress_line(&shown, started.elapsed()));
+                line(&progress_line(&shown, started.elapsed()));
             }
         });
         let Ok(thread) = spawned else {
@@ -138,7 +184,7 @@ impl Progress {
     /// [`Progress::terminal`] when stderr is a terminal, else [`Progress::log_lines`] with
     /// [`DEFAULT_LOG_INTERVAL`].
     pub fn auto() -> Progress {
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !JSON_LOG.load(Ordering::Relaxed) {
             Progress::terminal()
         } else {
             Progress::log_lines(DEFAULT_LOG_INTERVAL)
@@ -175,8 +221,8 @@ impl Progress {
     /// Prints one log line on stderr without tearing the bar.
     pub fn log(&self, line: &str) {
         match &self.inner.reporter {
-            Reporter::Bar(bar) => bar.suspend(|| eprintln!("{line}")),
-            Reporter::Hidden | Reporter::Lines { .. } => eprintln!("{line}"),
+            Reporter::Bar(bar) => bar.suspend(|| self::line(line)),
+            Reporter::Hidden | Reporter::Lines { .. } => self::line(line),
         }
     }
 
@@ -315,6 +361,45 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_log_lines_carry_the_level_of_their_prefix() {
+        let time = "2026-12-07T21:00:00Z";
+        let cases = [
+            (
+                "poof: error: docs: no \"such\" remote",
+                "error",
+                "docs: no \"such\" remote",
+            ),
+            (
+                "poof: refused: docs: empty; nothing changed",
+                "error",
+                "refused: docs: empty; nothing changed",
+            ),
+            ("poof: warning: skipping x", "warning", "skipping x"),
+            (
+                "ERROR : a.txt: Failed to copy: gone",
+                "error",
+                "a.txt: Failed to copy: gone",
+            ),
+            ("NOTICE: dry run", "notice", "dry run"),
+            ("INFO  : a.txt: Copied (new)", "info", "a.txt: Copied (new)"),
+            (
+                "poof: backup /home/ana/docs -> v:docs",
+                "info",
+                "backup /home/ana/docs -> v:docs",
+            ),
+            ("Transferred: 1 files", "info", "Transferred: 1 files"),
+        ];
+        for (text, level, msg) in cases {
+            let line: serde_json::Value = serde_json::from_str(&json_line(text, time)).unwrap();
+            assert_eq!(
+                line,
+                serde_json::json!({"level": level, "msg": msg, "source": "poof", "time": time}),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn hidden_counts() {

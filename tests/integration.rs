@@ -35,12 +35,16 @@ mod hostile_flags;
 mod hostile_names;
 /// HTTP remotes against `rclone serve http`: listings, reads and syncs from index pages; writes refused.
 mod http;
+/// The JSON for scripts held to golden files: --json summaries, status --json, JSON log lines.
+mod json_output;
 /// The keys kit: `poof keys export` restores the vault with rclone alone.
 mod keys;
 /// The poof commands' life cycle on a temp HOME: backup, upload, download, verify, guards, lock.
 mod lifecycle;
 /// Names too long for the destination: reported before anything is sent, with the encoding that holds them.
 mod long_names;
+/// poof.conf's "notify" URL against a local HTTP server: start, success, failure, server down.
+mod notify;
 /// Azure Blob (Azurite) and GCS (fake-gcs-server) both ways with rclone: crypt, names, history.
 mod object_stores;
 /// `poof ls`, `lsjson`, `cat` against rclone on local, crypt, S3 and crypt-over-S3 remotes.

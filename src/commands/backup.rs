@@ -24,6 +24,7 @@ use crate::exit::Code;
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
+    session.announce(args.run.dry_run);
     let mut run = args.run.options(global)?;
     run.sync.delete_excluded = args.delete_excluded;
     let (mut skipped, mut refused, mut failed) = (0, 0, 0);
@@ -49,7 +50,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &BackupArgs) -> Result<Exit
             session.fail(Code::Error, errors);
         }
     }
-    eprintln!(
+    say!(
         "poof: backup of {} folders ({skipped} skipped, {refused} refused, {failed} failed): {}",
         folders.len(),
         session.summary()

@@ -99,7 +99,7 @@ pub async fn run(paths: &Paths, args: &CatArgs) -> Result<ExitCode> {
     }
     out.flush().context("cannot write to standard output")?;
     if target.report_problems() > 0 {
-        eprintln!("poof: error: some names could not be decrypted");
+        say!("poof: error: some names could not be decrypted");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -50,28 +50,28 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &CryptcheckArgs) -> Result<
     ))?;
     let (src_name, dst_name) = (src.describe(), dst.describe());
     if stats.missing_on_dst > 0 {
-        eprintln!(
+        say!(
             "NOTICE: '{dst_name}': {} files missing",
             stats.missing_on_dst
         );
     }
     if stats.missing_on_src > 0 {
-        eprintln!(
+        say!(
             "NOTICE: '{src_name}': {} files missing",
             stats.missing_on_src
         );
     }
-    eprintln!(
+    say!(
         "NOTICE: '{dst_name}': {} differences found",
         stats.differences()
     );
     if stats.errors > 0 {
-        eprintln!(
+        say!(
             "NOTICE: '{dst_name}': {} errors while checking",
             stats.errors
         );
     }
-    eprintln!("NOTICE: '{dst_name}': {} matching files", stats.matching);
+    say!("NOTICE: '{dst_name}': {} matching files", stats.matching);
     Ok(if stats.differences() == 0 {
         ExitCode::SUCCESS
     } else {

@@ -28,6 +28,7 @@ use crate::exit::{Code, WithCode};
 /// status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
+    session.announce(args.run.dry_run);
     let run = args.run.options(global)?;
     let scopes: Vec<(Folder, String)> = if args.paths.is_empty() {
         let folders = session.job.folders().into_iter();
@@ -41,7 +42,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
         Some(at) => {
             let past = session.runtime.block_on(Past::load(&session.job, at))?;
             if !global.quiet {
-                eprintln!("poof: restoring {}", past.describe());
+                say!("poof: restoring {}", past.describe());
             }
             Some(past)
         }
@@ -52,7 +53,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
         let from = match &past {
             Some(past) => {
                 for run in past.unrecorded(folder) {
-                    eprintln!(
+                    say!(
                         "poof: warning: {}: the run {run} kept versions without a record of the files it added (written by rclone --backup-dir?): files it added are restored as if older",
                         folder.target
                     );
@@ -60,7 +61,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
                 match session.runtime.block_on(past.snapshot(folder)) {
                     Ok(snapshot) => Some(snapshot),
                     Err(e) => {
-                        eprintln!("poof: error: {}: {e:#}", folder.label());
+                        say!("poof: error: {}: {e:#}", folder.label());
                         session.fail(Code::of(&e), 1);
                         refused += 1;
                         continue;
@@ -81,7 +82,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &DownloadArgs) -> Result<Ex
             refused += 1;
         }
     }
-    eprintln!(
+    say!(
         "poof: download of {} folders ({refused} refused or failed): {}",
         scopes.len(),
         session.summary()

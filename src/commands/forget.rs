@@ -24,7 +24,7 @@ use crate::progress::format_bytes;
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &ForgetArgs) -> Result<ExitCode> {
     let session = Session::start(paths)?;
     let Some(policy) = args.policy().or(session.job.conf.keep()) else {
-        eprintln!(
+        say!(
             "poof: {} keeps no history (\"history\": false) and no --keep-* flag is given: nothing to forget",
             paths.poofconf.display()
         );
@@ -73,7 +73,7 @@ pub fn after_backup(session: &Session, policy: &KeepPolicy, quiet: bool) -> u64 
         Ok((forget, removed)) => {
             let (kept, dropped) = forget.counts();
             if dropped > 0 && !quiet {
-                eprintln!(
+                say!(
                     "poof: history ({policy}): {kept} states kept, {dropped} dropped; {} files removed ({} freed)",
                     removed.files,
                     format_bytes(removed.bytes)
@@ -82,7 +82,7 @@ pub fn after_backup(session: &Session, policy: &KeepPolicy, quiet: bool) -> u64 
             0
         }
         Err(e) => {
-            eprintln!("poof: error: history: {e:#}");
+            say!("poof: error: history: {e:#}");
             1
         }
     }

@@ -60,7 +60,7 @@ pub fn export(paths: &Paths, args: &KeysExportArgs) -> Result<ExitCode> {
     let text = kit(&rclone, &chain, &conf, paths, &when, args.reveal)?;
     write_new(&file, &text)?;
     crate::config::files::write_private(&paths.confdir.join(EXPORTED), &format!("{when}\n"))?;
-    eprintln!(
+    say!(
         "poof: the keys of {} are in {} (readable by you only): keep it away from the vault it opens",
         conf.remote,
         file.display()

@@ -15,7 +15,7 @@ fn carry_out(plan: &Plan, dry_run: bool) -> Result<()> {
         if dry_run {
             println!("would {line}");
         } else {
-            eprintln!("poof: {line}");
+            say!("poof: {line}");
         }
     }
     if !dry_run {
@@ -82,7 +82,7 @@ pub fn neuter(paths: &Paths, args: &NeuterArgs) -> Result<ExitCode> {
     let plan = Scheduler::detect()?.remove_plan();
     match plan.and_then(|p| carry_out(&p, false)) {
         Ok(()) => {}
-        Err(e) => eprintln!("poof: warning: schedule not removed: {e:#}"),
+        Err(e) => say!("poof: warning: schedule not removed: {e:#}"),
     }
     match std::fs::remove_dir_all(&paths.confdir) {
         Ok(()) => {}

@@ -51,7 +51,7 @@ fn ensure_poof_conf(paths: &Paths) -> Result<PoofConfig> {
     }
     let conf = PoofConfig::new_default(&paths.confdir, &paths.rcloneconf);
     conf.save(&paths.poofconf)?;
-    eprintln!("poof: created {}", paths.poofconf.display());
+    say!("poof: created {}", paths.poofconf.display());
     Ok(conf)
 }
 
@@ -63,7 +63,7 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
         // Said once: the policy is then written in poof.conf, where the user changes it.
         conf.history = Some(crate::config::poof::default_history());
         conf.save(&paths.poofconf)?;
-        eprintln!(
+        say!(
             "poof: history is on: every file a backup replaces or deletes is kept in the cloud under poof-history/ (keep {}; `poof forget` applies it); edit \"history\" in {} to change it, or set it to false for a pure mirror",
             crate::history::policy::KeepPolicy::DEFAULT,
             paths.poofconf.display()
@@ -100,11 +100,11 @@ pub fn config(paths: &Paths, args: &ConfigArgs) -> Result<ExitCode> {
     print!("{text}");
     for (local, _) in conf.local_paths() {
         if let Some(rules) = active_rules(&conf, &local) {
-            eprintln!("poof: {} takes every file but: {rules}", local.display());
+            say!("poof: {} takes every file but: {rules}", local.display());
         }
     }
     if conf.shred() {
-        eprintln!("poof: upload shreds each verified file (random bytes over it) before deleting it (\"shred\": true)");
+        say!("poof: upload shreds each verified file (random bytes over it) before deleting it (\"shred\": true)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -158,7 +158,7 @@ fn add_path(conf: &mut PoofConfig, paths: &Paths, dir: &Path, name: Option<&str>
         .find(|(local, _)| local.trim_end_matches('/') == key);
     if let Some((_, existing)) = same_dir {
         if *existing == name {
-            eprintln!("poof: {key} is already backed up to cloud folder {name:?}; nothing changed");
+            say!("poof: {key} is already backed up to cloud folder {name:?}; nothing changed");
             return Ok(false);
         }
         bail!(
@@ -263,7 +263,7 @@ pub fn cconfig(paths: &Paths) -> Result<ExitCode> {
         let vault = add_vault_remote(&mut rc)?;
         add_crypt_remote(&mut rc, PLAIN_REMOTE, &conf.bucket);
         save_rclone(&rc, &paths.rcloneconf)?;
-        eprintln!(
+        say!(
             "poof: created {} (encrypted vault in {})",
             paths.rcloneconf.display(),
             vault.display()

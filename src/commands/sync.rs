@@ -117,14 +117,14 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
                 errors: 1,
                 ..SyncStats::default()
             };
-            eprintln!("{}", failed.summary(progress.elapsed()));
+            say!("{}", failed.summary(progress.elapsed()));
             return Err(err);
         }
     };
     if args.run.dry_run {
-        eprintln!("{}", stats.dry_run_notice(""));
+        say!("{}", stats.dry_run_notice(""));
     }
-    eprintln!("{}", stats.summary(progress.elapsed()));
+    say!("{}", stats.summary(progress.elapsed()));
     Ok(stats.code().into())
 }
 

@@ -134,7 +134,7 @@ impl Target {
             return 0;
         };
         for what in problems {
-            eprintln!("poof: warning: {what} (in {})", backend.describe());
+            say!("poof: warning: {what} (in {})", backend.describe());
         }
         problems.len()
     }
@@ -144,7 +144,7 @@ impl Target {
     pub fn listing_exit(&self) -> ExitCode {
         let skipped = self.report_problems();
         if skipped > 0 {
-            eprintln!("poof: error: {skipped} entries could not be listed (see above)");
+            say!("poof: error: {skipped} entries could not be listed (see above)");
             return ExitCode::FAILURE;
         }
         ExitCode::SUCCESS

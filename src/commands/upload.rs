@@ -39,6 +39,7 @@ use crate::exit::Code;
 /// folders are printed and make the exit status non-zero.
 pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<ExitCode> {
     let mut session = Session::start(paths)?;
+    session.announce(args.run.dry_run);
     let guard = Guard {
         max_delete: DEFAULT_MAX_DELETE_PCT,
         force: false,
@@ -60,7 +61,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         if folder.is_confdir {
             confdir_backed_up = ok;
             if ok && !global.quiet {
-                eprintln!(
+                say!(
                     "poof: {label}: the config folder is backed up, not wiped (it holds the crypt keys)"
                 );
             }
@@ -69,13 +70,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
         if !ok {
             all_clean = false;
             if !matches!(outcome, Outcome::Skipped) {
-                eprintln!("poof: {label}: not backed up cleanly: no local file deleted");
+                say!("poof: {label}: not backed up cleanly: no local file deleted");
             }
             continue;
         }
         if args.run.dry_run {
             if let Outcome::Ran(stats) = &outcome {
-                eprintln!(
+                say!(
                     "NOTICE: {label}: dry run: would verify the {} local files on the target and delete them{}",
                     stats.src_files,
                     if shred { ", each shredded first" } else { "" }
@@ -91,7 +92,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 } else {
                     String::new()
                 };
-                eprintln!(
+                say!(
                     "poof: {label}: {} local files verified and deleted{shredded}, {} kept{excluded}",
                     wiped.deleted, wiped.kept
                 );
@@ -105,7 +106,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
                 wiped_total.excluded += wiped.excluded;
             }
             Err(e) => {
-                eprintln!("poof: error: {label}: {e:#}; no local file deleted");
+                say!("poof: error: {label}: {e:#}; no local file deleted");
                 all_clean = false;
                 session.fail(Code::of(&e), 1);
             }
@@ -117,7 +118,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             session.fail(Code::Error, errors);
         }
     }
-    eprintln!(
+    say!(
         "poof: upload: {} local files deleted{shredded}, {} kept, {} left out by the filter; {}",
         wiped_total.deleted,
         wiped_total.kept,
@@ -134,7 +135,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
     if args.neuter {
         let confdir_listed = session.job.folders().iter().any(|f| f.is_confdir);
         if !all_clean || (confdir_listed && !confdir_backed_up) {
-            eprintln!(
+            say!(
                 "poof: refused: --neuter: not every folder was verified and emptied; nothing changed in {}",
                 paths.confdir.display()
             );
@@ -142,11 +143,12 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &UploadArgs) -> Result<Exit
             let report = session.report("upload", args.run.dry_run);
             return Ok(session.finish(&report, args.run.json));
         }
-        eprintln!(
+        say!(
             "poof: warning: --neuter removes {} with the crypt keys: the backup can only be restored with the passwords kept elsewhere (`poof econfig` showed them once)",
             paths.confdir.display()
         );
         // The config folder goes: no status file is written into it.
+        session.notify_end(&report);
         let code = session.code;
         drop(session);
         let neutered = super::schedule::neuter(

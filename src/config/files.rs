@@ -137,7 +137,7 @@ pub fn read_private(path: &Path) -> Result<String> {
         );
     }
     if mode & 0o077 != 0 {
-        eprintln!(
+        say!(
             "poof: warning: {} can be read by other users (mode {:o}); fix with `chmod 600 {}`",
             path.display(),
             mode & 0o777,

@@ -94,6 +94,10 @@ pub struct PoofConfig {
     /// The spec `bwlimit` says, set when the file is read and validated.
     #[serde(skip)]
     pub bandwidth: Option<Spec>,
+    /// `"notify"`: a URL pinged when a backup, upload or download starts and ends
+    /// (healthchecks.io's convention, [`crate::notify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// The rules of one folder in poof.conf's `"filters"`, as rclone's flags take them.
@@ -138,6 +142,7 @@ impl PoofConfig {
             shred: None,
             bwlimit: None,
             bandwidth: None,
+            notify: None,
         }
     }
 
@@ -233,6 +238,12 @@ impl PoofConfig {
         };
         if let Some(value) = self.shred.as_ref().filter(|v| !v.is_boolean()) {
             bail!("{o}: key \"shred\" = {value}: must be true or false");
+        }
+        if let Some(url) = &self.notify {
+            // The value is not repeated: its path is often the check's secret.
+            if let Err(why) = notify_url(url) {
+                bail!("{o}: key \"notify\": {why}");
+            }
         }
         self.bandwidth = match &self.bwlimit {
             None => None,
@@ -335,6 +346,21 @@ impl PoofConfig {
             .iter()
             .map(|(local, cloud)| (PathBuf::from(local.trim_end_matches('/')), cloud.as_str()))
     }
+}
+
+/// Checks a `"notify"` value: an `http://` or `https://` URL with a host ([`crate::notify`]).
+///
+/// # Errors
+/// Why it is refused, in words completing `key "notify" = ...: `.
+pub fn notify_url(text: &str) -> std::result::Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err("must be an http:// or https:// URL".to_owned());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(url)
 }
 
 /// poof's default policy as poof.conf writes it.
@@ -505,6 +531,33 @@ mod tests {
 
     const ORIGIN: &str = "/tmp/poof.conf";
 
+    #[test]
+    fn notify_takes_only_http_urls_with_a_host_and_never_repeats_them() {
+        let base = r#""bucket": "b", "confFile": "x", "paths": {}, "remote": "r""#;
+        let with = |url: &str| parse(&format!("{{{base}, \"notify\": {url:?}}}"));
+        for good in [
+            "https://hc-ping.com/0b1c2d3e-aaaa-bbbb-cccc-123456789abc",
+            "http://127.0.0.1:8000/ping/x?rid=2",
+        ] {
+            assert_eq!(with(good).unwrap().notify.as_deref(), Some(good));
+        }
+        for bad in [
+            "",
+            "hc-ping.com/secret1",
+            "ftp://example.com/secret2",
+            "mailto:secret3@example.com",
+            "file:///secret4",
+            "http://",
+        ] {
+            let err = format!("{:#}", with(bad).unwrap_err());
+            assert!(
+                err.starts_with(ORIGIN) && err.contains("key \"notify\""),
+                "{err}"
+            );
+            assert!(!err.contains("secret") && !err.contains('\n'), "{err}");
+        }
+    }
+
     fn parse(text: &str) -> Result<PoofConfig> {
         PoofConfig::parse(text, Path::new(ORIGIN))
     }
@@ -567,6 +620,7 @@ mod tests {
             shred: None,
             bwlimit: None,
             bandwidth: None,
+            notify: None,
         };
         parse(&serde_json::to_string(&conf).unwrap())
     }

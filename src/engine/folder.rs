@@ -174,7 +174,7 @@ pub fn restore_refusal(plan: &Plan, guard: Guard, target: &str, keys: &Path) -> 
 pub async fn backup_folder(job: &Job, folder: &Folder, run: &RunOptions, guard: Guard) -> Outcome {
     let label = folder.label();
     if !folder.local.is_dir() {
-        eprintln!(
+        say!(
             "poof: warning: skipping {label}: the folder does not exist (not mounted?); fix the path in {} or mount it",
             job.paths.poofconf.display()
         );
@@ -365,7 +365,7 @@ impl<'a> Sides<'a> {
             Direction::Restore => ("download", " (--force to restore anyway)"),
         };
         if !run.quiet {
-            eprintln!("poof: {verb} {}", self.label);
+            say!("poof: {verb} {}", self.label);
         }
         let opts = SyncOptions {
             delete,
@@ -414,15 +414,15 @@ impl<'a> Sides<'a> {
         if let Some(history) = history.filter(|_| !stats.added.is_empty() || stats.deleted > 0) {
             // What it wrote, new and replaced.
             if let Err(e) = write_record(history, &stats.added).await {
-                eprintln!("ERROR : {e:#}");
+                say!("ERROR : {e:#}");
                 stats.errors += 1;
             }
         }
         if opts.dry_run {
-            eprintln!("{}", stats.dry_run_notice(&self.label));
+            say!("{}", stats.dry_run_notice(&self.label));
         }
         if !run.quiet {
-            eprintln!("{}: {}", self.label, stats.summary(progress.elapsed()));
+            say!("{}: {}", self.label, stats.summary(progress.elapsed()));
         }
         Outcome::Ran(stats)
     }
@@ -451,13 +451,13 @@ async fn write_record((keep, run): &(Keep, RunName), added: &[String]) -> Result
 
 /// Prints a refusal in one line.
 fn refused(label: &str, why: &str, hint: &str) -> Outcome {
-    eprintln!("poof: refused: {label}: {why}; nothing changed{hint}");
+    say!("poof: refused: {label}: {why}; nothing changed{hint}");
     Outcome::Refused(format!("{why}; nothing changed{hint}"))
 }
 
 /// Prints why a run could not start, in one line.
 fn failed(label: &str, err: &anyhow::Error, tail: &str) -> Outcome {
-    eprintln!("poof: error: {label}: {err:#}{tail}");
+    say!("poof: error: {label}: {err:#}{tail}");
     let code = match Code::of(err) {
         // The local side unreadable as a whole: the run did not happen.
         Code::Unreadable => Code::Error,

@@ -33,6 +33,7 @@ use anyhow::{Context, Result};
 use crate::config::Paths;
 use crate::exit::Code;
 use crate::lock::RunLock;
+use crate::notify::Notifier;
 use crate::sync::SyncStats;
 
 /// A run of one of poof's own commands over the folders of poof.conf: the job loaded, the run
@@ -55,6 +56,8 @@ pub struct Session {
     started_at: jiff::Timestamp,
     /// When the last folder was counted (or the session started).
     last: Instant,
+    /// poof.conf's `"notify"`, once the start was announced ([`Session::announce`]).
+    notifier: Option<Notifier>,
 }
 
 impl Session {
@@ -70,6 +73,7 @@ impl Session {
             folders: Vec::new(),
             started_at: jiff::Timestamp::now(),
             last: now,
+            notifier: None,
             job,
             _lock: lock,
             runtime: runtime()?,
@@ -103,15 +107,35 @@ impl Session {
         )
     }
 
-    /// Ends the run: records `report` in the status file (unless a dry run), prints it on
-    /// stdout with `json`, and returns the exit code. A status file that cannot be written
-    /// is a warning: the run itself is over.
-    pub fn finish(&self, report: &RunReport, json: bool) -> std::process::ExitCode {
+    /// Announces the start of a real run to poof.conf's `"notify"` URL, in the background
+    /// (a dry run announces nothing).
+    pub fn announce(&mut self, dry_run: bool) {
+        let Some(url) = self.job.conf.notify.as_deref().filter(|_| !dry_run) else {
+            return;
+        };
+        match Notifier::start(url, &self.runtime) {
+            Ok(notifier) => self.notifier = Some(notifier),
+            Err(e) => say!("poof: warning: {e:#}; no notification is sent"),
+        }
+    }
+
+    /// Sends the end of the run, with `report` as its body, to the `"notify"` URL announced.
+    pub fn notify_end(&mut self, report: &RunReport) {
+        if let Some(notifier) = self.notifier.take() {
+            notifier.finish(&self.runtime, self.code, report.to_json());
+        }
+    }
+
+    /// Ends the run: records `report` in the status file (unless a dry run), sends it to the
+    /// `"notify"` URL, prints it on stdout with `json`, and returns the exit code. A status
+    /// file or a notification that fails is a warning: the run itself is over.
+    pub fn finish(&mut self, report: &RunReport, json: bool) -> std::process::ExitCode {
         if !report.dry_run {
             if let Err(e) = Status::record(&self.job.paths.confdir, report) {
-                eprintln!("poof: warning: {e:#}");
+                say!("poof: warning: {e:#}");
             }
         }
+        self.notify_end(report);
         if json {
             println!("{}", report.to_json());
         }
@@ -129,6 +153,27 @@ impl Session {
     /// The summary line of the totals so far.
     pub fn summary(&self) -> String {
         self.totals.summary(self.started.elapsed())
+    }
+}
+
+impl Drop for Session {
+    /// A run announced and ended by an error before its summary still tells the `"notify"`
+    /// URL it failed.
+    fn drop(&mut self) {
+        if self.notifier.is_some() {
+            let code = self.code.worst(Code::Error);
+            let report = RunReport::new(
+                "poof",
+                self.started_at,
+                self.started.elapsed(),
+                false,
+                code,
+                self.folders.clone(),
+                self.totals.errors.max(1),
+            );
+            self.code = code;
+            self.notify_end(&report);
+        }
     }
 }
 

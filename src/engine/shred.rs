@@ -292,7 +292,7 @@ mod tests {
             .arg(&folder)
             .output();
         if !made.is_ok_and(|out| out.status.success()) {
-            eprintln!("skipped: chattr +a is not available on this file system");
+            say!("skipped: chattr +a is not available on this file system");
             return;
         }
         let _undo = AppendOnly(&folder);

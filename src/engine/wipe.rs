@@ -135,7 +135,7 @@ pub async fn verify_and_wipe(
         None => false,
     };
     if let Some(rel) = folder.confdir_rel.as_deref() {
-        eprintln!(
+        say!(
             "poof: {}: the config folder {rel} in it is backed up, not wiped (it holds the crypt keys)",
             folder.label()
         );
@@ -151,12 +151,12 @@ pub async fn verify_and_wipe(
                     wiped.shredded += u64::from(shred);
                 }
                 Err(e) => {
-                    eprintln!("ERROR : {}: kept: {e:#}", file.path);
+                    say!("ERROR : {}: kept: {e:#}", file.path);
                     wiped.kept += 1;
                 }
             },
             Err(e) => {
-                eprintln!("ERROR : {}: kept: {e:#}", file.path);
+                say!("ERROR : {}: kept: {e:#}", file.path);
                 wiped.kept += 1;
             }
         }

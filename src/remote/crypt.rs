@@ -817,7 +817,7 @@ const HEADER_SIZE_U64: u64 = content::HEADER_SIZE as u64;
 
 /// Reports a block that failed authentication and was passed on as zeroes (`pass_bad_blocks`).
 fn warn_bad_block(index: u64) {
-    eprintln!(
+    say!(
         "poof: warning: block {index} failed authentication and was replaced by zeroes (pass_bad_blocks)"
     );
 }

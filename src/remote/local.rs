@@ -431,7 +431,7 @@ fn read_dir_sorted(
             match fs::metadata(item.path()) {
                 Ok(target) => meta = target,
                 Err(err) => {
-                    eprintln!(
+                    say!(
                         "poof: warning: skipping symbolic link {}: {err}",
                         shown(&item.path())
                     );
@@ -445,7 +445,7 @@ fn read_dir_sorted(
             continue;
         }
         if meta.file_type().is_symlink() {
-            eprintln!(
+            say!(
                 "poof: warning: skipping symbolic link {}",
                 shown(&item.path())
             );
@@ -453,7 +453,7 @@ fn read_dir_sorted(
         }
         match entry_of(join_rel(rel, &name), &meta) {
             Some(entry) => out.push(entry),
-            None => eprintln!(
+            None => say!(
                 "poof: warning: skipping {}: not a regular file or folder",
                 shown(&item.path())
             ),
@@ -506,7 +506,7 @@ fn walk(
                 match dir_id(&sub) {
                     Ok(id) if seen.insert(id) => true,
                     _ => {
-                        eprintln!(
+                        say!(
                             "poof: warning: skipping {}: a folder already listed (symbolic link loop?)",
                             sub.display()
                         );

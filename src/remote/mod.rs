@@ -210,7 +210,7 @@ pub fn open_backend_with_warnings(config: &RcloneConfig, loc: &Location) -> Resu
 pub fn open_backend(config: &RcloneConfig, loc: &Location) -> Result<Arc<dyn Backend>> {
     let opened = open_backend_with_warnings(config, loc)?;
     for warning in &opened.warnings {
-        eprintln!("poof: warning: {warning}");
+        say!("poof: warning: {warning}");
     }
     Ok(opened.backend)
 }

@@ -30,7 +30,7 @@
 //! // On a multi-thread runtime, with backends from `remote::open_backend`:
 //! let stats = sync(src.as_ref(), dst.as_ref(), &SyncOptions::default(), &Progress::hidden())
 //!     .await?;
-//! eprintln!("{} files copied, {} errors", stats.transferred, stats.errors);
+//! say!("{} files copied, {} errors", stats.transferred, stats.errors);
 //! ```
 
 pub mod check;

@@ -156,7 +156,7 @@ impl<T: Record> Spool<T> {
             Ok(file) => file,
             Err(err) => {
                 // Memory is the worse place but loses nothing: stay there, and say so once.
-                eprintln!(
+                say!(
                     "poof: warning: cannot make a temporary file for a long plan; it stays in memory: {err}"
                 );
                 self.limit = usize::MAX;
