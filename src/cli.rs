@@ -11,7 +11,7 @@ use crate::exit::{Code, WithCode};
 
 /// Encrypted backup of local folders to cloud storage, compatible with rclone crypt.
 #[derive(Debug, Parser)]
-#[command(name = "poof", version, about, long_about = None)]
+#[command(name = "poof", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Global options shared by every command.
     #[command(flatten)]
@@ -20,6 +20,16 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes, at the end of `poof --help` ([`crate::exit`]).
+const EXIT_CODES: &str = "Exit codes:
+  0  done
+  1  error (a file failed, a listing problem; nothing was deleted)
+  2  usage or config error; nothing ran
+  3  done, but some source files or folders could not be read
+  4  refused by a guard (empty source, too many deletes, wrong keys); nothing changed
+  5  another poof run holds the lock
+  6  the storage could not be reached; nothing changed";
 
 /// Flags accepted before or after any command.
 #[derive(Debug, Args, Clone, Default)]

@@ -8,23 +8,17 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::home::{populate, snapshot, Home, LOCK_FILE};
+use crate::harness::home::{snapshot, Home, LOCK_FILE};
 use crate::harness::{pattern, run, run_ok};
 
 /// A HOME with an encrypted vault and `~/docs` backed up once.
 fn backed_up() -> Home {
-    let h = Home::configured();
-    let docs = h.home().join("docs");
-    populate(
-        &docs,
-        &[
-            ("notes.txt", b"remember the milk\n".to_vec()),
-            ("photos/big.bin", pattern(100_000, 1)),
-            ("private/diary.txt", b"dear diary\n".to_vec()),
-            ("secret.txt", b"the code is 1234\n".to_vec()),
-        ],
-    );
-    h.add_path(&docs, "docs");
+    let (h, _) = Home::with_docs(&[
+        ("notes.txt", b"remember the milk\n".to_vec()),
+        ("photos/big.bin", pattern(100_000, 1)),
+        ("private/diary.txt", b"dear diary\n".to_vec()),
+        ("secret.txt", b"the code is 1234\n".to_vec()),
+    ]);
     run_ok(h.poof().arg("backup"));
     h
 }
@@ -227,4 +221,29 @@ fn a_store_that_cannot_be_reached_is_6_and_nothing_changes() {
     );
     assert_eq!(code, 6, "{err}");
     assert_eq!(snapshot(&h.home().join("docs")), docs);
+}
+
+#[test]
+fn help_lists_every_exit_code() {
+    let h = Home::new();
+    let help = run_ok(h.poof().arg("--help"));
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("an exit code section");
+    for (code, word) in [
+        (0, "done"),
+        (1, "error"),
+        (2, "usage or config error"),
+        (3, "could not be read"),
+        (4, "refused"),
+        (5, "lock"),
+        (6, "could not be reached"),
+    ] {
+        let line = codes
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{code} ")))
+            .unwrap_or_else(|| panic!("no line for {code}: {codes}"));
+        assert!(line.contains(word), "{line}");
+    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::home::{populate, Home};
+use crate::harness::home::Home;
 use crate::harness::{run, run_ok};
 
 /// `value` with run-dependent fields as placeholders: `started`, `seconds`, `next_backup`,
@@ -58,17 +58,12 @@ fn stdout_json(out: &std::process::Output) -> Value {
 }
 
 fn set_up() -> Home {
-    let h = Home::configured();
+    let (h, _) = Home::with_docs(&[
+        ("notes.txt", b"remember the milk\n".to_vec()),
+        ("photos/cat.jpg", vec![7; 5_000]),
+        ("tmp/scratch.tmp", b"scratch\n".to_vec()),
+    ]);
     let docs = h.home().join("docs");
-    populate(
-        &docs,
-        &[
-            ("notes.txt", b"remember the milk\n".to_vec()),
-            ("photos/cat.jpg", vec![7; 5_000]),
-            ("tmp/scratch.tmp", b"scratch\n".to_vec()),
-        ],
-    );
-    h.add_path(&docs, "docs");
     h.set_conf(
         "filters",
         serde_json::json!({ docs.display().to_string(): {"exclude": ["*.tmp"]} }),

@@ -51,11 +51,7 @@ fn assert_refused(out: &Output, needle: &str) {
 /// A HOME set up as a user would: `config`, `econfig`, and a folder `docs` with
 /// [`user_files`] added to poof.conf.
 fn set_up() -> (Home, Snapshot) {
-    let h = Home::configured();
-    let docs = h.home().join("docs");
-    let files = populate(&docs, &user_files());
-    h.add_path(&docs, "docs");
-    (h, files)
+    Home::with_docs(&user_files())
 }
 
 /// Restores `remote` with the real rclone into a new folder and snapshots it.

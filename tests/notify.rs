@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::harness::home::{populate, Home};
+use crate::harness::home::Home;
 use crate::harness::{run, run_ok};
 
 /// One request the server received: method, path (with query) and body.
@@ -75,13 +75,7 @@ impl Recorder {
 
 /// A HOME with an encrypted vault and `~/docs` (two files) in poof.conf, notifying `url`.
 fn notifying(url: &str) -> Home {
-    let h = Home::configured();
-    let docs = h.home().join("docs");
-    populate(
-        &docs,
-        &[("a.txt", b"one\n".to_vec()), ("b.txt", b"two\n".to_vec())],
-    );
-    h.add_path(&docs, "docs");
+    let (h, _) = Home::with_docs(&[("a.txt", b"one\n".to_vec()), ("b.txt", b"two\n".to_vec())]);
     h.set_conf("notify", serde_json::Value::from(url));
     h
 }

@@ -28,11 +28,7 @@ fn user_files() -> Vec<(&'static str, Vec<u8>)> {
 
 /// A configured HOME with `docs` holding [`user_files`] added to poof.conf.
 fn set_up() -> (Home, Snapshot) {
-    let h = Home::configured();
-    let docs = h.home().join("docs");
-    let files = populate(&docs, &user_files());
-    h.add_path(&docs, "docs");
-    (h, files)
+    Home::with_docs(&user_files())
 }
 
 fn stderr(out: &Output) -> String {

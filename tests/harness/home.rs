@@ -42,6 +42,16 @@ impl Home {
         Home::after(&["config", "econfig"])
     }
 
+    /// A configured HOME ([`Home::configured`]) with `~/docs` holding `files` added to
+    /// poof.conf as the cloud folder `docs`; the snapshot of `~/docs`.
+    pub fn with_docs(files: &[(&str, Vec<u8>)]) -> (Home, Snapshot) {
+        let h = Home::configured();
+        let docs = h.home().join("docs");
+        let snapshot = populate(&docs, files);
+        h.add_path(&docs, "docs");
+        (h, snapshot)
+    }
+
     pub fn home(&self) -> PathBuf {
         self.scratch.path("home")
     }
