@@ -135,3 +135,42 @@ fn sync_summary_and_json_log_lines() {
         "{err}"
     );
 }
+
+#[test]
+fn status_shows_the_last_run_of_each_command() {
+    let h = set_up();
+    let status = |h: &Home| -> Value {
+        let out = run(h
+            .poof()
+            .args(["status", "--json"])
+            .env("POOF_SCHEDULER", "cron"));
+        assert_eq!(out.status.code(), Some(0));
+        stdout_json(&out)
+    };
+    assert_eq!(status(&h)["last"], serde_json::json!({}));
+    assert!(run_ok(h.poof().arg("status").env("POOF_SCHEDULER", "cron"))
+        .contains("backup    never run"));
+    run_ok(h.poof().args(["backup", "--no-progress"]));
+    // A dry run is not recorded.
+    run_ok(h.poof().args(["download", "--dry-run", "--no-progress"]));
+    let after_backup = status(&h);
+    assert_eq!(after_backup["last"].as_object().unwrap().len(), 1);
+    assert_eq!(after_backup["last"]["backup"]["totals"]["transferred"], 4);
+    run_ok(h.poof().args(["upload", "--no-progress"]));
+    run_ok(h.poof().args(["download", "--no-progress"]));
+    let last = &status(&h)["last"];
+    assert_eq!(last["backup"], after_backup["last"]["backup"]);
+    assert_eq!(last["upload"]["local_files"]["deleted"], 2);
+    assert_eq!(last["download"]["result"], "done");
+    let docs = last["download"]["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"] == "poof-crypt:docs")
+        .unwrap();
+    assert_eq!(docs["transferred"], 2);
+    assert_eq!(
+        docs["destination"],
+        h.home().join("docs").display().to_string()
+    );
+}
