@@ -146,6 +146,10 @@ fn unreadable_source_files_are_3_and_the_rest_is_backed_up() {
     );
     assert_eq!(secret, "the code is 1234\n");
     assert!(in_vault(&h).contains(&"private/diary.txt".to_owned()));
+    // A listing that cannot see a folder says so and fails, rather than listing less.
+    let (code, err) = code_of(&mut as_nobody(h.poof().arg("ls").arg(&docs)));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("private: cannot read the folder"), "{err}");
     // The folder readable again, the file still not: still 3; both readable: 0.
     chmod(&docs.join("private"), 0o755);
     let (code, _) = code_of(&mut as_nobody(h.poof().arg("backup")));

@@ -93,8 +93,8 @@ pub async fn resolve(paths: &Paths, text: &str, recursive: bool) -> Result<Targe
     if let Some(listing) = backend.list("", recursive).await? {
         return Ok(Target::Dir {
             backend,
+            problems: listing.all_problems(),
             entries: listing.entries,
-            problems: listing.problems,
         });
     }
     if let Some((parent, leaf)) = loc.split_leaf() {

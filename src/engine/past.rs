@@ -118,7 +118,7 @@ impl Past {
             .await
             .with_context(|| format!("cannot list {}", folder.target))?
             .unwrap_or_default();
-        refuse_problems(&listed.problems, &folder.target, "nothing restored")?;
+        refuse_problems(&listed.all_problems(), &folder.target, "nothing restored")?;
         let files = self
             .history
             .state(self.index, &folder.cloud, listed.entries);

@@ -122,7 +122,7 @@ async fn collect(
             .with_context(|| format!("cannot list {cloud} in {}", root.describe()))?
             .unwrap_or_default();
         let place = format!("{cloud} of {}", root.describe());
-        refuse_problems(&listing.problems, &place, REFUSED)?;
+        refuse_problems(&listing.all_problems(), &place, REFUSED)?;
         let prefix = format!("{cloud}/");
         let mut files: BTreeMap<String, Vec<(Option<RunName>, Entry)>> = BTreeMap::new();
         for entry in listing.entries.into_iter().filter(|e| !e.is_dir()) {

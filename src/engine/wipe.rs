@@ -62,6 +62,11 @@ pub async fn verify_and_wipe(
     let Some(local_list) = local_list? else {
         bail!("{} vanished", folder.local.display());
     };
+    // A folder that became unreadable since the backup: its files are unknown, nothing is
+    // deleted anywhere (as when the listing itself fails).
+    if let Some((path, why)) = local_list.unreadable.first() {
+        bail!("cannot read {}: {why}", folder.local.join(path).display());
+    }
     let Listing {
         entries: remote_list,
         problems: undecryptable,

@@ -122,18 +122,18 @@ pub async fn run_names(root: &dyn Backend) -> Result<(Vec<RunName>, Vec<String>,
         .list(HISTORY_DIR, false)
         .await
         .with_context(|| format!("cannot list {HISTORY_DIR} in {}", root.describe()))?;
-    let Some(listing) = listed else {
+    let Some(mut listing) = listed else {
         return Ok(Default::default());
     };
     let (mut runs, mut strays) = (Vec::new(), Vec::new());
-    for entry in listing.entries {
+    for entry in std::mem::take(&mut listing.entries) {
         match entry.name().parse::<RunName>() {
             Ok(run) if entry.is_dir() => runs.push(run),
             _ => strays.push(entry.path),
         }
     }
     runs.sort_unstable();
-    Ok((runs, strays, listing.problems))
+    Ok((runs, strays, listing.all_problems()))
 }
 
 /// The times of the states after the runs `runs` (oldest first), state 0 first: the state
@@ -187,9 +187,10 @@ impl History {
         let mut known: BTreeSet<String> = folders.iter().cloned().collect();
         let mut runs = Vec::with_capacity(listed.len());
         for (name, listing) in listed {
-            let listing = listing.unwrap_or_default();
-            problems.extend(listing.problems);
-            let run = Run::read(root, name, listing.entries).await?;
+            let mut listing = listing.unwrap_or_default();
+            let entries = std::mem::take(&mut listing.entries);
+            problems.extend(listing.all_problems());
+            let run = Run::read(root, name, entries).await?;
             known.extend(run.folders.keys().cloned());
             runs.push(run);
         }

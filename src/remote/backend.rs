@@ -80,6 +80,18 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// The problems, with each unreadable folder as one more: for callers that do not leave
+    /// unreadable folders alone themselves, so that nothing is decided on a partial listing.
+    pub fn all_problems(&self) -> Vec<String> {
+        let mut problems = self.problems.clone();
+        problems.extend(
+            self.unreadable
+                .iter()
+                .map(|(path, why)| format!("{path}: cannot read the folder ({why})")),
+        );
+        problems
+    }
+
     /// A listing without problems.
     pub fn of(entries: Vec<Entry>) -> Listing {
         Listing {

@@ -128,6 +128,7 @@ impl Backend for View {
                     if let Some(below) = self.inner.list(top, true).await? {
                         listing.entries.extend(below.entries);
                         listing.problems.extend(below.problems);
+                        listing.unreadable.extend(below.unreadable);
                     }
                 }
                 Ok(Some(listing))

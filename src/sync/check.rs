@@ -126,13 +126,14 @@ fn files(
         bail!("{} does not exist", backend.describe());
     };
     filter.retain(&mut listing.entries);
+    let problems = listing.all_problems();
     let files = listing
         .entries
         .into_iter()
         .filter(|e| !e.is_dir())
         .map(|e| (e.path.clone(), e))
         .collect();
-    Ok((files, listing.problems))
+    Ok((files, problems))
 }
 
 /// Compares one pair by size, then byte for byte.
