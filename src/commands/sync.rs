@@ -95,9 +95,13 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
             progress.elapsed(),
         );
         let command = if delete { "sync" } else { "copy" };
-        let (code, errors) = match &outcome {
-            Ok(stats) => (stats.code(), stats.errors),
-            Err(err) => (Code::of(err), 1),
+        let failed = SyncStats {
+            errors: 1,
+            ..SyncStats::default()
+        };
+        let (code, totals) = match &outcome {
+            Ok(stats) => (stats.code(), stats),
+            Err(err) => (Code::of(err), &failed),
         };
         let report = RunReport::new(
             command,
@@ -106,7 +110,7 @@ pub fn run(paths: &Paths, global: &GlobalArgs, args: &SyncArgs, delete: bool) ->
             args.run.dry_run,
             code,
             vec![pair],
-            errors,
+            totals,
         );
         println!("{}", report.to_json());
     }

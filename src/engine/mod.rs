@@ -103,7 +103,7 @@ impl Session {
             dry_run,
             self.code,
             self.folders.clone(),
-            self.totals.errors,
+            &self.totals,
         )
     }
 
@@ -169,7 +169,10 @@ impl Drop for Session {
                 false,
                 code,
                 self.folders.clone(),
-                self.totals.errors.max(1),
+                &SyncStats {
+                    errors: self.totals.errors.max(1),
+                    ..self.totals.clone()
+                },
             );
             self.code = code;
             self.notify_end(&report);

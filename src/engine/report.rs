@@ -83,18 +83,6 @@ impl Counts {
             deletes_skipped: stats.deletes_skipped,
         }
     }
-
-    fn add(&mut self, other: &Counts) {
-        self.source_files += other.source_files;
-        self.transferred += other.transferred;
-        self.bytes = self.bytes.saturating_add(other.bytes);
-        self.checked += other.checked;
-        self.excluded += other.excluded;
-        self.deleted += other.deleted;
-        self.errors += other.errors;
-        self.unreadable += other.unreadable;
-        self.deletes_skipped |= other.deletes_skipped;
-    }
 }
 
 impl FolderReport {
@@ -177,8 +165,8 @@ pub struct RunReport {
     pub result: String,
     /// Each folder, in the order run.
     pub folders: Vec<FolderReport>,
-    /// The folders' counts summed, plus errors met between folders (history policy,
-    /// upload's verification).
+    /// The run's counts: the folders' summed, plus one error for each folder that did not
+    /// run and the errors met between folders (history policy, upload's verification).
     pub totals: Counts,
     /// `upload` only: local files verified in the cloud and deleted, kept, left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,7 +187,8 @@ pub struct LocalFiles {
 }
 
 impl RunReport {
-    /// A report of `command` started at `started`, `elapsed` ago, ending with `code`.
+    /// A report of `command` started at `started`, `elapsed` ago, ending with `code`, with
+    /// the run's `totals`.
     pub fn new(
         command: &str,
         started: jiff::Timestamp,
@@ -207,14 +196,8 @@ impl RunReport {
         dry_run: bool,
         code: Code,
         folders: Vec<FolderReport>,
-        errors: u64,
+        totals: &SyncStats,
     ) -> RunReport {
-        let mut totals = Counts::default();
-        for folder in &folders {
-            totals.add(&folder.counts);
-        }
-        // Errors of folders that did not run, and errors met between folders.
-        totals.errors = totals.errors.max(errors);
         RunReport {
             schema: SCHEMA,
             command: command.to_owned(),
@@ -227,7 +210,7 @@ impl RunReport {
             exit_code: code.number(),
             result: code.name().to_owned(),
             folders,
-            totals,
+            totals: Counts::of(totals),
             local_files: None,
         }
     }

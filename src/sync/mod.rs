@@ -213,6 +213,8 @@ pub struct SyncStats {
 impl SyncStats {
     /// Adds the counts of another run (for totals over folders).
     pub fn add(&mut self, other: &SyncStats) {
+        self.src_files += other.src_files;
+        self.deletes_skipped |= other.deletes_skipped;
         self.transferred += other.transferred;
         self.bytes = self.bytes.saturating_add(other.bytes);
         self.checked += other.checked;
