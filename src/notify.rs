@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 
 use crate::config::poof::notify_url;
 use crate::exit::Code;
+use crate::remote::signed::request_failed;
 
 /// The time one request may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,7 +106,7 @@ async fn ping(
             Ok(resp) if resp.status().is_success() => return Ok(()),
             Ok(resp) => why = format!("the server answered {}", resp.status()),
             // Without the URL: its path is the check's secret.
-            Err(e) => why = without_url(e),
+            Err(e) => why = request_failed("notification", &e),
         }
         if attempt < ATTEMPTS {
             tokio::time::sleep(delay).await;
@@ -113,17 +114,6 @@ async fn ping(
         }
     }
     Err(why)
-}
-
-/// A request error in words, without the URL.
-fn without_url(err: reqwest::Error) -> String {
-    if err.is_timeout() {
-        "no answer in time".to_owned()
-    } else if err.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        err.without_url().to_string()
-    }
 }
 
 /// Prints the warning of a notification that did not get through.
