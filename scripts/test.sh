@@ -45,6 +45,9 @@ if [ ! -x /usr/sbin/sshd ]; then
   apt-get update -qq && apt-get install -y -qq openssh-server openssh-client >/dev/null
 fi
 
+step "groff for the man page tests (apt-get install groff-base if missing)"
+command -v groff >/dev/null || { apt-get update -qq && apt-get install -y -qq groff-base >/dev/null; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
